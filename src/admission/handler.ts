@@ -1,0 +1,95 @@
+import type { FastifyBaseLogger } from "fastify";
+import { evaluate } from "../engine/evaluate.js";
+import type { Policy } from "../engine/policy.js";
+import type { Metrics } from "../metrics.js";
+import type { ClusterFacts, Mode } from "../rules/types.js";
+import { type AdmissionResponse, admissionResponse, verdictOf } from "./respond.js";
+import type { AdmissionReview } from "./schema.js";
+
+function nameOf(object: Record<string, unknown>): string {
+  const meta = object.metadata;
+  if (typeof meta !== "object" || meta === null) return "";
+  const { name, generateName } = meta as { name?: unknown; generateName?: unknown };
+  return typeof name === "string" ? name : typeof generateName === "string" ? generateName : "";
+}
+
+export interface HandlerDeps {
+  policy: () => Policy;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  facts?: () => ClusterFacts | undefined;
+}
+
+/**
+ * Answer one validated AdmissionReview in the given mode, log one line and count it.
+ * Never throws for anything the object holds: rules that throw are contained by the engine.
+ */
+export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerDeps): AdmissionResponse {
+  const started = process.hrtime.bigint();
+  const request = review.request;
+  const policy = deps.policy();
+  const object = request.object ?? request.oldObject ?? {};
+  const evaluation = evaluate(
+    {
+      object,
+      oldObject: request.oldObject ?? undefined,
+      operation: request.operation,
+      namespace: request.namespace,
+      subResource: request.subResource,
+      userInfo: request.userInfo,
+      mode,
+      source: "admission",
+      facts: deps.facts?.(),
+    },
+    policy,
+  );
+  const verdict = verdictOf(evaluation, policy.config.onRuleError, mode === "enforce");
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const kind = request.kind.kind;
+  const label = evaluation.skipped
+    ? "skipped"
+    : !verdict.allowed
+      ? "denied"
+      : verdict.warnings.length > 0
+        ? "warned"
+        : "allowed";
+  const { metrics } = deps;
+  metrics.decisions.inc({ verdict: label, kind, mode });
+  metrics.duration.observe({ mode }, seconds);
+  for (const finding of evaluation.findings) {
+    metrics.findings.inc({ rule: finding.rule, mode, severity: finding.severity });
+  }
+  for (const ruleError of evaluation.ruleErrors) {
+    metrics.ruleErrors.inc({ rule: ruleError.rule });
+    deps.log.error(
+      {
+        uid: request.uid,
+        rule: ruleError.rule,
+        kind,
+        namespace: request.namespace,
+        name: request.name,
+        err: ruleError.error,
+      },
+      "rule failed",
+    );
+  }
+  deps.log.info(
+    {
+      uid: request.uid,
+      operation: request.operation,
+      kind,
+      namespace: request.namespace ?? "",
+      name: request.name || nameOf(object),
+      user: request.userInfo?.username ?? "",
+      mode,
+      dryRun: request.dryRun === true,
+      verdict: label,
+      rules: evaluation.findings.map((f) => f.rule),
+      skipped: evaluation.skipped,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+    },
+    "decision",
+  );
+  return admissionResponse(request.uid, verdict);
+}

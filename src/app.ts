@@ -1,0 +1,151 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import { answerReview } from "./admission/handler.js";
+import { parseReview } from "./admission/schema.js";
+import type { Policy } from "./engine/policy.js";
+import type { Metrics } from "./metrics.js";
+import type { ClusterFacts, Mode } from "./rules/types.js";
+
+/** The apiserver drops idle connections after 90 s; keep ours open longer so it never races us. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+/** Room for object + oldObject of the largest object etcd stores (about 1.5 MiB each) and the envelope. */
+export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+/** The apiserver gives up on a webhook after at most 30 s: never hold a request longer. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+export interface AppOptions {
+  /** PEM key and certificate; plain HTTP when absent (tests with inject only). */
+  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  policy: () => Policy;
+  metrics: Metrics;
+  logger: FastifyBaseLogger;
+  /** Extra readiness checks (certificate expiry, shutdown in progress); ready when absent. */
+  readiness?: () => Readiness;
+  facts?: () => ClusterFacts | undefined;
+}
+
+interface HttpError {
+  statusCode: number;
+  reason: string;
+  message: string;
+}
+
+function classify(error: FastifyError): HttpError {
+  switch (error.code) {
+    case "TOLLGATE_MALFORMED_JSON":
+      return { statusCode: 400, reason: "malformed-json", message: `malformed JSON: ${error.message}` };
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return {
+        statusCode: 413,
+        reason: "too-large",
+        message: `request body larger than ${BODY_LIMIT_BYTES} bytes`,
+      };
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return {
+        statusCode: 415,
+        reason: "media-type",
+        message: "Content-Type must be application/json (an AdmissionReview v1)",
+      };
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) {
+    return { statusCode: 400, reason: "malformed-json", message: `malformed JSON: ${error.message}` };
+  }
+  const status = error.statusCode ?? 500;
+  return { statusCode: status, reason: status >= 500 ? "internal" : "bad-request", message: error.message };
+}
+
+/** The admission server: fastify with the validate, health and readiness routes. */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    return503OnClosing: true,
+    ...(options.https ? { https: { ...options.https, minVersion: "TLSv1.2" as const } } : {}),
+  }) as unknown as FastifyInstance;
+
+  const deps = {
+    policy: options.policy,
+    metrics: options.metrics,
+    log: app.log,
+    facts: options.facts,
+  };
+
+  // JSON.parse directly: it names the position of a syntax error, and an own `__proto__` key it
+  // creates is inert because tollgate never merges request data into other objects.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (error) {
+      const failure = new Error(
+        (body as string).length === 0 ? "the body is empty" : (error as Error).message,
+      ) as FastifyError;
+      failure.code = "TOLLGATE_MALFORMED_JSON";
+      failure.statusCode = 400;
+      done(failure, undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const http = classify(error);
+    options.metrics.invalidReviews.inc({ reason: http.reason });
+    const line = { url: request.url, status: http.statusCode, reason: http.reason, err: error.message };
+    if (http.statusCode >= 500) request.log.error(line, "request failed");
+    else request.log.warn(line, "request rejected");
+    void reply.code(http.statusCode).send({ error: http.reason, message: http.message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({
+      error: "not-found",
+      message: `no route ${request.method} ${request.url}; POST AdmissionReviews to /validate, /validate/enforce or /validate/warn`,
+    });
+  });
+
+  const validate = (mode: () => Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const parsed = parseReview(request.body);
+    if ("error" in parsed) {
+      options.metrics.invalidReviews.inc({ reason: "not-a-review" });
+      request.log.warn({ status: 400, reason: "not-a-review", err: parsed.error }, "request rejected");
+      return reply.code(400).send({ error: "not-a-review", message: parsed.error });
+    }
+    return answerReview(parsed.review, mode(), deps);
+  };
+
+  app.post(
+    "/validate",
+    validate(() => options.policy().config.defaultMode),
+  );
+  app.post(
+    "/validate/enforce",
+    validate(() => "enforce"),
+  );
+  app.post(
+    "/validate/warn",
+    validate(() => "warn"),
+  );
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const readiness = options.readiness?.() ?? { ready: true };
+    if (!readiness.ready)
+      return reply.code(503).send({ status: "not ready", reason: readiness.reason ?? "" });
+    return { status: "ready" };
+  });
+
+  return app;
+}

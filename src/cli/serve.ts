@@ -1,0 +1,140 @@
+import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { pino } from "pino";
+import { buildApp } from "../app.js";
+import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { compilePolicy, type Policy } from "../engine/policy.js";
+import { createMetrics, createMetricsServer } from "../metrics.js";
+import { RULES } from "../rules/index.js";
+import { ensureLocalCertificates } from "../tls/certs.js";
+import { parseCommandArgs, portFrom, UsageError } from "./args.js";
+
+export const SERVE_HELP = `Usage: tollgate serve [--config FILE] [--port 8443] [--metrics-port 9090] [--host 0.0.0.0]
+                      [--tls-cert FILE --tls-key FILE | --certs-dir DIR]
+
+Runs the admission webhook over HTTPS (POST /validate, /validate/enforce, /validate/warn;
+GET /healthz, /readyz) and Prometheus metrics over HTTP (GET /metrics on --metrics-port).
+Without --tls-cert/--tls-key it uses, or creates, a CA and serving certificate in --certs-dir
+(default ./certs). The config file is reloaded when it changes; an invalid one is rejected.`;
+
+function readPem(flag: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? "cannot read"}`);
+  }
+}
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs("serve", argv, {
+    config: { type: "string" },
+    port: { type: "string" },
+    "metrics-port": { type: "string" },
+    host: { type: "string" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "certs-dir": { type: "string" },
+    "log-level": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    process.stdout.write(`${SERVE_HELP}\n`);
+    return 0;
+  }
+  const port = portFrom("port", values.port, 8443);
+  const metricsPort = portFrom("metrics-port", values["metrics-port"], 9090);
+  const host = values.host ?? "0.0.0.0";
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  if (values["tls-cert"] !== undefined && values["certs-dir"] !== undefined) {
+    throw new UsageError("give either --tls-cert/--tls-key or --certs-dir, not both");
+  }
+
+  const logger = pino({
+    level: values["log-level"] ?? process.env.LOG_LEVEL ?? "info",
+    base: { service: "tollgate" },
+  });
+  const knownRules = new Set(RULES.keys());
+  const configPath = values.config ? resolve(values.config) : undefined;
+  const config: Config = configPath ? loadConfigFile(configPath, knownRules) : DEFAULT_CONFIG;
+  let policy: Policy = compilePolicy(config);
+  const metrics = createMetrics({ processMetrics: true });
+
+  let tls: { key: string; cert: string };
+  if (values["tls-cert"] !== undefined && values["tls-key"] !== undefined) {
+    tls = { cert: readPem("tls-cert", values["tls-cert"]), key: readPem("tls-key", values["tls-key"]) };
+  } else {
+    const dir = resolve(values["certs-dir"] ?? "certs");
+    const local = await ensureLocalCertificates(dir);
+    tls = local.serving;
+    const verb =
+      local.created.length > 0 ? `created ${local.created.join(", ")} in` : "using certificates in";
+    process.stderr.write(`tollgate: ${verb} ${dir} (CA: ${dir}/ca.crt)\n`);
+  }
+
+  let shuttingDown = false;
+  const app = buildApp({
+    https: tls,
+    policy: () => policy,
+    metrics,
+    logger,
+    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : { ready: true }),
+  });
+  const metricsServer = createMetricsServer(metrics);
+
+  if (configPath) {
+    watchFile(configPath, { interval: 2000 }, (current, previous) => {
+      if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+      try {
+        policy = compilePolicy(loadConfigFile(configPath, knownRules));
+        metrics.configReloads.inc({ result: "applied" });
+        logger.info({ config: configPath }, "config reloaded");
+      } catch (error) {
+        metrics.configReloads.inc({ result: "rejected" });
+        const message = error instanceof ConfigError ? error.message : String(error);
+        logger.error(
+          { config: configPath, err: message },
+          "config rejected; the last good config stays in force",
+        );
+      }
+    });
+  }
+
+  await app.listen({ port, host });
+  await new Promise<void>((done, fail) => {
+    metricsServer.once("error", fail);
+    metricsServer.listen(metricsPort, host, () => done());
+  });
+  const address = app.server.address() as AddressInfo;
+  const metricsAddress = metricsServer.address() as AddressInfo;
+  logger.info(
+    {
+      port: address.port,
+      metricsPort: metricsAddress.port,
+      mode: policy.config.defaultMode,
+      rules: RULES.size,
+    },
+    "tollgate listening",
+  );
+
+  return new Promise<number>((done) => {
+    const stop = (signal: string) => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      logger.info({ signal }, "shutting down: finishing in-flight requests");
+      if (configPath) unwatchFile(configPath);
+      Promise.all([app.close(), new Promise<void>((closed) => metricsServer.close(() => closed()))]).then(
+        () => done(0),
+        (error: unknown) => {
+          logger.error({ err: String(error) }, "shutdown failed");
+          done(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject } from "ajv";
+import { LineCounter, parseDocument } from "yaml";
+import { type Config, type ConfigInput, configSchema } from "./schema.js";
+
+export const SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
+
+export const DEFAULT_CONFIG: Config = {
+  defaultMode: "enforce",
+  rules: {},
+  exemptions: [],
+  maxExemptionDays: 90,
+  policyAdmins: { users: [], groups: ["system:masters"], serviceAccounts: [] },
+  excludedNamespaces: [...SYSTEM_NAMESPACES, "tollgate"],
+  skipOwnedPods: true,
+  ratchet: true,
+  allowedRegistries: [],
+  nodePoolKeys: [],
+  onRuleError: "allow",
+  webhook: {
+    name: "tollgate",
+    namespace: "tollgate",
+    service: "tollgate",
+    port: 443,
+    failurePolicy: "Fail",
+    timeoutSeconds: 3,
+  },
+};
+
+/** A config that could not be read or does not match the schema; the message names file, line and field. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validateConfig = ajv.compile(configSchema);
+
+function describe(error: ErrorObject): string {
+  const field = error.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
+  if (error.keyword === "additionalProperties") {
+    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    return `${field === "(top level)" ? "" : `${field}.`}${extra}: unknown key`;
+  }
+  if (error.keyword === "enum") {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+    return `${field}: must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
+  }
+  return `${field}: ${error.message ?? "is invalid"}`;
+}
+
+/** Merge a validated input over the defaults; lists replace, objects merge by key. */
+export function resolveConfig(input: ConfigInput): Config {
+  return {
+    ...DEFAULT_CONFIG,
+    ...input,
+    rules: { ...(input.rules ?? {}) },
+    exemptions: input.exemptions ?? [],
+    policyAdmins: { ...DEFAULT_CONFIG.policyAdmins, ...(input.policyAdmins ?? {}) },
+    webhook: { ...DEFAULT_CONFIG.webhook, ...(input.webhook ?? {}) },
+  } as Config;
+}
+
+/**
+ * Parse and validate config text. `source` names the file in errors. Unknown rule ids are
+ * rejected when `knownRules` is given, so a typo cannot silently disable nothing.
+ */
+export function parseConfig(text: string, source: string, knownRules?: ReadonlySet<string>): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const pos = first.linePos?.[0];
+    const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
+    throw new ConfigError(`${where}: invalid YAML: ${first.message.split("\n")[0]}`);
+  }
+  const value: unknown = doc.contents === null ? {} : doc.toJS();
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${source}: the config must be a YAML mapping`);
+  }
+  if (!validateConfig(value)) {
+    const lines = (validateConfig.errors ?? []).map((error) => {
+      const segments = error.instancePath.split("/").slice(1);
+      if (error.keyword === "additionalProperties") {
+        segments.push((error.params as { additionalProperty: string }).additionalProperty);
+      }
+      const node = doc.getIn(segments, true) as { range?: [number, number] } | undefined;
+      const line = node?.range ? `:${lineCounter.linePos(node.range[0]).line}` : "";
+      return `${source}${line}: ${describe(error)}`;
+    });
+    throw new ConfigError(`invalid config:\n  ${lines.join("\n  ")}`);
+  }
+  const config = resolveConfig(value);
+  if (knownRules) {
+    const unknown = [
+      ...Object.keys(config.rules),
+      ...config.exemptions.flatMap((e) => e.rules).filter((id) => id !== "*"),
+    ].filter((id) => !knownRules.has(id));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `${source}: unknown rule id${unknown.length > 1 ? "s" : ""} ${[...new Set(unknown)].map((id) => JSON.stringify(id)).join(", ")} (see \`tollgate rules\`)`,
+      );
+    }
+  }
+  return config;
+}
+
+/** Read and validate a config file; a missing or unreadable file is a ConfigError naming it. */
+export function loadConfigFile(path: string, knownRules?: ReadonlySet<string>): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new ConfigError(`${path}: cannot read the config file (${code})`);
+  }
+  return parseConfig(text, path, knownRules);
+}

@@ -1,0 +1,86 @@
+import { createServer, type Server } from "node:http";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** Every metric tollgate exports, on a registry of its own so that tests can build many apps. */
+export interface Metrics {
+  registry: Registry;
+  decisions: Counter<"verdict" | "kind" | "mode">;
+  findings: Counter<"rule" | "mode" | "severity">;
+  duration: Histogram<"mode">;
+  ruleErrors: Counter<"rule">;
+  invalidReviews: Counter<"reason">;
+  configReloads: Counter<"result">;
+  certificateExpiry: Gauge<"certificate">;
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    decisions: new Counter({
+      name: "tollgate_decisions_total",
+      help: "Admission decisions by verdict (allowed, warned, denied, skipped), kind and mode",
+      labelNames: ["verdict", "kind", "mode"],
+      registers: [registry],
+    }),
+    findings: new Counter({
+      name: "tollgate_findings_total",
+      help: "Findings by rule, mode and the severity they ended with",
+      labelNames: ["rule", "mode", "severity"],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "tollgate_admission_duration_seconds",
+      help: "Time to answer an AdmissionReview, from parsed body to response",
+      labelNames: ["mode"],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    ruleErrors: new Counter({
+      name: "tollgate_rule_errors_total",
+      help: "Rules that threw on an object (the request was still answered)",
+      labelNames: ["rule"],
+      registers: [registry],
+    }),
+    invalidReviews: new Counter({
+      name: "tollgate_invalid_requests_total",
+      help: "Requests answered 4xx: malformed JSON, not an AdmissionReview, too large",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    configReloads: new Counter({
+      name: "tollgate_config_reloads_total",
+      help: "Config reloads by result (applied, rejected)",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    certificateExpiry: new Gauge({
+      name: "tollgate_certificate_expiry_timestamp_seconds",
+      help: "Expiry of the certificates tollgate serves with and trusts, as a Unix time",
+      labelNames: ["certificate"],
+      registers: [registry],
+    }),
+  };
+}
+
+/** A plain-HTTP server that answers GET /metrics and nothing else. */
+export function createMetricsServer(metrics: Metrics): Server {
+  return createServer((req, res) => {
+    if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
+      metrics.registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(body);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`cannot collect metrics: ${error instanceof Error ? error.message : String(error)}\n`);
+        },
+      );
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found: metrics are served at GET /metrics\n");
+  });
+}

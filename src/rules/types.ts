@@ -1,0 +1,158 @@
+import type {
+  V1ClusterRoleBinding,
+  V1Container,
+  V1Namespace,
+  V1ObjectMeta,
+  V1PodSpec,
+  V1PolicyRule,
+  V1RoleBinding,
+  V1Secret,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
+
+export type Severity = "deny" | "warn" | "off";
+export type Mode = "enforce" | "warn";
+
+export type Category =
+  | "resources"
+  | "security"
+  | "identity"
+  | "images"
+  | "health"
+  | "secrets"
+  | "scheduling"
+  | "rbac"
+  | "namespace"
+  | "network"
+  | "availability"
+  | "policy";
+
+/** Where a check runs: the webhook, `tollgate check` on files, or `tollgate audit` on a cluster. */
+export type Source = "admission" | "check" | "audit";
+
+/** The object under review, reduced to what every finding names. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** A Pod spec, wherever it sits: a Pod, or the pod template of a workload. */
+export interface PodSpecTarget {
+  type: "podSpec";
+  object: ObjectRef;
+  /** Metadata of the object that carries the spec (the template's for workloads). */
+  podMeta: V1ObjectMeta;
+  spec: V1PodSpec;
+  /** Field path from the object's root to the pod spec, e.g. `spec.template.spec`. */
+  specPath: string;
+  /** The workload kind that carries this pod spec (Pod, Deployment, CronJob…). */
+  workloadKind: string;
+  /** Jobs and CronJobs run to completion: no liveness or readiness probes expected. */
+  runsToCompletion: boolean;
+  /** The number of replicas the workload asks for (1 for a bare Pod, undefined for DaemonSets). */
+  replicas?: number;
+}
+
+export interface RbacRulesTarget {
+  type: "rbacRules";
+  object: ObjectRef;
+  rules: V1PolicyRule[];
+}
+
+export interface BindingTarget {
+  type: "binding";
+  object: ObjectRef;
+  binding: V1RoleBinding | V1ClusterRoleBinding;
+}
+
+export interface NamespaceTarget {
+  type: "namespace";
+  object: ObjectRef;
+  namespace: V1Namespace;
+}
+
+export interface ServiceAccountTarget {
+  type: "serviceAccount";
+  object: ObjectRef;
+  serviceAccount: V1ServiceAccount;
+}
+
+export interface SecretTarget {
+  type: "secret";
+  object: ObjectRef;
+  secret: V1Secret;
+}
+
+export type Target =
+  | PodSpecTarget
+  | RbacRulesTarget
+  | BindingTarget
+  | NamespaceTarget
+  | ServiceAccountTarget
+  | SecretTarget;
+
+export type TargetType = Target["type"];
+
+/** Cross-resource facts from the informer cache; absent when there is no cluster connection. */
+export interface ClusterFacts {
+  /** undefined when the cache has not synced or does not know the namespace. */
+  hasDefaultDenyIngress(namespace: string): boolean | undefined;
+  /** undefined when the cache has not synced. */
+  pdbSelects(namespace: string, podLabels: Record<string, string>): boolean | undefined;
+}
+
+export interface RuleContext {
+  /** Options of this rule from the config (`rules.<id>.options`), merged over the rule's defaults. */
+  options: Readonly<Record<string, unknown>>;
+  /** Registries allowed by the config (`allowedRegistries`). */
+  allowedRegistries: readonly string[];
+  /** Label keys that mark node pools (`nodePoolKeys`). */
+  nodePoolKeys: readonly string[];
+  source: Source;
+  facts: ClusterFacts | undefined;
+}
+
+/** What a rule reports; the engine adds the rule id, object and severity. */
+export interface RawFinding {
+  /** Full field path from the object's root, e.g. `spec.template.spec.containers[name=web].securityContext`. */
+  path: string;
+  /** Container name, where the finding is about one container. */
+  container?: string;
+  /** What is wrong, one line, naming the container and field. */
+  message: string;
+  /** How to fix it, one line. */
+  fix: string;
+}
+
+export interface Rule<T extends Target = Target> {
+  id: string;
+  title: string;
+  category: Category;
+  defaultSeverity: Severity;
+  /** The kinds of target the rule applies to. */
+  targets: readonly T["type"][];
+  /** Kubernetes kinds the rule covers, for the catalog and the webhook configuration. */
+  kinds: readonly string[];
+  /** Sources the rule runs in; all when absent. */
+  sources?: readonly Source[];
+  description: string;
+  /** How to fix, with a YAML snippet. */
+  remediation: string;
+  /** Option defaults, for rules that take options. */
+  defaultOptions?: Readonly<Record<string, unknown>>;
+  check(target: T, ctx: RuleContext): RawFinding[];
+}
+
+/** A finding with everything a report or a response needs. */
+export interface Finding extends RawFinding {
+  rule: string;
+  severity: Exclude<Severity, "off">;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** Shorthand for containers as a rule sees them. */
+export type AnyContainer = V1Container;
