@@ -69,8 +69,8 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const pos = first.linePos?.[0];
-    const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
+    const pos = lineCounter.linePos(first.pos[0]);
+    const where = `${source}:${pos.line}:${pos.col}`;
     throw new ConfigError(`${where}: invalid YAML: ${first.message.split("\n")[0]}`);
   }
   const value: unknown = doc.contents === null ? {} : doc.toJS();
@@ -84,10 +84,11 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
         segments.push((error.params as { additionalProperty: string }).additionalProperty);
       }
       const node = doc.getIn(segments, true) as { range?: [number, number] } | undefined;
-      const line = node?.range ? `:${lineCounter.linePos(node.range[0]).line}` : "";
-      return `${source}${line}: ${describe(error)}`;
+      const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+      return { line, text: `${source}${line ? `:${line}` : ""}: ${describe(error)}` };
     });
-    throw new ConfigError(`invalid config:\n  ${lines.join("\n  ")}`);
+    lines.sort((a, b) => a.line - b.line);
+    throw new ConfigError(`invalid config:\n  ${lines.map((l) => l.text).join("\n  ")}`);
   }
   const config = resolveConfig(value);
   if (knownRules) {
