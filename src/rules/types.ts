@@ -86,12 +86,7 @@ export interface SecretTarget {
 }
 
 export type Target =
-  | PodSpecTarget
-  | RbacRulesTarget
-  | BindingTarget
-  | NamespaceTarget
-  | ServiceAccountTarget
-  | SecretTarget;
+  PodSpecTarget | RbacRulesTarget | BindingTarget | NamespaceTarget | ServiceAccountTarget | SecretTarget;
 
 export type TargetType = Target["type"];
 
