@@ -53,7 +53,8 @@ spec:
     for (const key in annotations) {
       if (!key.startsWith(ANNOTATION_PREFIX)) continue;
       const value = annotations[key];
-      if (value === "runtime/default" || (typeof value === "string" && value.startsWith("localhost/"))) continue;
+      if (value === "runtime/default" || (typeof value === "string" && value.startsWith("localhost/")))
+        continue;
       const container = key.slice(ANNOTATION_PREFIX.length);
       findings.push({
         path: `${podMetaPath(target)}.annotations[${key}]`,

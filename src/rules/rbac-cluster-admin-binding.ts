@@ -33,7 +33,8 @@ subjects:
     if (!Array.isArray(subjects)) return [];
     const findings: RawFinding[] = [];
     subjects.forEach((subject: unknown, index) => {
-      if (!isRecord(subject) || typeof subject.name !== "string" || subject.name.startsWith("system:")) return;
+      if (!isRecord(subject) || typeof subject.name !== "string" || subject.name.startsWith("system:"))
+        return;
       const kind = typeof subject.kind === "string" ? subject.kind : "subject";
       findings.push({
         path: `subjects[${index}]`,

@@ -5,7 +5,11 @@ import { isRecord } from "./visit.js";
 
 /** What each escalation verb acts on: bind and escalate on roles, impersonate on identities. */
 const ESCALATIONS = [
-  { verbs: ["bind", "escalate"], groups: ["rbac.authorization.k8s.io"], resources: ["roles", "clusterroles"] },
+  {
+    verbs: ["bind", "escalate"],
+    groups: ["rbac.authorization.k8s.io"],
+    resources: ["roles", "clusterroles"],
+  },
   {
     verbs: ["impersonate"],
     groups: ["", "authentication.k8s.io"],

@@ -25,7 +25,8 @@ rules:
   check(target) {
     const findings: RawFinding[] = [];
     target.rules.forEach((rule, index) => {
-      if (!isRecord(rule) || !grantsGroup(rule, [""]) || grantedResources(rule, ["secrets"]).length === 0) return;
+      if (!isRecord(rule) || !grantsGroup(rule, [""]) || grantedResources(rule, ["secrets"]).length === 0)
+        return;
       const verbs = grantedVerbs(rule, READ);
       if (verbs.length === 0) return;
       findings.push({

@@ -21,7 +21,9 @@ export function grantedResources(rule: V1PolicyRule, wanted: readonly string[]):
 
 /** Does the rule cover any of the API groups (`""` is the core group)? */
 export function grantsGroup(rule: V1PolicyRule, groups: readonly string[]): boolean {
-  return listOf(rule.apiGroups).some((group) => group === "*" || (typeof group === "string" && groups.includes(group)));
+  return listOf(rule.apiGroups).some(
+    (group) => group === "*" || (typeof group === "string" && groups.includes(group)),
+  );
 }
 
 /** The verbs of `wanted` that the rule grants, `*` granting them all. */
