@@ -33,7 +33,7 @@ spec:
     if (podType !== undefined) {
       findings.push({
         path: `${target.specPath}.securityContext.appArmorProfile.type`,
-        message: `pod sets securityContext.appArmorProfile.type=${podType || '""'}`,
+        message: `pod sets appArmorProfile.type=${podType || '""'}`,
         fix: "set spec.securityContext.appArmorProfile.type: RuntimeDefault (or Localhost)",
       });
     }
@@ -44,7 +44,7 @@ spec:
       findings.push({
         path: `${visited.path}.securityContext.appArmorProfile.type`,
         container: visited.name,
-        message: `container ${name} sets securityContext.appArmorProfile.type=${type || '""'}`,
+        message: `container ${name} sets appArmorProfile.type=${type || '""'}`,
         fix: `set securityContext.appArmorProfile.type: RuntimeDefault on container ${name}`,
       });
     }
@@ -59,7 +59,7 @@ spec:
       findings.push({
         path: `${podMetaPath(target)}.annotations[${key}]`,
         container,
-        message: `container ${quote(container)} has AppArmor annotation ${quote(String(value))}`,
+        message: `container ${quote(container)} has AppArmor annotation ${String(value)}`,
         fix: `set annotation ${key} to runtime/default, or use securityContext.appArmorProfile`,
       });
     }

@@ -31,7 +31,7 @@ containers:
       findings.push({
         path: `${visited.path}.securityContext.capabilities.drop`,
         container: visited.name,
-        message: `container ${name} must set securityContext.capabilities.drop=["ALL"]`,
+        message: `container ${name} must set capabilities.drop=["ALL"]`,
         fix: `add "ALL" to securityContext.capabilities.drop of container ${name}`,
       });
     }

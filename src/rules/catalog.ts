@@ -55,11 +55,8 @@ export function renderRulesMarkdown(rules: readonly Rule[] = ALL_RULES): string 
     "Severity is configuration: `rules.<id>.severity` (`deny`, `warn` or `off`) overrides the default below.",
     "In a namespace in warn mode every finding is a warning.",
     "",
-    "| id | category | default | kinds |",
-    "|---|---|---|---|",
     ...rules.map(
-      (rule) =>
-        `| [${rule.id}](#${rule.id}) | ${rule.category} | ${rule.defaultSeverity} | ${rule.kinds.join(", ")} |`,
+      (rule) => `- [${rule.id}](#${rule.id}): ${rule.title} (${rule.category}, ${rule.defaultSeverity})`,
     ),
   ];
   for (const rule of rules) {

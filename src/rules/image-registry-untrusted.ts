@@ -38,7 +38,7 @@ containers:
       findings.push({
         path: `${visited.path}.image`,
         container: visited.name,
-        message: `container ${name} image ${quote(image)} is from ${ref.registry}, not an allowed registry`,
+        message: `container ${name} image ${quote(image)}: registry not allowed`,
         fix: `pull the image of container ${name} from one of: ${ctx.allowedRegistries.join(", ")}`,
       });
     }

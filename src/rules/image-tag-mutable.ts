@@ -33,7 +33,7 @@ containers:
         message:
           ref.tag === undefined
             ? `container ${name} image ${quote(image)} has no tag or digest`
-            : `container ${name} image ${quote(image)} uses the mutable tag latest`,
+            : `container ${name} image ${quote(image)} has the mutable tag latest`,
         fix: `pin the image of container ${name} to a version tag or a digest (@sha256:…)`,
       });
     }

@@ -48,7 +48,7 @@ nodeSelector:
     return [
       {
         path: `${target.specPath}.nodeSelector`,
-        message: `pod selects no node pool (nodeSelector or required node affinity on ${keys.join(", ")})`,
+        message: `pod selects no node pool by ${keys.join(" or ")}`,
         fix: `set nodeSelector on one of ${keys.join(", ")} to pick the node pool`,
       },
     ];

@@ -28,7 +28,7 @@ containers:
       findings.push({
         path: `${visited.path}.securityContext.allowPrivilegeEscalation`,
         container: visited.name,
-        message: `container ${name} must set securityContext.allowPrivilegeEscalation=false`,
+        message: `container ${name} must set allowPrivilegeEscalation=false`,
         fix: `set securityContext.allowPrivilegeEscalation: false on container ${name}`,
       });
     }

@@ -31,14 +31,14 @@ policyAdmins:
     if (changes.modeLabel) {
       findings.push({
         path: `metadata.labels[${MODE_LABEL}]`,
-        message: `${who} may not change label ${MODE_LABEL}; only policyAdmins may`,
+        message: `${who} is not a policy admin: cannot change label ${MODE_LABEL}`,
         fix: `leave ${MODE_LABEL} as it was, or ask a policy admin to change it`,
       });
     }
     for (const key of changes.annotations) {
       findings.push({
         path: `metadata.annotations[${key}]`,
-        message: `${who} may not set annotation ${key}; only policyAdmins may`,
+        message: `${who} is not a policy admin: cannot set ${key}`,
         fix: `remove ${key} or ask a policy admin to set it`,
       });
     }

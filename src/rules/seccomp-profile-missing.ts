@@ -20,7 +20,7 @@ export const seccompProfileMissing: Rule<PodSpecTarget> = {
   targets: ["podSpec"],
   kinds: POD_SPEC_KINDS,
   description:
-    "Without a seccomp profile a container can make every system call the kernel offers, including the ones most container escapes use. As in the Pod Security Standards' restricted profile, the pod or every container must set seccompProfile.type to RuntimeDefault or Localhost, and none may set Unconfined. Windows pods are exempt: seccomp is Linux-only.",
+    "Without a seccomp profile a container can make every system call the kernel offers, including the ones most container escapes use. As in the Pod Security Standards' restricted profile, the pod or every container must set seccompProfile.type=RuntimeDefault, and none may set Unconfined. Windows pods are exempt: seccomp is Linux-only.",
   remediation: `Set the runtime's default profile once, at pod level:
 
 \`\`\`yaml
@@ -36,7 +36,7 @@ spec:
     if (podType !== undefined && !confined(podType)) {
       findings.push({
         path: `${target.specPath}.securityContext.seccompProfile.type`,
-        message: `pod sets securityContext.seccompProfile.type=${podType || '""'}`,
+        message: `pod sets seccompProfile.type=${podType || '""'}`,
         fix: "set spec.securityContext.seccompProfile.type: RuntimeDefault (or Localhost)",
       });
     }
@@ -50,14 +50,14 @@ spec:
         findings.push({
           path,
           container: visited.name,
-          message: `container ${name} must set securityContext.seccompProfile.type to RuntimeDefault or Localhost`,
-          fix: `set securityContext.seccompProfile.type: RuntimeDefault on container ${name} or on the pod`,
+          message: `container ${name} must set seccompProfile.type=RuntimeDefault`,
+          fix: `set securityContext.seccompProfile.type: RuntimeDefault (or Localhost) on container ${name} or on the pod`,
         });
       } else if (!confined(type)) {
         findings.push({
           path,
           container: visited.name,
-          message: `container ${name} sets securityContext.seccompProfile.type=${type || '""'}`,
+          message: `container ${name} sets seccompProfile.type=${type || '""'}`,
           fix: `set securityContext.seccompProfile.type: RuntimeDefault on container ${name}`,
         });
       }

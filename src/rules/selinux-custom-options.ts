@@ -20,7 +20,7 @@ function judge(options: unknown, who: string, path: string, container: string | 
     findings.push({
       path: `${path}.type`,
       ...(container === undefined ? {} : { container }),
-      message: `${who} sets securityContext.seLinuxOptions.type=${String(type)}`,
+      message: `${who} sets seLinuxOptions.type=${String(type)}`,
       fix: `remove seLinuxOptions.type from ${who} or use container_t`,
     });
   }
@@ -30,7 +30,7 @@ function judge(options: unknown, who: string, path: string, container: string | 
     findings.push({
       path: `${path}.${field}`,
       ...(container === undefined ? {} : { container }),
-      message: `${who} sets securityContext.seLinuxOptions.${field}=${String(value)}`,
+      message: `${who} sets seLinuxOptions.${field}=${String(value)}`,
       fix: `remove seLinuxOptions.${field} from ${who}`,
     });
   }

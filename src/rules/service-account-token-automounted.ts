@@ -28,7 +28,7 @@ automountServiceAccountToken: false
       return [
         {
           path: "automountServiceAccountToken",
-          message: "ServiceAccount does not set automountServiceAccountToken=false",
+          message: "ServiceAccount must set automountServiceAccountToken=false",
           fix: "set automountServiceAccountToken: false; let the pods that call the API opt in",
         },
       ];
@@ -37,7 +37,7 @@ automountServiceAccountToken: false
     return [
       {
         path: `${target.specPath}.automountServiceAccountToken`,
-        message: "pod does not set automountServiceAccountToken=false",
+        message: "pod must set automountServiceAccountToken=false",
         fix: "set automountServiceAccountToken: false in the pod spec unless it calls the Kubernetes API",
       },
     ];

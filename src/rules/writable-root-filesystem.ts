@@ -34,7 +34,7 @@ volumes:
       findings.push({
         path: `${visited.path}.securityContext.readOnlyRootFilesystem`,
         container: visited.name,
-        message: `container ${name} must set securityContext.readOnlyRootFilesystem=true`,
+        message: `container ${name} must set readOnlyRootFilesystem=true`,
         fix: `set securityContext.readOnlyRootFilesystem: true on container ${name}; mount an emptyDir where it writes`,
       });
     }
