@@ -16,7 +16,12 @@ const WORKLOADS: [string, string, Record<string, unknown>, string][] = [
   ["apps/v1", "DaemonSet", { spec: { template } }, "spec.template.spec"],
   ["apps/v1", "ReplicaSet", { spec: { template } }, "spec.template.spec"],
   ["batch/v1", "Job", { spec: { template } }, "spec.template.spec"],
-  ["batch/v1", "CronJob", { spec: { jobTemplate: { spec: { template } } } }, "spec.jobTemplate.spec.template.spec"],
+  [
+    "batch/v1",
+    "CronJob",
+    { spec: { jobTemplate: { spec: { template } } } },
+    "spec.jobTemplate.spec.template.spec",
+  ],
 ];
 
 describe("evaluate", () => {
@@ -45,7 +50,9 @@ describe("evaluate", () => {
       spec: {
         initContainers: [{ name: "init", image: "busybox:1.36", securityContext: { privileged: true } }],
         containers: [{ name: "web", image: "nginx:1.27", securityContext: { privileged: true } }],
-        ephemeralContainers: [{ name: "debug", image: "busybox:1.36", securityContext: { privileged: true } }],
+        ephemeralContainers: [
+          { name: "debug", image: "busybox:1.36", securityContext: { privileged: true } },
+        ],
       },
     };
     const privileged = judge({ object, subResource: "ephemeralcontainers" }).denials.filter(

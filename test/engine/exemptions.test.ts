@@ -41,8 +41,16 @@ describe("annotation exemptions", () => {
   });
 
   it.each([
-    ["without a reason", without("tollgate.dev/exempt-reason"), "exemption ignored: tollgate.dev/exempt-reason is missing"],
-    ["without an expiry", without("tollgate.dev/exempt-until"), "exemption ignored: tollgate.dev/exempt-until is missing"],
+    [
+      "without a reason",
+      without("tollgate.dev/exempt-reason"),
+      "exemption ignored: tollgate.dev/exempt-reason is missing",
+    ],
+    [
+      "without an expiry",
+      without("tollgate.dev/exempt-until"),
+      "exemption ignored: tollgate.dev/exempt-until is missing",
+    ],
     [
       "with an expiry that is no date",
       { ...VALID, "tollgate.dev/exempt-until": "2026-02-30" },
@@ -87,7 +95,10 @@ describe("annotation exemptions", () => {
   });
 
   it("name unknown rules and never exempt protected-policy-label", () => {
-    const annotations = { ...VALID, "tollgate.dev/exempt": "run-as-root, no-such-rule,protected-policy-label" };
+    const annotations = {
+      ...VALID,
+      "tollgate.dev/exempt": "run-as-root, no-such-rule,protected-policy-label",
+    };
     const evaluation = judge({ object: rootPod(annotations), userInfo: ADMIN });
     expect(evaluation.notices).toEqual([
       'exemption: "no-such-rule" in tollgate.dev/exempt is no rule',
@@ -115,16 +126,22 @@ describe("config exemptions", () => {
   it("match namespace, name glob and rules", () => {
     const evaluation = judge({ object: rootPod() }, { exemptions: [exemption] });
     expect(evaluation.denials).toEqual([]);
-    expect(evaluation.exempted?.map((f) => [f.rule, f.exemption?.source])).toEqual([["run-as-root", "config"]]);
-    expect(judge({ object: rootPod() }, { exemptions: [{ ...exemption, name: "api-*" }] }).denials.length).toBe(1);
-    expect(judge({ object: rootPod() }, { exemptions: [{ ...exemption, namespace: "team-b" }] }).denials.length).toBe(
-      1,
-    );
+    expect(evaluation.exempted?.map((f) => [f.rule, f.exemption?.source])).toEqual([
+      ["run-as-root", "config"],
+    ]);
+    expect(
+      judge({ object: rootPod() }, { exemptions: [{ ...exemption, name: "api-*" }] }).denials.length,
+    ).toBe(1);
+    expect(
+      judge({ object: rootPod() }, { exemptions: [{ ...exemption, namespace: "team-b" }] }).denials.length,
+    ).toBe(1);
   });
 
   it("match a container, for sidecars", () => {
     const sidecar = { ...exemption, name: undefined, container: "istio-proxy", rules: ["*"] };
-    expect(judge({ object: rootPod() }, { exemptions: [sidecar] }).denials.map((f) => f.container)).toEqual(["web"]);
+    expect(judge({ object: rootPod() }, { exemptions: [sidecar] }).denials.map((f) => f.container)).toEqual([
+      "web",
+    ]);
     const web = { ...sidecar, container: "web" };
     expect(judge({ object: rootPod() }, { exemptions: [web] }).denials).toEqual([]);
   });

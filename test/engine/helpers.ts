@@ -9,7 +9,10 @@ export const ADMIN = { username: "carol", groups: ["system:masters", "system:aut
 export const DEVELOPER = { username: "alice", groups: ["team-a", "system:authenticated"] };
 
 /** A Pod that only run-as-root finds fault with, among the deny rules (name: web, container: web). */
-export function rootPod(annotations?: Record<string, string>, extra: Record<string, unknown> = {}): KubeObject {
+export function rootPod(
+  annotations?: Record<string, string>,
+  extra: Record<string, unknown> = {},
+): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -29,7 +32,10 @@ export function rootPod(annotations?: Record<string, string>, extra: Record<stri
 }
 
 /** Evaluate with only the deny rules that matter and the fixed clock; config merged over the defaults. */
-export function judge(input: Partial<EvaluationInput> & { object: KubeObject }, config: ConfigInput = {}): Evaluation {
+export function judge(
+  input: Partial<EvaluationInput> & { object: KubeObject },
+  config: ConfigInput = {},
+): Evaluation {
   return evaluate(
     { operation: "CREATE", mode: "enforce", source: "admission", now: NOW, userInfo: DEVELOPER, ...input },
     compilePolicy(resolveConfig(config)),

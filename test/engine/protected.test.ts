@@ -10,7 +10,11 @@ function namespace(mode?: string): KubeObject {
   return { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", labels } };
 }
 
-const admins = { users: ["dave"], groups: ["platform"], serviceAccounts: ["argocd/argocd-application-controller"] };
+const admins = {
+  users: ["dave"],
+  groups: ["platform"],
+  serviceAccounts: ["argocd/argocd-application-controller"],
+};
 
 describe("protected-policy-label", () => {
   it("denies a mode label change by a requester outside policyAdmins, in warn mode too", () => {
@@ -38,13 +42,19 @@ describe("protected-policy-label", () => {
   });
 
   it("denies a new namespace that sets the label, and removing it", () => {
-    expect(judge({ object: namespace("warn") }).denials.map((f) => f.rule)).toEqual(["protected-policy-label"]);
+    expect(judge({ object: namespace("warn") }).denials.map((f) => f.rule)).toEqual([
+      "protected-policy-label",
+    ]);
     const removed = judge({ object: namespace(), oldObject: namespace("enforce"), operation: "UPDATE" });
     expect(removed.denials.map((f) => f.rule)).toEqual(["protected-policy-label"]);
   });
 
   it("lets policy admins change it, and anyone leave it alone", () => {
-    const change = { object: namespace("warn"), oldObject: namespace("enforce"), operation: "UPDATE" as const };
+    const change = {
+      object: namespace("warn"),
+      oldObject: namespace("enforce"),
+      operation: "UPDATE" as const,
+    };
     expect(judge({ ...change, userInfo: ADMIN }).denials).toEqual([]);
     expect(judge({ ...change, oldObject: namespace("warn") }).denials).toEqual([]);
   });

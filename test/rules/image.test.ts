@@ -6,7 +6,10 @@ describe("parseImage", () => {
     ["nginx", { registry: "docker.io", repository: "library/nginx", tag: undefined, digest: undefined }],
     ["nginx:1.27", { registry: "docker.io", repository: "library/nginx", tag: "1.27", digest: undefined }],
     ["bitnami/redis:7", { registry: "docker.io", repository: "bitnami/redis", tag: "7", digest: undefined }],
-    ["registry:5000/app", { registry: "registry:5000", repository: "app", tag: undefined, digest: undefined }],
+    [
+      "registry:5000/app",
+      { registry: "registry:5000", repository: "app", tag: undefined, digest: undefined },
+    ],
     ["registry:5000/app:2", { registry: "registry:5000", repository: "app", tag: "2", digest: undefined }],
     ["localhost/app", { registry: "localhost", repository: "app", tag: undefined, digest: undefined }],
     [
@@ -17,7 +20,10 @@ describe("parseImage", () => {
       "ghcr.io/acme/web:1.4@sha256:4c0f2e0d",
       { registry: "ghcr.io", repository: "acme/web", tag: "1.4", digest: "sha256:4c0f2e0d" },
     ],
-    ["index.docker.io/library/nginx", { registry: "docker.io", repository: "library/nginx", tag: undefined, digest: undefined }],
+    [
+      "index.docker.io/library/nginx",
+      { registry: "docker.io", repository: "library/nginx", tag: undefined, digest: undefined },
+    ],
   ])("%s", (reference, expected) => {
     expect(parseImage(reference)).toEqual(expected);
   });
