@@ -6,6 +6,7 @@ const HELP = `Usage: tollgate <command> [options]
 
 Commands:
   serve      run the admission webhook (HTTPS) and its metrics endpoint
+  rules      list the rule catalog (--output text|json|markdown)
   help       show this help
 
 Run 'tollgate <command> --help' for a command's options.`;
@@ -14,6 +15,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./cli/serve.js")).serve,
+  rules: async () => (await import("./cli/rules.js")).rules,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -58,6 +58,7 @@ export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny",
   for (const finding of evaluation.findings) {
     if (finding.severity !== "deny") warnings.push(warningOf(finding));
   }
+  for (const notice of evaluation.notices ?? []) warnings.push(clip(notice));
   for (const { rule } of evaluation.ruleErrors) {
     warnings.push(
       clip(`${rule}: the rule failed on this object and was not applied; tell your platform team`),

@@ -1,5 +1,17 @@
-import type { ClusterFacts, Finding, Mode, RawFinding, Source, Target } from "../rules/types.js";
+import { policyMetadataChanges } from "../rules/annotations.js";
+import type {
+  ClusterFacts,
+  Finding,
+  Mode,
+  RawFinding,
+  RequestContext,
+  Source,
+  Target,
+} from "../rules/types.js";
+import { annotationExemption, applyExemptions } from "./exemptions.js";
 import type { Policy } from "./policy.js";
+import { isPolicyAdmin, requesterName } from "./protected.js";
+import { applyRatchet } from "./ratchet.js";
 import { controllerOf, extractTargets, type KubeObject, refOf } from "./targets.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
@@ -20,6 +32,8 @@ export interface EvaluationInput {
   mode: Mode;
   source: Source;
   facts?: ClusterFacts | undefined;
+  /** The clock for exemption expiry; the current time when absent. */
+  now?: Date | undefined;
 }
 
 export interface RuleError {
@@ -36,12 +50,19 @@ export interface Evaluation {
   ruleErrors: RuleError[];
   /** Why the object was not judged at all, when it was not. */
   skipped?: string;
+  /**
+   * Warnings that are not findings: exemptions ignored and why, violations the ratchet let through.
+   * Always set by evaluate().
+   */
+  notices?: string[];
+  /** Findings an exemption covers: neither denials nor warnings, kept for reports. Always set by evaluate(). */
+  exempted?: Finding[];
 }
 
 const EMPTY: readonly Finding[] = [];
 
 function skip(reason: string): Evaluation {
-  return { findings: [], denials: [], ruleErrors: [], skipped: reason };
+  return { findings: [], denials: [], ruleErrors: [], skipped: reason, notices: [], exempted: [] };
 }
 
 /** Run the rules that apply to each target of the object. A rule that throws becomes a RuleError. */
@@ -52,6 +73,7 @@ export function runRules(
   source: Source,
   facts: ClusterFacts | undefined,
   ruleErrors: RuleError[],
+  request?: RequestContext,
 ): Finding[] {
   const findings: Finding[] = [];
   const { allowedRegistries, nodePoolKeys } = policy.config;
@@ -62,7 +84,7 @@ export function runRules(
       if (rule.sources && !rule.sources.includes(source)) continue;
       let raw: RawFinding[];
       try {
-        raw = rule.check(target, { options, allowedRegistries, nodePoolKeys, source, facts });
+        raw = rule.check(target, { options, allowedRegistries, nodePoolKeys, source, facts, request });
       } catch (error) {
         ruleErrors.push({ rule: rule.id, error: error instanceof Error ? error.message : String(error) });
         continue;
@@ -70,7 +92,7 @@ export function runRules(
       for (const finding of raw) {
         findings.push({
           rule: rule.id,
-          severity: mode === "warn" ? "warn" : severity,
+          severity: mode === "warn" && !rule.alwaysEnforced ? "warn" : severity,
           kind: target.object.kind,
           namespace: target.object.namespace,
           name: target.object.name,
@@ -83,14 +105,16 @@ export function runRules(
 }
 
 /**
- * Judge one object: pick its targets, run the rules, resolve severities. Pure: no I/O, no clock
- * beyond what the policy carries, so the webhook, `check` and `audit` give the same answer.
+ * Judge one object: pick its targets, run the rules, then resolve each finding's severity through
+ * exemptions and, on UPDATE, the ratchet. Pure apart from the clock, which is `input.now` when
+ * given, so the webhook, `check` and `audit` give the same answer.
  */
 export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   const { config } = policy;
   if (input.operation === "DELETE" || input.operation === "CONNECT")
     return skip(`${input.operation} is not checked`);
-  const ref = refOf(input.object, input.namespace ?? "");
+  const fallbackNamespace = input.namespace ?? "";
+  const ref = refOf(input.object, fallbackNamespace);
   const namespace = ref.kind === "Namespace" ? ref.name : ref.namespace;
   if (namespace !== "" && config.excludedNamespaces.includes(namespace)) {
     return skip(`namespace ${namespace} is excluded`);
@@ -99,16 +123,72 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
     const owner = controllerOf(input.object);
     if (owner) return skip(`Pod is controlled by a ${owner}, whose template was checked`);
   }
+  // Only the webhook knows who asks; `check` and `audit` judge the object as it is.
+  const request: RequestContext | undefined =
+    input.source === "admission"
+      ? {
+          operation: input.operation,
+          object: input.object,
+          oldObject: input.oldObject,
+          requester: requesterName(input.userInfo),
+          requesterIsPolicyAdmin: isPolicyAdmin(input.userInfo, config.policyAdmins),
+        }
+      : undefined;
   const ruleErrors: RuleError[] = [];
-  const findings = runRules(
-    extractTargets(input.object, input.namespace ?? ""),
+  const found = runRules(
+    extractTargets(input.object, fallbackNamespace),
     policy,
     input.mode,
     input.source,
     input.facts,
     ruleErrors,
+    request,
   );
+  const now = (input.now ?? new Date()).getTime();
+  const setByNonAdmin =
+    request !== undefined &&
+    !request.requesterIsPolicyAdmin &&
+    policyMetadataChanges(input.object, input.oldObject).annotations.length > 0
+      ? request.requester
+      : undefined;
+  const annotation = annotationExemption({
+    object: input.object,
+    now,
+    maxExemptionDays: config.maxExemptionDays,
+    setByNonAdmin,
+    knownRules: policy.registry,
+  });
+  const notices = annotation.notices;
+  let findings = found;
+  let exempted: Finding[] = [];
+  if (found.length > 0 && (config.exemptions.length > 0 || annotation.grant !== undefined)) {
+    const result = applyExemptions(found, config, annotation.grant, policy.registry, now);
+    findings = result.kept;
+    exempted = result.exempted;
+    notices.push(...result.notices);
+  }
+  const oldObject = input.oldObject;
+  if (config.ratchet && input.operation === "UPDATE" && oldObject !== undefined && input.mode === "enforce") {
+    const ratcheted = applyRatchet(
+      findings,
+      () =>
+        runRules(
+          extractTargets(oldObject, fallbackNamespace),
+          policy,
+          input.mode,
+          input.source,
+          input.facts,
+          [],
+        ),
+      (finding) => policy.registry.get(finding.rule)?.alwaysEnforced === true,
+    );
+    findings = ratcheted.findings;
+    if (ratcheted.downgraded > 0) {
+      const count = ratcheted.downgraded === 1 ? "1 violation" : `${ratcheted.downgraded} violations`;
+      notices.push(`ratchet: ${count} the object already had warn instead of deny; new ones deny`);
+    }
+  }
   const denials =
     findings.length === 0 ? (EMPTY as Finding[]) : findings.filter((f) => f.severity === "deny");
-  return { findings, denials, ruleErrors };
+  return { findings, denials, ruleErrors, notices, exempted };
 }

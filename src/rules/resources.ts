@@ -14,6 +14,12 @@ export const POD_SPEC_KINDS = [
   "PodTemplate",
 ] as const;
 
+/** Pod-spec kinds whose pods keep running (not Jobs and CronJobs, which run to completion). */
+export const LONG_RUNNING_KINDS = POD_SPEC_KINDS.filter((kind) => kind !== "Job" && kind !== "CronJob");
+
+/** Pod-spec kinds that run pods in the cluster (a PodTemplate only describes them). */
+export const WORKLOAD_KINDS = POD_SPEC_KINDS.filter((kind) => kind !== "PodTemplate");
+
 /** The resource names of `wanted` that the container does not set under `resources.<section>`. */
 export function resourceGaps(
   container: V1Container,

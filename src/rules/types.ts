@@ -107,6 +107,18 @@ export interface RuleContext {
   nodePoolKeys: readonly string[];
   source: Source;
   facts: ClusterFacts | undefined;
+  /** The admission request around the object; only set when a requester is known (the webhook). */
+  request?: RequestContext | undefined;
+}
+
+/** Who asks for what, for rules that judge the change rather than the object. */
+export interface RequestContext {
+  operation: "CREATE" | "UPDATE";
+  object: Readonly<Record<string, unknown>>;
+  oldObject: Readonly<Record<string, unknown>> | undefined;
+  /** The requester's username, as messages show it. */
+  requester: string;
+  requesterIsPolicyAdmin: boolean;
 }
 
 /** What a rule reports; the engine adds the rule id, object and severity. */
@@ -137,6 +149,8 @@ export interface Rule<T extends Target = Target> {
   remediation: string;
   /** Option defaults, for rules that take options. */
   defaultOptions?: Readonly<Record<string, unknown>>;
+  /** Not downgraded by warn mode or the ratchet, and not exemptable (rules that guard the policy itself). */
+  alwaysEnforced?: boolean;
   check(target: T, ctx: RuleContext): RawFinding[];
 }
 
@@ -147,6 +161,18 @@ export interface Finding extends RawFinding {
   kind: string;
   namespace: string;
   name: string;
+  /** Set on findings an exemption covers (`Evaluation.exempted`). */
+  exemption?: ExemptionRef;
+  /** Set on deny findings the ratchet turned into warnings: the old object already had them. */
+  ratcheted?: boolean;
+}
+
+/** The exemption that covers a finding, for reports. */
+export interface ExemptionRef {
+  source: "config" | "annotation";
+  reason: string;
+  /** Last day it holds, `YYYY-MM-DD`. */
+  until: string;
 }
 
 /** Shorthand for containers as a rule sees them. */

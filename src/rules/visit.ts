@@ -72,6 +72,11 @@ export function isWindows(target: PodSpecTarget): boolean {
   return isRecord(os) && os.name === "windows";
 }
 
+/** Field path from the object's root to the metadata that goes with the pod spec (`metadata` for a Pod). */
+export function podMetaPath(target: PodSpecTarget): string {
+  return target.specPath === "spec" ? "metadata" : `${target.specPath.slice(0, -"spec".length)}metadata`;
+}
+
 /** A name in double quotes, as messages show it. */
 export function quote(name: string): string {
   return JSON.stringify(name);

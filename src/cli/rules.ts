@@ -1,0 +1,30 @@
+import { catalog, renderRulesMarkdown, renderRulesText } from "../rules/catalog.js";
+import { parseCommandArgs, UsageError } from "./args.js";
+
+export const RULES_HELP = `Usage: tollgate rules [--output text|json|markdown]
+
+Lists the rule catalog from the rules' own metadata: id, category, default severity, title
+(text), every field (json), or the reference page docs/rules.md is generated from (markdown).`;
+
+const OUTPUTS = ["text", "json", "markdown"] as const;
+
+export async function rules(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs("rules", argv, {
+    output: { type: "string", short: "o" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    process.stdout.write(`${RULES_HELP}\n`);
+    return 0;
+  }
+  const output = values.output ?? "text";
+  if (!(OUTPUTS as readonly string[]).includes(output)) {
+    throw new UsageError(
+      `tollgate rules: --output must be one of ${OUTPUTS.join(", ")}, got ${JSON.stringify(output)}`,
+    );
+  }
+  if (output === "json") process.stdout.write(`${JSON.stringify({ rules: catalog() }, null, 2)}\n`);
+  else if (output === "markdown") process.stdout.write(renderRulesMarkdown());
+  else process.stdout.write(renderRulesText());
+  return 0;
+}

@@ -1,0 +1,205 @@
+import type { Config, ConfigExemption } from "../config/schema.js";
+import {
+  EXEMPT_ANNOTATION,
+  EXEMPT_REASON_ANNOTATION,
+  EXEMPT_UNTIL_ANNOTATION,
+  metadataMap,
+  stringAt,
+} from "../rules/annotations.js";
+import type { ExemptionRef, Finding, Rule } from "../rules/types.js";
+
+const DAY_MS = 86_400_000;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Midnight UTC at the start of a `YYYY-MM-DD` day, or undefined when it is not a real date. */
+export function dayStart(text: string): number | undefined {
+  const match = DATE.exec(text);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const time = Date.UTC(year, month - 1, day);
+  const date = new Date(time);
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return undefined;
+  }
+  return time;
+}
+
+/** One exemption ready to match findings. `until` is the last day it holds, UTC. */
+interface Grant {
+  ref: ExemptionRef;
+  /** Rule ids it covers; undefined for every rule. */
+  rules: ReadonlySet<string> | undefined;
+  container: string | undefined;
+  /** End of the `until` day, exclusive. */
+  endsAt: number;
+}
+
+interface CompiledConfigExemption extends Grant {
+  namespace: string | undefined;
+  kind: string | undefined;
+  name: RegExp | undefined;
+  /** How notices name it. */
+  label: string;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*")
+    .replaceAll("?", ".");
+  return new RegExp(`^${body}$`);
+}
+
+function labelOf(exemption: ConfigExemption): string {
+  const parts: string[] = [];
+  if (exemption.namespace !== undefined) parts.push(`namespace ${exemption.namespace}`);
+  if (exemption.kind !== undefined) parts.push(`kind ${exemption.kind}`);
+  if (exemption.name !== undefined) parts.push(`name ${exemption.name}`);
+  if (exemption.container !== undefined) parts.push(`container ${exemption.container}`);
+  return parts.length === 0 ? "config exemption" : `config exemption for ${parts.join(", ")}`;
+}
+
+const compiled = new WeakMap<Config, CompiledConfigExemption[]>();
+
+/** Config exemptions compiled once per config (globs to RegExps, dates to times). */
+function configExemptions(config: Config): CompiledConfigExemption[] {
+  const cached = compiled.get(config);
+  if (cached) return cached;
+  const list = config.exemptions.map((exemption): CompiledConfigExemption => {
+    const start = dayStart(exemption.until);
+    return {
+      ref: { source: "config", reason: exemption.reason, until: exemption.until },
+      rules: exemption.rules.includes("*") ? undefined : new Set(exemption.rules),
+      container: exemption.container,
+      // An impossible date (2026-02-30) never holds.
+      endsAt: start === undefined ? Number.NEGATIVE_INFINITY : start + DAY_MS,
+      namespace: exemption.namespace,
+      kind: exemption.kind,
+      name: exemption.name === undefined ? undefined : globToRegExp(exemption.name),
+      label: labelOf(exemption),
+    };
+  });
+  compiled.set(config, list);
+  return list;
+}
+
+function covers(grant: Grant, finding: Finding): boolean {
+  if (grant.rules !== undefined && !grant.rules.has(finding.rule)) return false;
+  return grant.container === undefined || grant.container === finding.container;
+}
+
+function configCovers(exemption: CompiledConfigExemption, finding: Finding): boolean {
+  if (exemption.namespace !== undefined && exemption.namespace !== finding.namespace) return false;
+  if (exemption.kind !== undefined && exemption.kind !== finding.kind) return false;
+  if (exemption.name !== undefined && !exemption.name.test(finding.name)) return false;
+  return covers(exemption, finding);
+}
+
+export interface AnnotationExemptionInput {
+  object: Readonly<Record<string, unknown>>;
+  now: number;
+  maxExemptionDays: number;
+  /** Set when the annotations were added or changed by a requester outside policyAdmins. */
+  setByNonAdmin: string | undefined;
+  knownRules: ReadonlyMap<string, Rule>;
+}
+
+/**
+ * The exemption the object's annotations grant, with notices for what was ignored and why.
+ * An exemption without a reason or an expiry, with an expiry that is past or more than
+ * maxExemptionDays ahead, or set by a requester outside policyAdmins grants nothing.
+ */
+export function annotationExemption(input: AnnotationExemptionInput): {
+  grant: Grant | undefined;
+  notices: string[];
+} {
+  const annotations = metadataMap(input.object, "annotations");
+  const list = stringAt(annotations, EXEMPT_ANNOTATION);
+  if (list === undefined) return { grant: undefined, notices: [] };
+  const ignored = (why: string) => ({ grant: undefined, notices: [`exemption ignored: ${why}`] });
+  if (input.setByNonAdmin !== undefined) {
+    return ignored(`set by ${JSON.stringify(input.setByNonAdmin)}, who is not in policyAdmins`);
+  }
+  const reason = stringAt(annotations, EXEMPT_REASON_ANNOTATION)?.trim() ?? "";
+  if (reason === "") return ignored(`${EXEMPT_REASON_ANNOTATION} is missing`);
+  const until = stringAt(annotations, EXEMPT_UNTIL_ANNOTATION)?.trim() ?? "";
+  if (until === "") return ignored(`${EXEMPT_UNTIL_ANNOTATION} is missing`);
+  const start = dayStart(until);
+  if (start === undefined) {
+    return ignored(`${EXEMPT_UNTIL_ANNOTATION} ${JSON.stringify(until)} is not a date (YYYY-MM-DD)`);
+  }
+  if (start + DAY_MS <= input.now) return ignored(`${EXEMPT_UNTIL_ANNOTATION} ${until} has passed`);
+  if (start > input.now + input.maxExemptionDays * DAY_MS) {
+    return ignored(
+      `${EXEMPT_UNTIL_ANNOTATION} ${until} is more than ${input.maxExemptionDays} days ahead (maxExemptionDays)`,
+    );
+  }
+  const notices: string[] = [];
+  const rules = new Set<string>();
+  for (const raw of list.split(",")) {
+    const id = raw.trim();
+    if (id === "") continue;
+    const rule = input.knownRules.get(id);
+    if (rule === undefined)
+      notices.push(`exemption: ${JSON.stringify(id)} in ${EXEMPT_ANNOTATION} is no rule`);
+    else if (rule.alwaysEnforced) notices.push(`exemption: ${id} cannot be exempted`);
+    else rules.add(id);
+  }
+  if (rules.size === 0) return { grant: undefined, notices };
+  return {
+    grant: {
+      ref: { source: "annotation", reason, until },
+      rules,
+      container: undefined,
+      endsAt: start + DAY_MS,
+    },
+    notices,
+  };
+}
+
+export interface ExemptionResult {
+  kept: Finding[];
+  exempted: Finding[];
+  notices: string[];
+}
+
+/**
+ * Split findings into those that stand and those an exemption covers (config first, then
+ * annotations). Expired config exemptions that would have matched are named in a notice.
+ * Rules marked alwaysEnforced are never exempted.
+ */
+export function applyExemptions(
+  findings: readonly Finding[],
+  config: Config,
+  annotation: Grant | undefined,
+  registry: ReadonlyMap<string, Rule>,
+  now: number,
+): ExemptionResult {
+  const fromConfig = configExemptions(config);
+  const kept: Finding[] = [];
+  const exempted: Finding[] = [];
+  const expired = new Set<CompiledConfigExemption>();
+  for (const finding of findings) {
+    let grant: Grant | undefined;
+    if (!registry.get(finding.rule)?.alwaysEnforced) {
+      for (const exemption of fromConfig) {
+        if (!configCovers(exemption, finding)) continue;
+        if (exemption.endsAt <= now) {
+          expired.add(exemption);
+          continue;
+        }
+        grant = exemption;
+        break;
+      }
+      if (grant === undefined && annotation !== undefined && covers(annotation, finding)) grant = annotation;
+    }
+    if (grant === undefined) kept.push(finding);
+    else exempted.push({ ...finding, exemption: grant.ref });
+  }
+  const notices = [...expired].map((e) =>
+    dayStart(e.ref.until) === undefined
+      ? `exemption ignored: ${e.label} has an invalid until ${JSON.stringify(e.ref.until)}`
+      : `exemption ignored: ${e.label} expired on ${e.ref.until}`,
+  );
+  return { kept, exempted, notices };
+}

@@ -1,0 +1,163 @@
+import type {
+  Informer,
+  KubeConfig,
+  ObjectCache,
+  V1LabelSelector,
+  V1NetworkPolicy,
+  V1PodDisruptionBudget,
+} from "@kubernetes/client-node";
+import type { ClusterFacts } from "../rules/types.js";
+
+/** An informer and the cache it fills, as @kubernetes/client-node's makeInformer returns them. */
+export type CachedInformer<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>;
+
+/**
+ * Does the policy deny all ingress to every pod of its namespace? It selects all pods (an empty
+ * podSelector), covers Ingress (listed in policyTypes, or implied when policyTypes is absent),
+ * and allows no ingress rule.
+ */
+export function isDefaultDenyIngress(policy: V1NetworkPolicy): boolean {
+  const spec = policy.spec;
+  if (spec === undefined) return false;
+  const selector = spec.podSelector;
+  const selectsAll =
+    selector === undefined ||
+    ((selector.matchLabels === undefined || Object.keys(selector.matchLabels).length === 0) &&
+      (selector.matchExpressions === undefined || selector.matchExpressions.length === 0));
+  if (!selectsAll) return false;
+  const coversIngress = spec.policyTypes === undefined || spec.policyTypes.includes("Ingress");
+  return coversIngress && (spec.ingress === undefined || spec.ingress.length === 0);
+}
+
+/**
+ * Label selector semantics of the apiserver: every matchLabels pair and every matchExpressions
+ * requirement must hold. An empty selector selects everything; an absent one (`undefined`) nothing.
+ */
+export function selectorMatches(
+  selector: V1LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  if (selector === undefined) return false;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  for (const requirement of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, requirement.key);
+    const value = labels[requirement.key];
+    const values = requirement.values ?? [];
+    switch (requirement.operator) {
+      case "In":
+        if (!has || !values.includes(value as string)) return false;
+        break;
+      case "NotIn":
+        if (has && values.includes(value as string)) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** ClusterFacts answered from in-memory caches; undefined until both caches have synced. */
+export class CachedClusterFacts implements ClusterFacts {
+  constructor(
+    private readonly networkPolicies: ObjectCache<V1NetworkPolicy>,
+    private readonly disruptionBudgets: ObjectCache<V1PodDisruptionBudget>,
+    private readonly synced: () => boolean,
+  ) {}
+
+  hasDefaultDenyIngress(namespace: string): boolean | undefined {
+    if (!this.synced()) return undefined;
+    return this.networkPolicies.list(namespace).some(isDefaultDenyIngress);
+  }
+
+  pdbSelects(namespace: string, podLabels: Record<string, string>): boolean | undefined {
+    if (!this.synced()) return undefined;
+    return this.disruptionBudgets
+      .list(namespace)
+      .some((pdb) => selectorMatches(pdb.spec?.selector, podLabels));
+  }
+}
+
+export interface ClusterFactsHandle {
+  facts: ClusterFacts;
+  /** Resolves when both caches have listed once; rejects when a first list fails. */
+  synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What the handle needs to report trouble; pino's logger fits. */
+export interface FactsLog {
+  warn(object: object, message: string): void;
+}
+
+const RESTART_DELAY_MS = 5_000;
+
+/**
+ * Start the two informers and answer ClusterFacts from their caches. A watch that fails is
+ * restarted after a pause; the caches keep their last content meanwhile (the rules that read
+ * them only warn). Nothing here is on the admission path: until the caches sync, the rules are
+ * silent, and readiness never waits for them.
+ */
+export function watchClusterFacts(
+  networkPolicies: CachedInformer<V1NetworkPolicy>,
+  disruptionBudgets: CachedInformer<V1PodDisruptionBudget>,
+  log?: FactsLog,
+): ClusterFactsHandle {
+  let ready = false;
+  let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
+  for (const [name, informer] of [
+    ["networkpolicies", networkPolicies],
+    ["poddisruptionbudgets", disruptionBudgets],
+  ] as const) {
+    informer.on("error", (error: unknown) => {
+      if (stopped) return;
+      log?.warn({ informer: name, err: String(error) }, "informer failed; restarting");
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!stopped) informer.start().catch(() => undefined);
+      }, RESTART_DELAY_MS);
+      timer.unref();
+      timers.add(timer);
+    });
+  }
+  const synced = Promise.all([networkPolicies.start(), disruptionBudgets.start()]).then(() => {
+    ready = true;
+  });
+  synced.catch((error: unknown) => log?.warn({ err: String(error) }, "informer cache did not sync"));
+  return {
+    facts: new CachedClusterFacts(networkPolicies, disruptionBudgets, () => ready),
+    synced,
+    async stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.all([networkPolicies.stop(), disruptionBudgets.stop()]);
+    },
+  };
+}
+
+/** Informers for NetworkPolicies and PodDisruptionBudgets of all namespaces, from a kubeconfig. */
+export async function startClusterFacts(kubeConfig: KubeConfig, log?: FactsLog): Promise<ClusterFactsHandle> {
+  const k8s = await import("@kubernetes/client-node");
+  const networking = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+  const policy = kubeConfig.makeApiClient(k8s.PolicyV1Api);
+  const networkPolicies = k8s.makeInformer<V1NetworkPolicy>(
+    kubeConfig,
+    "/apis/networking.k8s.io/v1/networkpolicies",
+    () => networking.listNetworkPolicyForAllNamespaces(),
+  );
+  const disruptionBudgets = k8s.makeInformer<V1PodDisruptionBudget>(
+    kubeConfig,
+    "/apis/policy/v1/poddisruptionbudgets",
+    () => policy.listPodDisruptionBudgetForAllNamespaces(),
+  );
+  return watchClusterFacts(networkPolicies, disruptionBudgets, log);
+}

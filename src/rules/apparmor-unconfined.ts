@@ -1,0 +1,68 @@
+import { POD_SPEC_KINDS } from "./resources.js";
+import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
+import { containerSecurity, containersOf, isRecord, podMetaPath, podSecurity, quote } from "./visit.js";
+
+const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
+
+function badFieldType(profile: unknown): string | undefined {
+  if (!isRecord(profile)) return undefined;
+  const type = profile.type;
+  return type === "RuntimeDefault" || type === "Localhost" ? undefined : String(type ?? "");
+}
+
+export const apparmorUnconfined: Rule<PodSpecTarget> = {
+  id: "apparmor-unconfined",
+  title: "Containers keep their AppArmor profile",
+  category: "security",
+  defaultSeverity: "deny",
+  targets: ["podSpec"],
+  kinds: POD_SPEC_KINDS,
+  description:
+    "An Unconfined AppArmor profile removes the runtime's default mandatory access control from the container. As in the Pod Security Standards' baseline profile, appArmorProfile.type (pod or container) may only be RuntimeDefault or Localhost, and the older container.apparmor.security.beta.kubernetes.io/<container> annotation only runtime/default or localhost/<profile>.",
+  remediation: `Use the runtime's default profile, or a profile loaded on the nodes:
+
+\`\`\`yaml
+spec:
+  securityContext:
+    appArmorProfile:
+      type: RuntimeDefault
+\`\`\``,
+  check(target) {
+    const findings: RawFinding[] = [];
+    const podType = badFieldType(podSecurity(target).appArmorProfile);
+    if (podType !== undefined) {
+      findings.push({
+        path: `${target.specPath}.securityContext.appArmorProfile.type`,
+        message: `pod sets appArmorProfile.type=${podType || '""'}`,
+        fix: "set spec.securityContext.appArmorProfile.type: RuntimeDefault (or Localhost)",
+      });
+    }
+    for (const visited of containersOf(target)) {
+      const type = badFieldType(containerSecurity(visited.container).appArmorProfile);
+      if (type === undefined) continue;
+      const name = quote(visited.name);
+      findings.push({
+        path: `${visited.path}.securityContext.appArmorProfile.type`,
+        container: visited.name,
+        message: `container ${name} sets appArmorProfile.type=${type || '""'}`,
+        fix: `set securityContext.appArmorProfile.type: RuntimeDefault on container ${name}`,
+      });
+    }
+    const annotations: unknown = target.podMeta.annotations;
+    if (!isRecord(annotations)) return findings;
+    for (const key in annotations) {
+      if (!key.startsWith(ANNOTATION_PREFIX)) continue;
+      const value = annotations[key];
+      if (value === "runtime/default" || (typeof value === "string" && value.startsWith("localhost/")))
+        continue;
+      const container = key.slice(ANNOTATION_PREFIX.length);
+      findings.push({
+        path: `${podMetaPath(target)}.annotations[${key}]`,
+        container,
+        message: `container ${quote(container)} has AppArmor annotation ${String(value)}`,
+        fix: `set annotation ${key} to runtime/default, or use securityContext.appArmorProfile`,
+      });
+    }
+    return findings;
+  },
+};

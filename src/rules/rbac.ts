@@ -1,0 +1,39 @@
+import type { V1PolicyRule } from "@kubernetes/client-node";
+
+function listOf(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+// RBAC resource matching: "*", the exact name, "pods/*" (every subresource) and "*/exec" (one subresource of all).
+function resourceMatches(granted: unknown, wanted: string): boolean {
+  if (typeof granted !== "string") return false;
+  if (granted === "*" || granted === wanted) return true;
+  const slash = wanted.indexOf("/");
+  if (slash === -1) return false;
+  return granted === `${wanted.slice(0, slash)}/*` || granted === `*${wanted.slice(slash)}`;
+}
+
+/** The resources of `wanted` that a policy rule covers. */
+export function grantedResources(rule: V1PolicyRule, wanted: readonly string[]): string[] {
+  const resources = listOf(rule.resources);
+  return wanted.filter((name) => resources.some((granted) => resourceMatches(granted, name)));
+}
+
+/** Does the rule cover any of the API groups (`""` is the core group)? */
+export function grantsGroup(rule: V1PolicyRule, groups: readonly string[]): boolean {
+  return listOf(rule.apiGroups).some(
+    (group) => group === "*" || (typeof group === "string" && groups.includes(group)),
+  );
+}
+
+/** The verbs of `wanted` that the rule grants, `*` granting them all. */
+export function grantedVerbs(rule: V1PolicyRule, wanted: readonly string[]): string[] {
+  const verbs = listOf(rule.verbs);
+  if (verbs.includes("*")) return [...wanted];
+  return wanted.filter((verb) => verbs.includes(verb));
+}
+
+/** The RBAC kinds rules about policy rules apply to. */
+export const ROLE_KINDS = ["Role", "ClusterRole"] as const;
+/** The RBAC kinds rules about bindings apply to. */
+export const BINDING_KINDS = ["RoleBinding", "ClusterRoleBinding"] as const;

@@ -1,0 +1,40 @@
+import { longRunning } from "./probes.js";
+import { LONG_RUNNING_KINDS } from "./resources.js";
+import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
+import { containersOf, quote } from "./visit.js";
+
+export const readinessProbeMissing: Rule<PodSpecTarget> = {
+  id: "readiness-probe-missing",
+  title: "Long-running containers declare a readinessProbe",
+  category: "health",
+  defaultSeverity: "warn",
+  targets: ["podSpec"],
+  kinds: LONG_RUNNING_KINDS,
+  description:
+    "Without a readiness probe a container gets traffic as soon as it starts, before it has loaded its config or warmed its caches, and keeps getting it while it is overloaded. Every long-running container should declare a readinessProbe. Jobs, CronJobs, pods that run to completion and init containers are not checked.",
+  remediation: `Add a readinessProbe on an endpoint the process serves:
+
+\`\`\`yaml
+containers:
+  - name: web
+    readinessProbe:
+      httpGet:
+        path: /readyz
+        port: 8080
+      periodSeconds: 5
+\`\`\``,
+  check(target) {
+    const findings: RawFinding[] = [];
+    for (const visited of longRunning(target, containersOf(target))) {
+      if (visited.container.readinessProbe != null) continue;
+      const name = quote(visited.name);
+      findings.push({
+        path: `${visited.path}.readinessProbe`,
+        container: visited.name,
+        message: `container ${name} has no readinessProbe`,
+        fix: `add a readinessProbe to container ${name}`,
+      });
+    }
+    return findings;
+  },
+};

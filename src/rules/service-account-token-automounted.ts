@@ -1,0 +1,45 @@
+import { POD_SPEC_KINDS } from "./resources.js";
+import type { PodSpecTarget, RawFinding, Rule, ServiceAccountTarget } from "./types.js";
+
+export const serviceAccountTokenAutomounted: Rule<PodSpecTarget | ServiceAccountTarget> = {
+  id: "service-account-token-automounted",
+  title: "ServiceAccount tokens are mounted only where needed",
+  category: "identity",
+  defaultSeverity: "warn",
+  targets: ["podSpec", "serviceAccount"],
+  kinds: [...POD_SPEC_KINDS, "ServiceAccount"],
+  description:
+    "By default every pod gets a token for its ServiceAccount, so anyone who gets a shell in any container can call the Kubernetes API as that account. Most workloads never call the API: set automountServiceAccountToken to false on the ServiceAccount and on pods that do not need it, and true only where they do.",
+  remediation: `Turn the token off on the ServiceAccount and in the pod spec:
+
+\`\`\`yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: web
+automountServiceAccountToken: false
+---
+# in the pod spec
+automountServiceAccountToken: false
+\`\`\``,
+  check(target): RawFinding[] {
+    if (target.type === "serviceAccount") {
+      if (target.serviceAccount.automountServiceAccountToken === false) return [];
+      return [
+        {
+          path: "automountServiceAccountToken",
+          message: "ServiceAccount must set automountServiceAccountToken=false",
+          fix: "set automountServiceAccountToken: false; let the pods that call the API opt in",
+        },
+      ];
+    }
+    if (target.spec.automountServiceAccountToken === false) return [];
+    return [
+      {
+        path: `${target.specPath}.automountServiceAccountToken`,
+        message: "pod must set automountServiceAccountToken=false",
+        fix: "set automountServiceAccountToken: false in the pod spec unless it calls the Kubernetes API",
+      },
+    ];
+  },
+};

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { verdictOf } from "../../src/admission/respond.js";
+import { isPolicyAdmin } from "../../src/engine/protected.js";
+import type { KubeObject } from "../../src/engine/targets.js";
+import { ADMIN, DEVELOPER, judge } from "./helpers.js";
+
+function namespace(mode?: string): KubeObject {
+  const labels: Record<string, string> = { "pod-security.kubernetes.io/enforce": "restricted" };
+  if (mode !== undefined) labels["tollgate.dev/mode"] = mode;
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", labels } };
+}
+
+const admins = {
+  users: ["dave"],
+  groups: ["platform"],
+  serviceAccounts: ["argocd/argocd-application-controller"],
+};
+
+describe("protected-policy-label", () => {
+  it("denies a mode label change by a requester outside policyAdmins, in warn mode too", () => {
+    for (const mode of ["enforce", "warn"] as const) {
+      const evaluation = judge({
+        object: namespace("off"),
+        oldObject: namespace("enforce"),
+        operation: "UPDATE",
+        mode,
+      });
+      expect(evaluation.denials).toEqual([
+        {
+          rule: "protected-policy-label",
+          severity: "deny",
+          kind: "Namespace",
+          namespace: "",
+          name: "team-a",
+          path: "metadata.labels[tollgate.dev/mode]",
+          message: '"alice" is not a policy admin: cannot change label tollgate.dev/mode',
+          fix: "leave tollgate.dev/mode as it was, or ask a policy admin to change it",
+        },
+      ]);
+      expect(verdictOf(evaluation, "allow", mode === "enforce").allowed).toBe(false);
+    }
+  });
+
+  it("denies a new namespace that sets the label, and removing it", () => {
+    expect(judge({ object: namespace("warn") }).denials.map((f) => f.rule)).toEqual([
+      "protected-policy-label",
+    ]);
+    const removed = judge({ object: namespace(), oldObject: namespace("enforce"), operation: "UPDATE" });
+    expect(removed.denials.map((f) => f.rule)).toEqual(["protected-policy-label"]);
+  });
+
+  it("lets policy admins change it, and anyone leave it alone", () => {
+    const change = {
+      object: namespace("warn"),
+      oldObject: namespace("enforce"),
+      operation: "UPDATE" as const,
+    };
+    expect(judge({ ...change, userInfo: ADMIN }).denials).toEqual([]);
+    expect(judge({ ...change, oldObject: namespace("warn") }).denials).toEqual([]);
+  });
+
+  it("is judged only in the webhook, where the requester is known", () => {
+    expect(judge({ object: namespace("off"), source: "check" }).denials).toEqual([]);
+    expect(judge({ object: namespace("off"), source: "audit" }).denials).toEqual([]);
+  });
+});
+
+describe("isPolicyAdmin", () => {
+  it.each([
+    [{ username: "dave" }, true],
+    [{ username: "erin", groups: ["platform"] }, true],
+    [{ username: "system:serviceaccount:argocd:argocd-application-controller" }, true],
+    [{ username: "system:serviceaccount:argocd:argocd-server" }, false],
+    [{ username: "alice", groups: ["team-a"] }, false],
+    [undefined, false],
+  ])("%j → %s", (user, expected) => {
+    expect(isPolicyAdmin(user, admins)).toBe(expected);
+  });
+
+  it("uses the default admins: system:masters", () => {
+    expect(judge({ object: namespace("warn"), userInfo: DEVELOPER }).denials.length).toBe(1);
+    expect(judge({ object: namespace("warn"), userInfo: ADMIN }).denials.length).toBe(0);
+  });
+});

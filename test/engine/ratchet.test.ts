@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { verdictOf } from "../../src/admission/respond.js";
+import type { KubeObject } from "../../src/engine/targets.js";
+import { judge, rootPod } from "./helpers.js";
+
+function privileged(): KubeObject {
+  return rootPod(undefined, { securityContext: { allowPrivilegeEscalation: false, privileged: true } });
+}
+
+describe("the ratchet", () => {
+  it("turns violations the old object already had into warnings on UPDATE", () => {
+    const evaluation = judge({ object: rootPod(), oldObject: rootPod(), operation: "UPDATE" });
+    expect(evaluation.denials).toEqual([]);
+    const runAsRoot = evaluation.findings.find((f) => f.rule === "run-as-root");
+    expect(runAsRoot?.severity).toBe("warn");
+    expect(runAsRoot?.ratcheted).toBe(true);
+    expect(evaluation.notices).toEqual([
+      "ratchet: 1 violation the object already had warn instead of deny; new ones deny",
+    ]);
+    const verdict = verdictOf(evaluation, "allow", true);
+    expect(verdict.allowed).toBe(true);
+    expect(verdict.warnings).toContain(
+      'run-as-root: container "web" must set securityContext.runAsNonRoot=true (spec.containers[name=web])',
+    );
+  });
+
+  it("denies violations the update introduces", () => {
+    const evaluation = judge({ object: privileged(), oldObject: rootPod(), operation: "UPDATE" });
+    expect(evaluation.denials.map((f) => f.rule)).toEqual(["privileged-container"]);
+    expect(evaluation.findings.find((f) => f.rule === "run-as-root")?.severity).toBe("warn");
+  });
+
+  it("does not apply on CREATE or when switched off", () => {
+    expect(judge({ object: rootPod() }).denials.map((f) => f.rule)).toEqual(["run-as-root"]);
+    const off = judge({ object: rootPod(), oldObject: rootPod(), operation: "UPDATE" }, { ratchet: false });
+    expect(off.denials.map((f) => f.rule)).toEqual(["run-as-root"]);
+    expect(off.notices).toEqual([]);
+  });
+});
