@@ -259,7 +259,14 @@ export async function applyStep(
   now: Date,
   policy: RotationPolicy,
 ): Promise<CertState | undefined> {
-  const newCa = () => generateCa({ now, validDays: policy.caValidityDays });
+  // A distinct subject per CA, as kube-apiserver names its own (`name@unixtime`), so that the
+  // two CAs published during a rotation are told apart in logs and by chain builders.
+  const newCa = () =>
+    generateCa({
+      now,
+      validDays: policy.caValidityDays,
+      commonName: `tollgate-ca@${Math.floor(now.getTime() / 1000)}`,
+    });
   switch (step.action) {
     case "none":
       return state;
