@@ -74,7 +74,7 @@ export class WebhookCaBundle implements BundlePublisher {
           await this.api.createValidatingWebhookConfiguration({ body: this.build(bundle) });
           return;
         } catch (error) {
-          if (statusOf(error) === 409) continue;
+          if (statusOf(error) === 409 && attempt < ATTEMPTS - 1) continue;
           throw describeApiError(error, `cannot create ValidatingWebhookConfiguration ${this.name}`);
         }
       }
@@ -88,7 +88,7 @@ export class WebhookCaBundle implements BundlePublisher {
       } catch (error) {
         // 422: the resourceVersion test failed, someone else wrote in between: read again.
         const status = statusOf(error);
-        if (status === 409 || status === 422) continue;
+        if ((status === 409 || status === 422) && attempt < ATTEMPTS - 1) continue;
         throw describeApiError(
           error,
           `cannot patch the caBundle of ValidatingWebhookConfiguration ${this.name}`,

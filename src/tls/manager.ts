@@ -135,6 +135,8 @@ export class CertificateManager {
       const stored = await store.read();
       const before = stored ? stateFromSecretData(stored.data) : undefined;
       let live = await publisher.read();
+      // Readiness follows what the apiserver trusts now, even if publishing below fails.
+      this.bundle = live;
       const result = await rotate(before, { now, published: live, policy, force });
       if (result.steps.length > 0) {
         const data = secretDataFromState(result.state);

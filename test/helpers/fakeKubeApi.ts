@@ -69,8 +69,11 @@ const VWC = /^\/apis\/admissionregistration\.k8s\.io\/v1\/validatingwebhookconfi
 export class FakeKubeApi {
   readonly requests: RecordedRequest[] = [];
   readonly objects = new Map<string, Json>();
-  /** Runs before a write is applied: tests use it to let "another replica" write first. */
-  beforeWrite: ((method: string, key: string) => void) | undefined;
+  /**
+   * Runs before a write is applied: tests use it to let "another replica" write first, or return
+   * an HTTP status to refuse the write with (403 for missing RBAC).
+   */
+  beforeWrite: ((method: string, key: string) => number | undefined) | undefined;
   private version = 100;
   private server: Server | undefined;
   private caPem = "";
@@ -158,13 +161,15 @@ export class FakeKubeApi {
       return existing ? [200, existing] : this.status(404, "NotFound", `${key} not found`);
     }
     if (method === "POST" && collection) {
-      this.beforeWrite?.(method, key);
+      const refused = this.beforeWrite?.(method, key);
+      if (refused) return this.status(refused, "Forbidden", `${method} ${key} is forbidden`);
       if (this.objects.has(key)) return this.status(409, "AlreadyExists", `${key} already exists`);
       this.put(key, body as Json);
       return [201, this.objects.get(key)!];
     }
     if (method === "PUT" && !collection) {
-      this.beforeWrite?.(method, key);
+      const refused = this.beforeWrite?.(method, key);
+      if (refused) return this.status(refused, "Forbidden", `${method} ${key} is forbidden`);
       const current = this.objects.get(key);
       if (!current) return this.status(404, "NotFound", `${key} not found`);
       const sent = ((body as Json).metadata as Json).resourceVersion;
@@ -178,7 +183,8 @@ export class FakeKubeApi {
       if (contentType !== "application/json-patch+json") {
         return this.status(415, "UnsupportedMediaType", `unsupported patch type ${String(contentType)}`);
       }
-      this.beforeWrite?.(method, key);
+      const refused = this.beforeWrite?.(method, key);
+      if (refused) return this.status(refused, "Forbidden", `${method} ${key} is forbidden`);
       const current = this.objects.get(key);
       if (!current) return this.status(404, "NotFound", `${key} not found`);
       try {

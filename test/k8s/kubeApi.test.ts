@@ -119,9 +119,10 @@ describe("WebhookCaBundle", () => {
     api.put(key, JSON.parse(JSON.stringify(build("OLD\n"))));
     let raced = false;
     api.beforeWrite = (method) => {
-      if (method !== "PATCH" || raced) return;
+      if (method !== "PATCH" || raced) return undefined;
       raced = true;
       api.put(key, api.objects.get(key)!);
+      return undefined;
     };
     const publisher = new WebhookCaBundle(
       api.kubeConfig().makeApiClient(AdmissionregistrationV1Api),
