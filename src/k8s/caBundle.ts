@@ -95,8 +95,5 @@ export class WebhookCaBundle implements BundlePublisher {
         );
       }
     }
-    throw new Error(
-      `ValidatingWebhookConfiguration ${this.name} changed under every one of ${ATTEMPTS} attempts to patch its caBundle`,
-    );
   }
 }
