@@ -6,6 +6,7 @@ import {
   type CertState,
   chainsToBundle,
   expiryOf,
+  planRotation,
   publishedBundle,
   type RotationPolicy,
   type RotationStep,
@@ -155,10 +156,14 @@ export class CertificateManager {
         live = bundle;
       }
       this.load(result.state, live);
+      // What waits now depends on the bundle just published (the next CA's phase has begun).
+      const waiting = publishing
+        ? planRotation(result.state, { now, published: live, policy }).reason
+        : result.waiting;
       for (const step of result.steps) {
         this.options.logger?.info({ action: step.action, reason: step.reason }, "certificate rotation step");
       }
-      return { steps: result.steps, waiting: result.waiting, bundle, published: publishing };
+      return { steps: result.steps, waiting, bundle, published: publishing };
     }
     throw new Error(
       `the certificate Secret changed under every one of ${ATTEMPTS} attempts; another writer keeps replacing it`,

@@ -1,5 +1,7 @@
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { generateCa, issueServingCert } from "../../src/tls/certs.js";
 
@@ -112,6 +114,13 @@ export class FakeKubeApi {
 
   get url(): string {
     return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  /** A kubeconfig file for the fake, for commands that take --kubeconfig. */
+  writeKubeconfig(dir: string): string {
+    const path = join(dir, "kubeconfig");
+    writeFileSync(path, this.kubeConfig().exportConfig());
+    return path;
   }
 
   kubeConfig(): KubeConfig {

@@ -119,8 +119,9 @@ describe("CertificateManager with two replicas, a real TLS server and a fake clo
     };
 
     const days = [
-      ...Array.from({ length: 41 }, (_, i) => (i + 1) * 30),
-      ...Array.from({ length: 20 }, (_, i) => 1211 + i),
+      // Each renewal day, then day by day through the CA rotation.
+      ...Array.from({ length: 20 }, (_, i) => (i + 1) * 60),
+      ...Array.from({ length: 6 }, (_, i) => 1215 + i),
     ].sort((x, y) => x - y);
     const bundlesSeen = new Set<number>();
     for (const day of [...new Set(days)]) {
