@@ -34,24 +34,30 @@ export class KubeSecretStore implements SecretStore {
     return `Secret ${this.namespace}/${this.name}`;
   }
 
+  /** The Secret as last read: an update keeps its labels, annotations and type (which is immutable). */
+  private lastRead: V1Secret | undefined;
+
   private body(data: Record<string, string>, resourceVersion?: string): V1Secret {
+    const previous = resourceVersion === undefined ? undefined : this.lastRead;
     return {
       apiVersion: "v1",
       kind: "Secret",
       metadata: {
         name: this.name,
         namespace: this.namespace,
-        labels: { "app.kubernetes.io/name": "tollgate" },
+        labels: { ...(previous?.metadata?.labels ?? {}), "app.kubernetes.io/name": "tollgate" },
+        ...(previous?.metadata?.annotations ? { annotations: previous.metadata.annotations } : {}),
         ...(resourceVersion === undefined ? {} : { resourceVersion }),
       },
-      type: "Opaque",
+      type: previous?.type ?? "Opaque",
       data: encode(data),
     };
   }
 
   async read(): Promise<StoredSecret | undefined> {
     try {
-      return decode(await this.api.readNamespacedSecret({ name: this.name, namespace: this.namespace }));
+      this.lastRead = await this.api.readNamespacedSecret({ name: this.name, namespace: this.namespace });
+      return decode(this.lastRead);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw describeApiError(error, `cannot read ${this.where}`);

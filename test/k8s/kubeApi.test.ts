@@ -62,6 +62,37 @@ describe("KubeSecretStore", () => {
     });
   });
 
+  it("keeps the labels, annotations and type of the Secret it read, as kubectl apply left them", async () => {
+    api.put("secrets/tollgate/tollgate-certs", {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "tollgate-certs",
+        namespace: "tollgate",
+        labels: { team: "platform" },
+        annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" },
+      },
+      type: "Opaque",
+    });
+    const store = new KubeSecretStore(api.kubeConfig().makeApiClient(CoreV1Api), "tollgate");
+    const read = await store.read();
+    expect(read).toEqual({ data: {}, resourceVersion: "101" });
+    await store.update({ a: "1" }, "101");
+    expect(api.requests.at(-1)!.body).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "tollgate-certs",
+        namespace: "tollgate",
+        labels: { team: "platform", "app.kubernetes.io/name": "tollgate" },
+        annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" },
+        resourceVersion: "101",
+      },
+      type: "Opaque",
+      data: { a: b64("1") },
+    });
+  });
+
   it("names the Secret and the apiserver's message when a call is refused", async () => {
     const store = new KubeSecretStore(api.kubeConfig().makeApiClient(CoreV1Api), "tollgate");
     await expect(store.update({ a: "1" }, "1")).rejects.toThrow(

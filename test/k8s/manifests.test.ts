@@ -137,3 +137,12 @@ describe("manifests/install.yaml", () => {
     expect(DEFAULT_IMAGE).toBe(`ghcr.io/tollgate-dev/tollgate:${version}`);
   });
 });
+
+describe("tollgate manifests", () => {
+  it("refuses a namespace that Kubernetes would refuse", async () => {
+    const { manifests } = await import("../../src/cli/manifests.js");
+    await expect(manifests(["--namespace", "Policy_NS"])).rejects.toThrow(
+      "--namespace \"Policy_NS\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)",
+    );
+  });
+});
