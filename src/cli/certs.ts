@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { pino } from "pino";
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { clusterCertificateManager } from "../k8s/certificates.js";
 import { loadKubeConfig } from "../k8s/client.js";
 import { RULES } from "../rules/index.js";
@@ -55,12 +55,7 @@ export async function certs(argv: string[]): Promise<number> {
   const config = values.config
     ? loadConfigFile(resolve(values.config), new Set(RULES.keys()))
     : DEFAULT_CONFIG;
-  let kubeConfig: ReturnType<typeof loadKubeConfig>;
-  try {
-    kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
-  } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
-  }
+  const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
   const manager = clusterCertificateManager({
     config,
     kubeConfig,

@@ -1,4 +1,5 @@
 import { ApiException, KubeConfig } from "@kubernetes/client-node";
+import { ConfigError } from "../config/load.js";
 
 export interface KubeTarget {
   /** A kubeconfig file; the default chain (KUBECONFIG, ~/.kube/config, in-cluster) when absent. */
@@ -6,14 +7,22 @@ export interface KubeTarget {
   context?: string | undefined;
 }
 
-/** The kubeconfig for the CLI and the server: the file or context asked for, or the default chain. */
+/**
+ * The kubeconfig for the CLI and the server: the file or context asked for, or the default chain.
+ * A missing or unreadable one is a ConfigError (exit code 2) that says what to do.
+ */
 export function loadKubeConfig(target: KubeTarget = {}): KubeConfig {
   const kc = new KubeConfig();
-  if (target.kubeconfig) kc.loadFromFile(target.kubeconfig);
-  else kc.loadFromDefault();
-  if (target.context) kc.setCurrentContext(target.context);
+  try {
+    if (target.kubeconfig) kc.loadFromFile(target.kubeconfig);
+    else kc.loadFromDefault();
+    if (target.context) kc.setCurrentContext(target.context);
+  } catch (error) {
+    const where = target.kubeconfig ? `kubeconfig ${target.kubeconfig}` : "the default kubeconfig";
+    throw new ConfigError(`cannot load ${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (!kc.getCurrentCluster()) {
-    throw new Error(
+    throw new ConfigError(
       "no Kubernetes cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster",
     );
   }

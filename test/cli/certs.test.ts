@@ -62,6 +62,12 @@ describe("tollgate certs", () => {
     expect(ca.out).toMatch(/next: the next CA signs from \S+Z\n$/);
   });
 
+  it("names a kubeconfig it cannot read", async () => {
+    await expect(certs(["bootstrap", "--kubeconfig", join(dir, "missing")])).rejects.toThrow(
+      `cannot load kubeconfig ${join(dir, "missing")}: ENOENT`,
+    );
+  });
+
   it("refuses a missing action, --ca on bootstrap and a URL with a path", async () => {
     await expect(certs([])).rejects.toThrow(UsageError);
     await expect(certs(["bootstrap", "--ca"])).rejects.toThrow("--ca goes with tollgate certs rotate");
