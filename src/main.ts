@@ -7,6 +7,8 @@ const HELP = `Usage: tollgate <command> [options]
 Commands:
   serve      run the admission webhook (HTTPS) and its metrics endpoint
   rules      list the rule catalog (--output text|json|markdown)
+  certs      bootstrap or rotate the CA and serving certificate in a cluster
+  manifests  print the YAML that installs tollgate in a cluster
   help       show this help
 
 Run 'tollgate <command> --help' for a command's options.`;
@@ -16,6 +18,8 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./cli/serve.js")).serve,
   rules: async () => (await import("./cli/rules.js")).rules,
+  certs: async () => (await import("./cli/certs.js")).certs,
+  manifests: async () => (await import("./cli/manifests.js")).manifests,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,23 +1,35 @@
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import type { Server as TlsServer } from "node:tls";
 import { pino } from "pino";
 import { buildApp } from "../app.js";
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
+import { CHECK_INTERVAL_MS, clusterCertificateManager } from "../k8s/certificates.js";
+import { loadKubeConfig } from "../k8s/client.js";
 import { createMetrics, createMetricsServer } from "../metrics.js";
 import { RULES } from "../rules/index.js";
 import { ensureLocalCertificates } from "../tls/certs.js";
+import { type CertificateManager, servingReadiness } from "../tls/manager.js";
+import { swapCertificate } from "../tls/reload.js";
 import { parseCommandArgs, portFrom, UsageError } from "./args.js";
 
 export const SERVE_HELP = `Usage: tollgate serve [--config FILE] [--port 8443] [--metrics-port 9090] [--host 0.0.0.0]
-                      [--tls-cert FILE --tls-key FILE | --certs-dir DIR]
+                      [--tls-cert FILE --tls-key FILE | --certs-dir DIR |
+                       --bootstrap [--kubeconfig FILE] [--context NAME] [--webhook-url URL]]
 
 Runs the admission webhook over HTTPS (POST /validate, /validate/enforce, /validate/warn;
 GET /healthz, /readyz) and Prometheus metrics over HTTP (GET /metrics on --metrics-port).
 Without --tls-cert/--tls-key it uses, or creates, a CA and serving certificate in --certs-dir
-(default ./certs). The config file is reloaded when it changes; an invalid one is rejected.`;
+(default ./certs). The config file is reloaded when it changes; an invalid one is rejected.
+
+--bootstrap (in a cluster): take the CA and serving certificate from the Secret tollgate-certs
+in the config's webhook.namespace (creating them when absent), publish the CA in the caBundle of
+the ValidatingWebhookConfiguration, check hourly for renewal and CA rotation, and swap the served
+certificate without a restart. --webhook-url makes the apiserver call that URL instead of the
+Service (out-of-cluster use); the certificate then also names its host.`;
 
 function readPem(flag: string, path: string): string {
   try {
@@ -36,6 +48,10 @@ export async function serve(argv: string[]): Promise<number> {
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     "certs-dir": { type: "string" },
+    bootstrap: { type: "boolean" },
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    "webhook-url": { type: "string" },
     "log-level": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -52,6 +68,13 @@ export async function serve(argv: string[]): Promise<number> {
   if (values["tls-cert"] !== undefined && values["certs-dir"] !== undefined) {
     throw new UsageError("give either --tls-cert/--tls-key or --certs-dir, not both");
   }
+  if (values.bootstrap && (values["tls-cert"] !== undefined || values["certs-dir"] !== undefined)) {
+    throw new UsageError("--bootstrap takes its certificates from the cluster: drop --tls-cert/--certs-dir");
+  }
+  for (const flag of ["kubeconfig", "context", "webhook-url"] as const) {
+    if (values[flag] !== undefined && !values.bootstrap)
+      throw new UsageError(`--${flag} goes with --bootstrap`);
+  }
 
   const logger = pino({
     level: values["log-level"] ?? process.env.LOG_LEVEL ?? "info",
@@ -64,8 +87,24 @@ export async function serve(argv: string[]): Promise<number> {
   const metrics = createMetrics({ processMetrics: true });
 
   let tls: { key: string; cert: string };
-  if (values["tls-cert"] !== undefined && values["tls-key"] !== undefined) {
+  let certificates: () => ReturnType<typeof servingReadiness>;
+  let manager: CertificateManager | undefined;
+  if (values.bootstrap) {
+    manager = clusterCertificateManager({
+      config,
+      kubeConfig: loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context }),
+      url: values["webhook-url"],
+      metrics,
+      logger,
+    });
+    await manager.reconcile();
+    tls = manager.current;
+    const bootstrapped = manager;
+    certificates = () => bootstrapped.readiness();
+  } else if (values["tls-cert"] !== undefined && values["tls-key"] !== undefined) {
     tls = { cert: readPem("tls-cert", values["tls-cert"]), key: readPem("tls-key", values["tls-key"]) };
+    const cert = tls.cert;
+    certificates = () => servingReadiness(cert, undefined, new Date());
   } else {
     const dir = resolve(values["certs-dir"] ?? "certs");
     const local = await ensureLocalCertificates(dir);
@@ -73,6 +112,9 @@ export async function serve(argv: string[]): Promise<number> {
     const verb =
       local.created.length > 0 ? `created ${local.created.join(", ")} in` : "using certificates in";
     process.stderr.write(`tollgate: ${verb} ${dir} (CA: ${dir}/ca.crt)\n`);
+    const { cert } = local.serving;
+    const ca = local.ca.cert;
+    certificates = () => servingReadiness(cert, ca, new Date());
   }
 
   let shuttingDown = false;
@@ -81,7 +123,7 @@ export async function serve(argv: string[]): Promise<number> {
     policy: () => policy,
     metrics,
     logger,
-    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : { ready: true }),
+    readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : certificates()),
   });
   const metricsServer = createMetricsServer(metrics);
 
@@ -103,6 +145,10 @@ export async function serve(argv: string[]): Promise<number> {
     });
   }
 
+  if (manager) {
+    manager.onChange((pair) => swapCertificate(app.server as unknown as TlsServer, pair));
+    manager.start(CHECK_INTERVAL_MS);
+  }
   await app.listen({ port, host });
   await new Promise<void>((done, fail) => {
     metricsServer.once("error", fail);
@@ -126,6 +172,7 @@ export async function serve(argv: string[]): Promise<number> {
       shuttingDown = true;
       logger.info({ signal }, "shutting down: finishing in-flight requests");
       if (configPath) unwatchFile(configPath);
+      manager?.stop();
       Promise.all([app.close(), new Promise<void>((closed) => metricsServer.close(() => closed()))]).then(
         () => done(0),
         (error: unknown) => {

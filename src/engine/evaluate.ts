@@ -116,7 +116,9 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   const fallbackNamespace = input.namespace ?? "";
   const ref = refOf(input.object, fallbackNamespace);
   const namespace = ref.kind === "Namespace" ? ref.name : ref.namespace;
-  if (namespace !== "" && config.excludedNamespaces.includes(namespace)) {
+  // The webhook never sees excluded namespaces and audit leaves them out, but `check` judges
+  // whatever files it is given: a manifest is not exempt because of the namespace it names.
+  if (input.source !== "check" && namespace !== "" && config.excludedNamespaces.includes(namespace)) {
     return skip(`namespace ${namespace} is excluded`);
   }
   if (ref.kind === "Pod" && config.skipOwnedPods && input.subResource !== "ephemeralcontainers") {

@@ -1,0 +1,55 @@
+import { isIP } from "node:net";
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { Config } from "../config/schema.js";
+import type { Metrics } from "../metrics.js";
+import { CertificateManager, type CertLogger } from "../tls/manager.js";
+import { DEFAULT_ROTATION, type Hosts, serviceHosts } from "../tls/rotation.js";
+import { WebhookCaBundle } from "./caBundle.js";
+import { KubeSecretStore } from "./certSecret.js";
+import { buildWebhookConfiguration, type ClientTarget } from "./webhookConfig.js";
+
+/** How often a running replica re-reads the Secret and the caBundle; a CA rotation phase is 24 of these. */
+export const CHECK_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface ClusterCertificateOptions {
+  config: Config;
+  kubeConfig: KubeConfig;
+  /** Base URL the apiserver calls instead of the Service (local and out-of-cluster serving). */
+  url?: string | undefined;
+  metrics?: Metrics;
+  logger?: CertLogger;
+  clock?: () => Date;
+}
+
+/** The Service's names, plus the URL's host when the apiserver calls tollgate by URL. */
+export function hostsFor(config: Config, url?: string): Hosts {
+  const hosts = serviceHosts(config.webhook.service, config.webhook.namespace);
+  if (!url) return hosts;
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
+  return isIP(host)
+    ? { dnsNames: hosts.dnsNames, ipAddresses: [...hosts.ipAddresses, host] }
+    : { dnsNames: [...hosts.dnsNames, host], ipAddresses: hosts.ipAddresses };
+}
+
+/**
+ * A CertificateManager wired to the cluster: the Secret `tollgate-certs` in tollgate's namespace,
+ * and the caBundle of the ValidatingWebhookConfiguration named in the config (created from the
+ * builder when it does not exist).
+ */
+export function clusterCertificateManager(options: ClusterCertificateOptions): CertificateManager {
+  const { config, kubeConfig, url } = options;
+  const clientConfig: ClientTarget | undefined = url ? { url } : undefined;
+  return new CertificateManager({
+    store: new KubeSecretStore(kubeConfig.makeApiClient(CoreV1Api), config.webhook.namespace),
+    publisher: new WebhookCaBundle(
+      kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+      config.webhook.name,
+      (caBundle) =>
+        buildWebhookConfiguration(config, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
+    ),
+    policy: { ...DEFAULT_ROTATION, hosts: hostsFor(config, url) },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}

@@ -1,0 +1,332 @@
+import type {
+  KubernetesObject,
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1ConfigMap,
+  V1Deployment,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1PodDisruptionBudget,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { DEFAULT_CONFIG, SYSTEM_NAMESPACES } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { CERT_SECRET_NAME } from "./certSecret.js";
+import { buildWebhookConfiguration, MODE_LABEL } from "./webhookConfig.js";
+
+/** The image `tollgate manifests` points at unless told; its tag follows package.json. */
+export const DEFAULT_IMAGE = "ghcr.io/tollgate-dev/tollgate:0.1.0";
+export const DEFAULT_NAMESPACE = "tollgate";
+
+const NAME = "tollgate";
+const HTTPS_PORT = 8443;
+const METRICS_PORT = 9090;
+const CONFIG_MOUNT = "/etc/tollgate";
+/** Where client-node's in-cluster config reads the token, CA and namespace. */
+const TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+export interface InstallOptions {
+  namespace?: string;
+  image?: string;
+}
+
+/** The config tollgate is installed with: the defaults, with its own namespace excluded and named. */
+export function installConfig(namespace: string): Config {
+  return {
+    ...DEFAULT_CONFIG,
+    excludedNamespaces: [...SYSTEM_NAMESPACES, namespace],
+    webhook: { ...DEFAULT_CONFIG.webhook, namespace, service: NAME },
+  };
+}
+
+/**
+ * Everything a cluster needs to run tollgate, in apply order. The webhook configuration comes last,
+ * without a caBundle: the first replica to start publishes it (and can only patch, not create, it).
+ */
+export function installManifests(options: InstallOptions = {}): KubernetesObject[] {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const image = options.image ?? DEFAULT_IMAGE;
+  const config = installConfig(namespace);
+  const labels = { "app.kubernetes.io/name": NAME };
+  const meta = (name: string) => ({ name, namespace, labels });
+
+  const ns: V1Namespace = {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: namespace,
+      labels: {
+        ...labels,
+        // Excluded by name anyway; the label says so to whoever reads the namespace.
+        [MODE_LABEL]: "off",
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+      },
+    },
+  };
+
+  const serviceAccount: V1ServiceAccount = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: meta(NAME),
+    // The Pod mounts a short-lived projected token explicitly instead.
+    automountServiceAccountToken: false,
+  };
+
+  // Created empty so that tollgate needs no `create` on Secrets (RBAC cannot limit create by name).
+  const secret: V1Secret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(CERT_SECRET_NAME),
+    type: "Opaque",
+  };
+
+  const configMap: V1ConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta("tollgate-config"),
+    data: { "config.yaml": stringify(config) },
+  };
+
+  const role: V1Role = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: meta(NAME),
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: [CERT_SECRET_NAME],
+        verbs: ["get", "update"],
+      },
+    ],
+  };
+  const roleBinding: V1RoleBinding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: meta(NAME),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: NAME },
+    subjects: [{ kind: "ServiceAccount", name: NAME, namespace }],
+  };
+  const clusterRole: V1ClusterRole = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: NAME, labels },
+    rules: [
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["validatingwebhookconfigurations"],
+        resourceNames: [config.webhook.name],
+        verbs: ["get", "patch"],
+      },
+      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "watch"] },
+      { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+    ],
+  };
+  const clusterRoleBinding: V1ClusterRoleBinding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: NAME, labels },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: NAME },
+    subjects: [{ kind: "ServiceAccount", name: NAME, namespace }],
+  };
+
+  const service: V1Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(config.webhook.service),
+    spec: {
+      selector: labels,
+      ports: [
+        { name: "https", port: config.webhook.port, targetPort: "https", protocol: "TCP" },
+        { name: "metrics", port: METRICS_PORT, targetPort: "metrics", protocol: "TCP" },
+      ],
+    },
+  };
+
+  const deployment: V1Deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(NAME),
+    spec: {
+      replicas: 2,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: labels },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: NAME,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          // Spread across nodes and zones; best effort, so a one-node cluster still runs both replicas.
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: labels },
+            },
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: labels },
+            },
+          ],
+          terminationGracePeriodSeconds: 30,
+          containers: [
+            {
+              name: NAME,
+              image,
+              imagePullPolicy: "IfNotPresent",
+              args: [
+                "--config",
+                `${CONFIG_MOUNT}/config.yaml`,
+                "--bootstrap",
+                "--port",
+                String(HTTPS_PORT),
+                "--metrics-port",
+                String(METRICS_PORT),
+              ],
+              ports: [
+                { name: "https", containerPort: HTTPS_PORT, protocol: "TCP" },
+                { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+              ],
+              env: [{ name: "NODE_ENV", value: "production" }],
+              resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "256Mi" },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              livenessProbe: {
+                httpGet: { path: "/healthz", port: "https", scheme: "HTTPS" },
+                periodSeconds: 10,
+                timeoutSeconds: 2,
+                failureThreshold: 3,
+              },
+              readinessProbe: {
+                httpGet: { path: "/readyz", port: "https", scheme: "HTTPS" },
+                periodSeconds: 5,
+                timeoutSeconds: 2,
+                failureThreshold: 2,
+              },
+              // The endpoint is removed while the Pod terminates; keep serving until the apiserver
+              // and kube-proxy have seen that, so no admission request meets a closed port.
+              lifecycle: { preStop: { sleep: { seconds: 5 } } },
+              volumeMounts: [
+                { name: "config", mountPath: CONFIG_MOUNT, readOnly: true },
+                { name: "kube-api-access", mountPath: TOKEN_MOUNT, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "config", configMap: { name: "tollgate-config" } },
+            {
+              name: "kube-api-access",
+              projected: {
+                sources: [
+                  { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+                  { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                  {
+                    downwardAPI: {
+                      items: [
+                        {
+                          path: "namespace",
+                          fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" },
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+            { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
+          ],
+        },
+      },
+    },
+  };
+
+  const pdb: V1PodDisruptionBudget = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(NAME),
+    spec: { minAvailable: 1, selector: { matchLabels: labels } },
+  };
+
+  const denyIngress: V1NetworkPolicy = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta("default-deny-ingress"),
+    spec: { podSelector: {}, policyTypes: ["Ingress"] },
+  };
+  // The apiserver's source address differs per cluster (host network, a cloud's control plane),
+  // so the webhook port is open to every source; everything else stays closed.
+  const allowWebhook: V1NetworkPolicy = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta("tollgate-ingress"),
+    spec: {
+      podSelector: { matchLabels: labels },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { ports: [{ port: "https", protocol: "TCP" }] },
+        { ports: [{ port: "metrics", protocol: "TCP" }] },
+      ],
+    },
+  };
+
+  const webhook = buildWebhookConfiguration(config);
+
+  return [
+    ns,
+    serviceAccount,
+    secret,
+    configMap,
+    role,
+    roleBinding,
+    clusterRole,
+    clusterRoleBinding,
+    service,
+    deployment,
+    pdb,
+    denyIngress,
+    allowWebhook,
+    webhook,
+  ];
+}
+
+/** The install YAML: one document per object, as `tollgate manifests` prints and manifests/ ships. */
+export function installYaml(options: InstallOptions = {}): string {
+  const header = "# Generated by `tollgate manifests` (npm run manifests). Do not edit by hand.\n";
+  // YAML 1.1 quoting: kubectl reads YAML 1.1, where a bare `off` or `yes` is a boolean.
+  const options11 = { version: "1.1", aliasDuplicateObjects: false } as const;
+  return (
+    header +
+    installManifests(options)
+      .map((object) => `---\n${stringify(object, options11)}`)
+      .join("")
+  );
+}

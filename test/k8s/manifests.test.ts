@@ -1,0 +1,148 @@
+import { readFileSync } from "node:fs";
+import type { V1ClusterRole, V1ConfigMap, V1Deployment, V1Role } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { DEFAULT_CONFIG, parseConfig } from "../../src/config/load.js";
+import { evaluate } from "../../src/engine/evaluate.js";
+import { compilePolicy } from "../../src/engine/policy.js";
+import type { KubeObject } from "../../src/engine/targets.js";
+import { DEFAULT_IMAGE, installManifests, installYaml } from "../../src/k8s/manifests.js";
+import { RULES } from "../../src/rules/index.js";
+
+/** Warnings the install accepts on purpose, and why. Anything else is a defect in the manifests. */
+const ACCEPTED_WARNINGS: Record<string, string> = {
+  "rbac-secrets-access": "tollgate reads its own certificate Secret: get, limited by resourceNames",
+};
+
+const SHIPPED = new URL("../../manifests/install.yaml", import.meta.url);
+
+function shippedObjects(): KubeObject[] {
+  return parseAllDocuments(readFileSync(SHIPPED, "utf8"), { version: "1.1" })
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((object): object is KubeObject => object !== null);
+}
+
+function find<T>(kind: string, name?: string): T {
+  const object = installManifests().find(
+    (o) => o.kind === kind && (name === undefined || o.metadata?.name === name),
+  );
+  if (!object) throw new Error(`no ${kind} ${name ?? ""}`);
+  return object as T;
+}
+
+describe("manifests/install.yaml", () => {
+  it("is what `tollgate manifests` prints (run `npm run manifests` after changing the builder)", () => {
+    expect(readFileSync(SHIPPED, "utf8")).toBe(installYaml());
+  });
+
+  it("passes tollgate's own rules in enforce mode with no deny finding", () => {
+    // The install namespace is excluded from admission; judge it here as `tollgate check` would.
+    const policy = compilePolicy({ ...DEFAULT_CONFIG, excludedNamespaces: [] });
+    const objects = shippedObjects();
+    expect(objects.map((o) => o.kind)).toEqual([
+      "Namespace",
+      "ServiceAccount",
+      "Secret",
+      "ConfigMap",
+      "Role",
+      "RoleBinding",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Service",
+      "Deployment",
+      "PodDisruptionBudget",
+      "NetworkPolicy",
+      "NetworkPolicy",
+      "ValidatingWebhookConfiguration",
+    ]);
+    const findings = objects.flatMap((object) => {
+      const result = evaluate({ object, operation: "CREATE", mode: "enforce", source: "check" }, policy);
+      expect(result.skipped).toBeUndefined();
+      expect(result.ruleErrors).toEqual([]);
+      return result.findings;
+    });
+    expect(findings.filter((f) => f.severity === "deny")).toEqual([]);
+    const unexplained = findings.filter((f) => !(f.rule in ACCEPTED_WARNINGS));
+    expect(unexplained).toEqual([]);
+  });
+
+  it("ships a config that tollgate accepts, naming its own namespace", () => {
+    const configMap = find<V1ConfigMap>("ConfigMap");
+    const config = parseConfig(configMap.data!["config.yaml"]!, "config.yaml", new Set(RULES.keys()));
+    expect(config.webhook).toEqual({ ...DEFAULT_CONFIG.webhook, namespace: "tollgate" });
+    expect(config.excludedNamespaces).toEqual(["kube-system", "kube-node-lease", "kube-public", "tollgate"]);
+  });
+
+  it("grants only what tollgate uses: its own Secret and webhook configuration by name, and the cache's lists", () => {
+    expect(find<V1Role>("Role").rules).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: ["tollgate-certs"],
+        verbs: ["get", "update"],
+      },
+    ]);
+    expect(find<V1ClusterRole>("ClusterRole").rules).toEqual([
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["validatingwebhookconfigurations"],
+        resourceNames: ["tollgate"],
+        verbs: ["get", "patch"],
+      },
+      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "watch"] },
+      { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+    ]);
+  });
+
+  it("runs two non-root, read-only replicas with probes, a preStop delay and bootstrap", () => {
+    const deployment = find<V1Deployment>("Deployment");
+    const pod = deployment.spec!.template.spec!;
+    const container = pod.containers[0]!;
+    expect(deployment.spec!.replicas).toBe(2);
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(container.livenessProbe?.httpGet?.path).toBe("/healthz");
+    expect(container.readinessProbe?.httpGet?.path).toBe("/readyz");
+    expect(container.lifecycle?.preStop?.sleep?.seconds).toBe(5);
+    expect(container.args).toEqual([
+      "--config",
+      "/etc/tollgate/config.yaml",
+      "--bootstrap",
+      "--port",
+      "8443",
+      "--metrics-port",
+      "9090",
+    ]);
+    expect(pod.topologySpreadConstraints?.map((c) => c.topologyKey)).toEqual([
+      "kubernetes.io/hostname",
+      "topology.kubernetes.io/zone",
+    ]);
+  });
+
+  it("moves every namespaced object, the exclusion and the webhook's Service to --namespace, with --image", () => {
+    const yaml = installYaml({ namespace: "policy", image: "registry.example/tollgate:1.2.3" });
+    expect(yaml).not.toContain("namespace: tollgate");
+    expect(yaml).toContain("image: registry.example/tollgate:1.2.3");
+    const objects = installManifests({ namespace: "policy" });
+    for (const object of objects) {
+      if (object.metadata?.namespace !== undefined) expect(object.metadata.namespace).toBe("policy");
+    }
+    expect(objects.find((o) => o.kind === "Namespace")?.metadata?.name).toBe("policy");
+  });
+
+  it("tags the default image with the package version", () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    expect(DEFAULT_IMAGE).toBe(`ghcr.io/tollgate-dev/tollgate:${version}`);
+  });
+});
+
+describe("tollgate manifests", () => {
+  it("refuses a namespace that Kubernetes would refuse", async () => {
+    const { manifests } = await import("../../src/cli/manifests.js");
+    await expect(manifests(["--namespace", "Policy_NS"])).rejects.toThrow(
+      "--namespace \"Policy_NS\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)",
+    );
+  });
+});
