@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
 import { CHECK_INTERVAL_MS, clusterCertificateManager } from "../k8s/certificates.js";
 import { loadKubeConfig } from "../k8s/client.js";
+import { type ClusterFactsHandle, startClusterFacts } from "../k8s/facts.js";
 import { createMetrics, createMetricsServer } from "../metrics.js";
 import { RULES } from "../rules/index.js";
 import { ensureLocalCertificates } from "../tls/certs.js";
@@ -89,10 +90,14 @@ export async function serve(argv: string[]): Promise<number> {
   let tls: { key: string; cert: string };
   let certificates: () => ReturnType<typeof servingReadiness>;
   let manager: CertificateManager | undefined;
+  let facts: ClusterFactsHandle | undefined;
   if (values.bootstrap) {
+    const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
+    // The cache feeds networkpolicy-missing and pdb-missing; they stay silent until it syncs.
+    facts = await startClusterFacts(kubeConfig, logger);
     manager = clusterCertificateManager({
       config,
-      kubeConfig: loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context }),
+      kubeConfig,
       url: values["webhook-url"],
       metrics,
       logger,
@@ -124,6 +129,7 @@ export async function serve(argv: string[]): Promise<number> {
     metrics,
     logger,
     readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : certificates()),
+    facts: facts ? () => facts.facts : undefined,
   });
   const metricsServer = createMetricsServer(metrics);
 
@@ -173,6 +179,7 @@ export async function serve(argv: string[]): Promise<number> {
       logger.info({ signal }, "shutting down: finishing in-flight requests");
       if (configPath) unwatchFile(configPath);
       manager?.stop();
+      void facts?.stop();
       Promise.all([app.close(), new Promise<void>((closed) => metricsServer.close(() => closed()))]).then(
         () => done(0),
         (error: unknown) => {
