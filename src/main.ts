@@ -6,6 +6,8 @@ const HELP = `Usage: tollgate <command> [options]
 
 Commands:
   serve      run the admission webhook (HTTPS) and its metrics endpoint
+  check      check manifest files (or stdin) with the webhook's rules, offline
+  audit      check what runs in a cluster, plus the cluster checklist
   help       show this help
 
 Run 'tollgate <command> --help' for a command's options.`;
@@ -14,6 +16,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./cli/serve.js")).serve,
+  check: async () => (await import("./cli/check.js")).check,
+  audit: async () => (await import("./cli/audit.js")).audit,
 };
 
 async function main(argv: string[]): Promise<number> {
