@@ -1,13 +1,10 @@
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
 import { lineOf, loadManifests } from "../input/documents.js";
-import { renderJson } from "../report/json.js";
 import { judgeObject } from "../report/judge.js";
-import { renderJunit } from "../report/junit.js";
 import { describeRule, exitCodeOf, type Report, type ReportError } from "../report/model.js";
-import { renderSarif } from "../report/sarif.js";
-import { colorWanted, renderText } from "../report/text.js";
-import { toolVersion } from "../report/version.js";
+import { OUTPUTS, type Output, render } from "../report/render.js";
+import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
 import { parseCommandArgs, UsageError } from "./args.js";
@@ -39,10 +36,8 @@ Exit codes:
      without kind or apiVersion), whatever the findings in the rest: the other files are still
      checked and reported`;
 
-const OUTPUTS = ["text", "json", "sarif", "junit"] as const;
-type Output = (typeof OUTPUTS)[number];
-
-function oneOf<T extends string>(
+/** A flag's value, checked against the values it may take. */
+export function oneOf<T extends string>(
   flag: string,
   value: string | undefined,
   allowed: readonly T[],
@@ -51,20 +46,6 @@ function oneOf<T extends string>(
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
-}
-
-/** Render a report of `check` or `audit` in the chosen format. */
-export function render(report: Report, output: Output, color: boolean): string {
-  switch (output) {
-    case "json":
-      return renderJson(report);
-    case "sarif":
-      return renderSarif(report, [...RULES.values()].map(describeRule), toolVersion());
-    case "junit":
-      return renderJunit(report);
-    default:
-      return renderText(report, color);
-  }
 }
 
 /** `tollgate check`, with its streams injected so tests drive it without a process. */
@@ -126,7 +107,8 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     files: input.files,
     documents: input.documents,
   };
-  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env)));
+  const rules = [...RULES.values()].map(describeRule);
+  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env), rules));
   return exitCodeOf(report);
 }
 
