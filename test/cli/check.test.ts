@@ -50,9 +50,24 @@ describe("tollgate check", () => {
       errors: 0,
     });
     expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
-      [`${TREE}/apps/nested/db.yml`, 16, "container-limits-missing", "spec.template.spec.containers[name=db].resources.limits"],
-      [`${TREE}/apps/web.yaml`, 42, "privileged-container", "spec.containers[name=shell].securityContext.privileged"],
-      [`${TREE}/apps/web.yaml`, 41, "run-as-root", "spec.containers[name=shell].securityContext.runAsNonRoot"],
+      [
+        `${TREE}/apps/nested/db.yml`,
+        16,
+        "container-limits-missing",
+        "spec.template.spec.containers[name=db].resources.limits",
+      ],
+      [
+        `${TREE}/apps/web.yaml`,
+        42,
+        "privileged-container",
+        "spec.containers[name=shell].securityContext.privileged",
+      ],
+      [
+        `${TREE}/apps/web.yaml`,
+        41,
+        "run-as-root",
+        "spec.containers[name=shell].securityContext.runAsNonRoot",
+      ],
       [`${TREE}/rbac.json`, 16, "rbac-wildcard", "rules[1].verbs"],
     ]);
   });
@@ -72,15 +87,28 @@ describe("tollgate check", () => {
       message: 'rule 1 grants "*" in verbs',
       fix: 'list the verbs the subject needs instead of "*" in rules[1]',
     });
-    expect(report.findings[1]).toMatchObject({ kind: "Pod", namespace: "shop", name: "debug", container: "shell" });
+    expect(report.findings[1]).toMatchObject({
+      kind: "Pod",
+      namespace: "shop",
+      name: "debug",
+      container: "shell",
+    });
   });
 
   test("broken YAML names file and line; the documents after it and the other files are still checked", async () => {
     const { code, report } = await checkJson([BROKEN]);
     expect(code).toBe(2);
     expect(report.errors).toEqual([
-      { file: `${BROKEN}/b-broken.yaml`, line: 10, message: "invalid YAML: bad indentation of a mapping entry" },
-      { file: `${BROKEN}/c-no-kind.yaml`, line: 1, message: "the document has no kind, so no rule can check it" },
+      {
+        file: `${BROKEN}/b-broken.yaml`,
+        line: 10,
+        message: "invalid YAML: bad indentation of a mapping entry",
+      },
+      {
+        file: `${BROKEN}/c-no-kind.yaml`,
+        line: 1,
+        message: "the document has no kind, so no rule can check it",
+      },
       {
         file: `${BROKEN}/c-no-kind.yaml`,
         line: 5,

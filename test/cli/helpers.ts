@@ -8,7 +8,9 @@ export interface Captured {
 }
 
 /** Streams for a command under test: stdin from a string, stdout and stderr captured. */
-export function captureIO(options: { stdin?: string; env?: Record<string, string>; tty?: boolean } = {}): Captured {
+export function captureIO(
+  options: { stdin?: string; env?: Record<string, string>; tty?: boolean } = {},
+): Captured {
   const out: string[] = [];
   const err: string[] = [];
   return {
