@@ -227,11 +227,11 @@ describe("text output", () => {
   });
 
   test("colour on a TTY, not with NO_COLOR, forced with FORCE_COLOR", async () => {
-    const escape = "\u001b[";
-    expect((await check([TREE], { tty: true })).stdout).toContain(`${escape}31mdeny`);
-    expect((await check([TREE], { tty: true, env: { NO_COLOR: "1" } })).stdout).not.toContain(escape);
-    expect((await check([TREE], { env: { FORCE_COLOR: "1" } })).stdout).toContain(escape);
-    expect((await check([TREE], { tty: true, env: { FORCE_COLOR: "0" } })).stdout).not.toContain(escape);
+    const csi = "\u001b[";
+    expect((await check([TREE], { tty: true })).stdout).toContain(`${csi}31mdeny`);
+    expect((await check([TREE], { tty: true, env: { NO_COLOR: "1" } })).stdout).not.toContain(csi);
+    expect((await check([TREE], { env: { FORCE_COLOR: "1" } })).stdout).toContain(csi);
+    expect((await check([TREE], { tty: true, env: { FORCE_COLOR: "0" } })).stdout).not.toContain(csi);
   });
 
   test("no findings says so", async () => {
