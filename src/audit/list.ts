@@ -11,7 +11,13 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import type { KubeObject } from "../engine/targets.js";
-import { type ApiFailure, classifyApiError, fatalClusterError, serverOf } from "../k8s/client.js";
+import {
+  type ApiFailure,
+  ClusterError,
+  classifyApiError,
+  fatalClusterError,
+  serverOf,
+} from "../k8s/client.js";
 import { type ClusterSnapshot, groupName, KINDS, type KindName, type ResourceKind } from "./snapshot.js";
 
 const PAGE_SIZE = 500;
@@ -231,8 +237,8 @@ function describeFailure(
       return {
         kind: kind.kind as KindName,
         message: namespace
-          ? `missing permission: list ${resource} in namespace ${namespace}: grant it to the user of the context`
-          : `missing permission: list ${resource}: grant it or run with --namespace`,
+          ? `missing permission: list ${resource} in namespace ${namespace} — grant it to the user of the context`
+          : `missing permission: list ${resource} — grant it or run with --namespace`,
         error: true,
       };
     case "not found":
@@ -281,9 +287,13 @@ export async function listCluster(
     const version = await kc.makeApiClient(VersionApi).getCode();
     snapshot.version = { major: version.major, minor: version.minor, gitVersion: version.gitVersion };
   } catch (error) {
+    // The first call: anything but a refusal means there is no usable connection at all.
     const failure = classifyApiError(error);
     const fatal = fatalClusterError(failure, server);
     if (fatal) throw fatal;
+    if (failure.type !== "forbidden" && failure.type !== "not found") {
+      throw new ClusterError(`cannot reach the cluster at ${server}: ${failure.message}`);
+    }
     problems.push({
       kind: "Namespace",
       message: `cannot read the server version: ${failure.message}`,

@@ -5,6 +5,7 @@ import { type ClusterSnapshot, KINDS, type KindName } from "../audit/snapshot.js
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
+import { type KubeObject, metadataOf, refOf } from "../engine/targets.js";
 import { ClusterError, loadKubeConfig } from "../k8s/client.js";
 import { judgeObject } from "../report/judge.js";
 import {
@@ -98,6 +99,21 @@ export function planAudit(policy: Policy, namespace: string | undefined) {
   return { judged, requests };
 }
 
+/**
+ * Objects audit does not judge, though the webhook might see them: a Deployment's ReplicaSets and a
+ * CronJob's Jobs (their template was judged on the owner, as for owned Pods), and the RBAC objects
+ * the apiserver itself creates and reconciles (`cluster-admin`, `system:*`), which nobody can fix.
+ */
+function skipReason(kind: KindName, object: KubeObject, policy: Policy): string | undefined {
+  if (kind !== "Pod" && policy.config.skipOwnedPods && isOwnedWorkload(object)) {
+    return "controlled by a workload whose template is checked";
+  }
+  if (metadataOf(object).labels?.["kubernetes.io/bootstrapping"] === "rbac-defaults") {
+    return "built-in RBAC object (kubernetes.io/bootstrapping=rbac-defaults)";
+  }
+  return undefined;
+}
+
 function key(object: { kind: string; namespace: string; name: string }): string {
   return `${object.kind}\u0000${object.namespace}\u0000${object.name}`;
 }
@@ -124,7 +140,21 @@ export function auditReport(input: AuditInput): Report {
     if (!input.judged.has(kind)) continue;
     for (const object of snapshot.objects[kind] ?? []) {
       listed++;
-      if (kind !== "Pod" && policy.config.skipOwnedPods && isOwnedWorkload(object)) continue;
+      const skipped = skipReason(kind, object, policy);
+      if (skipped !== undefined) {
+        const ref = refOf(object);
+        objects.push({
+          kind: ref.kind,
+          namespace: ref.namespace,
+          name: ref.name,
+          file: null,
+          line: null,
+          rules: [],
+          skipped,
+          findings: [],
+        });
+        continue;
+      }
       objects.push(judgeObject(object, policy, "enforce", "audit", { file: null, line: null }, errors));
     }
   }

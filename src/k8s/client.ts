@@ -108,7 +108,7 @@ export function fatalClusterError(failure: ApiFailure, server: string): ClusterE
     return new ClusterError(`cannot reach the cluster at ${server}: ${failure.message}`);
   if (failure.type === "unauthorized") {
     return new ClusterError(
-      `the cluster at ${server} refused the credentials (401 Unauthorized): ${failure.message}; check the user of the context`,
+      `the cluster at ${server} refused the credentials (401 Unauthorized): check the user of the context`,
     );
   }
   return undefined;
