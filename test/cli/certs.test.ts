@@ -64,7 +64,7 @@ describe("tollgate certs", () => {
 
   it("names a kubeconfig it cannot read", async () => {
     await expect(certs(["bootstrap", "--kubeconfig", join(dir, "missing")])).rejects.toThrow(
-      `cannot load kubeconfig ${join(dir, "missing")}: ENOENT`,
+      `cannot load ${join(dir, "missing")}: ENOENT`,
     );
   });
 

@@ -1,0 +1,348 @@
+import {
+  AdmissionregistrationV1Api,
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  NetworkingV1Api,
+  PolicyV1Api,
+  RbacAuthorizationV1Api,
+  VersionApi,
+} from "@kubernetes/client-node";
+import type { KubeObject } from "../engine/targets.js";
+import {
+  type ApiFailure,
+  ClusterError,
+  classifyApiError,
+  fatalClusterError,
+  serverOf,
+} from "../k8s/client.js";
+import { type ClusterSnapshot, groupName, KINDS, type KindName, type ResourceKind } from "./snapshot.js";
+
+const PAGE_SIZE = 500;
+
+interface Page {
+  items: unknown[];
+  continueToken: string | undefined;
+}
+
+interface ListParams {
+  limit: number;
+  _continue?: string;
+  fieldSelector?: string;
+}
+
+interface Apis {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  networking: NetworkingV1Api;
+  policy: PolicyV1Api;
+  rbac: RbacAuthorizationV1Api;
+  admission: AdmissionregistrationV1Api;
+  custom: CustomObjectsApi;
+}
+
+interface TypedList {
+  items: unknown[];
+  metadata?: { _continue?: string };
+}
+
+function typed(list: TypedList): Page {
+  return { items: list.items, continueToken: list.metadata?._continue || undefined };
+}
+
+function plain(list: unknown): Page {
+  const { items, metadata } = (list ?? {}) as { items?: unknown; metadata?: { continue?: unknown } };
+  const token = metadata?.continue;
+  return {
+    items: Array.isArray(items) ? items : [],
+    continueToken: typeof token === "string" && token !== "" ? token : undefined,
+  };
+}
+
+type Lister = (apis: Apis, params: ListParams, namespace: string | undefined) => Promise<Page>;
+
+/** One page of each kind: all namespaces, or one with `--namespace`. */
+const LISTERS: Record<KindName, Lister> = {
+  Namespace: async ({ core }, p) => typed(await core.listNamespace(p)),
+  Pod: async ({ core }, p, ns) =>
+    typed(ns ? await core.listNamespacedPod({ ...p, namespace: ns }) : await core.listPodForAllNamespaces(p)),
+  PodTemplate: async ({ core }, p, ns) =>
+    typed(
+      ns
+        ? await core.listNamespacedPodTemplate({ ...p, namespace: ns })
+        : await core.listPodTemplateForAllNamespaces(p),
+    ),
+  ReplicationController: async ({ core }, p, ns) =>
+    typed(
+      ns
+        ? await core.listNamespacedReplicationController({ ...p, namespace: ns })
+        : await core.listReplicationControllerForAllNamespaces(p),
+    ),
+  ServiceAccount: async ({ core }, p, ns) =>
+    typed(
+      ns
+        ? await core.listNamespacedServiceAccount({ ...p, namespace: ns })
+        : await core.listServiceAccountForAllNamespaces(p),
+    ),
+  Secret: async ({ core }, p, ns) =>
+    typed(
+      ns
+        ? await core.listNamespacedSecret({ ...p, namespace: ns })
+        : await core.listSecretForAllNamespaces(p),
+    ),
+  LimitRange: async ({ core }, p, ns) =>
+    typed(
+      ns
+        ? await core.listNamespacedLimitRange({ ...p, namespace: ns })
+        : await core.listLimitRangeForAllNamespaces(p),
+    ),
+  ResourceQuota: async ({ core }, p, ns) =>
+    typed(
+      ns
+        ? await core.listNamespacedResourceQuota({ ...p, namespace: ns })
+        : await core.listResourceQuotaForAllNamespaces(p),
+    ),
+  Deployment: async ({ apps }, p, ns) =>
+    typed(
+      ns
+        ? await apps.listNamespacedDeployment({ ...p, namespace: ns })
+        : await apps.listDeploymentForAllNamespaces(p),
+    ),
+  StatefulSet: async ({ apps }, p, ns) =>
+    typed(
+      ns
+        ? await apps.listNamespacedStatefulSet({ ...p, namespace: ns })
+        : await apps.listStatefulSetForAllNamespaces(p),
+    ),
+  DaemonSet: async ({ apps }, p, ns) =>
+    typed(
+      ns
+        ? await apps.listNamespacedDaemonSet({ ...p, namespace: ns })
+        : await apps.listDaemonSetForAllNamespaces(p),
+    ),
+  ReplicaSet: async ({ apps }, p, ns) =>
+    typed(
+      ns
+        ? await apps.listNamespacedReplicaSet({ ...p, namespace: ns })
+        : await apps.listReplicaSetForAllNamespaces(p),
+    ),
+  Job: async ({ batch }, p, ns) =>
+    typed(
+      ns ? await batch.listNamespacedJob({ ...p, namespace: ns }) : await batch.listJobForAllNamespaces(p),
+    ),
+  CronJob: async ({ batch }, p, ns) =>
+    typed(
+      ns
+        ? await batch.listNamespacedCronJob({ ...p, namespace: ns })
+        : await batch.listCronJobForAllNamespaces(p),
+    ),
+  NetworkPolicy: async ({ networking }, p, ns) =>
+    typed(
+      ns
+        ? await networking.listNamespacedNetworkPolicy({ ...p, namespace: ns })
+        : await networking.listNetworkPolicyForAllNamespaces(p),
+    ),
+  PodDisruptionBudget: async ({ policy }, p, ns) =>
+    typed(
+      ns
+        ? await policy.listNamespacedPodDisruptionBudget({ ...p, namespace: ns })
+        : await policy.listPodDisruptionBudgetForAllNamespaces(p),
+    ),
+  Role: async ({ rbac }, p, ns) =>
+    typed(
+      ns ? await rbac.listNamespacedRole({ ...p, namespace: ns }) : await rbac.listRoleForAllNamespaces(p),
+    ),
+  ClusterRole: async ({ rbac }, p) => typed(await rbac.listClusterRole(p)),
+  RoleBinding: async ({ rbac }, p, ns) =>
+    typed(
+      ns
+        ? await rbac.listNamespacedRoleBinding({ ...p, namespace: ns })
+        : await rbac.listRoleBindingForAllNamespaces(p),
+    ),
+  ClusterRoleBinding: async ({ rbac }, p) => typed(await rbac.listClusterRoleBinding(p)),
+  ValidatingWebhookConfiguration: async ({ admission }, p) =>
+    typed(await admission.listValidatingWebhookConfiguration(p)),
+  Schedule: async ({ custom }, p, ns) =>
+    plain(
+      ns
+        ? await custom.listNamespacedCustomObject({
+            ...p,
+            group: "velero.io",
+            version: "v1",
+            plural: "schedules",
+            namespace: ns,
+          })
+        : await custom.listClusterCustomObject({
+            ...p,
+            group: "velero.io",
+            version: "v1",
+            plural: "schedules",
+          }),
+    ),
+  Prometheus: async ({ custom }, p, ns) =>
+    plain(
+      ns
+        ? await custom.listNamespacedCustomObject({
+            ...p,
+            group: "monitoring.coreos.com",
+            version: "v1",
+            plural: "prometheuses",
+            namespace: ns,
+          })
+        : await custom.listClusterCustomObject({
+            ...p,
+            group: "monitoring.coreos.com",
+            version: "v1",
+            plural: "prometheuses",
+          }),
+    ),
+};
+
+/** A request `audit` wants: which kind, and a field selector to read less (TLS Secrets only). */
+export interface ListRequest {
+  kind: KindName;
+  fieldSelector?: string;
+}
+
+export interface ListOptions {
+  namespace?: string | undefined;
+  /** Called before each kind is listed, for a progress bar. */
+  onProgress?: (done: number, total: number, kind: ResourceKind, objects: number) => void;
+}
+
+/** A problem with one list call that does not stop the audit. */
+export interface ListProblem {
+  kind: KindName;
+  message: string;
+  /** Whether it makes the audit incomplete (exit 2): a refused list does, a missing CRD does not. */
+  error: boolean;
+}
+
+export interface ListResult {
+  snapshot: ClusterSnapshot;
+  problems: ListProblem[];
+}
+
+function describeFailure(
+  kind: ResourceKind,
+  failure: ApiFailure,
+  namespace: string | undefined,
+): ListProblem | null {
+  const resource = `${kind.plural} (${groupName(kind)})`;
+  switch (failure.type) {
+    case "forbidden":
+      return {
+        kind: kind.kind as KindName,
+        message: namespace
+          ? `missing permission: list ${resource} in namespace ${namespace} — grant it to the user of the context`
+          : `missing permission: list ${resource} — grant it or run with --namespace`,
+        error: true,
+      };
+    case "not found":
+      return {
+        kind: kind.kind as KindName,
+        message: kind.crd
+          ? `${kind.apiVersion} ${kind.kind} is not served (its CRD is not installed)`
+          : `${kind.apiVersion} ${kind.kind} is not served by this cluster`,
+        error: false,
+      };
+    default:
+      return {
+        kind: kind.kind as KindName,
+        message: `cannot list ${resource}: ${failure.message}`,
+        error: true,
+      };
+  }
+}
+
+/**
+ * The only I/O of `audit`: the server version and every requested kind, page by page
+ * (`limit`/`continue`). Unreachable clusters and refused credentials throw a ClusterError;
+ * a refused or unserved kind is recorded and the rest is still listed.
+ */
+export async function listCluster(
+  kc: KubeConfig,
+  requests: readonly ListRequest[],
+  options: ListOptions = {},
+): Promise<ListResult> {
+  const server = serverOf(kc);
+  const apis: Apis = {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    networking: kc.makeApiClient(NetworkingV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    admission: kc.makeApiClient(AdmissionregistrationV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+  };
+  const snapshot: ClusterSnapshot = { objects: {}, unavailable: {} };
+  if (options.namespace !== undefined) snapshot.namespace = options.namespace;
+  const problems: ListProblem[] = [];
+
+  try {
+    const version = await kc.makeApiClient(VersionApi).getCode();
+    snapshot.version = { major: version.major, minor: version.minor, gitVersion: version.gitVersion };
+  } catch (error) {
+    // The first call: anything but a refusal means there is no usable connection at all.
+    const failure = classifyApiError(error);
+    const fatal = fatalClusterError(failure, server);
+    if (fatal) throw fatal;
+    if (failure.type !== "forbidden" && failure.type !== "not found") {
+      throw new ClusterError(`cannot reach the cluster at ${server}: ${failure.message}`);
+    }
+    problems.push({
+      kind: "Namespace",
+      message: `cannot read the server version: ${failure.message}`,
+      error: false,
+    });
+  }
+
+  let done = 0;
+  for (const request of requests) {
+    const kind: ResourceKind = KINDS[request.kind];
+    const namespace = kind.namespaced ? options.namespace : undefined;
+    options.onProgress?.(done, requests.length, kind, 0);
+    const objects: KubeObject[] = [];
+    let continueToken: string | undefined;
+    try {
+      do {
+        const params: ListParams = { limit: PAGE_SIZE };
+        if (continueToken !== undefined) params._continue = continueToken;
+        if (request.fieldSelector !== undefined) params.fieldSelector = request.fieldSelector;
+        const page = await LISTERS[request.kind](apis, params, namespace);
+        for (const item of page.items) {
+          // List items come without apiVersion and kind; the rules need both.
+          if (typeof item === "object" && item !== null) {
+            objects.push({
+              ...(item as Record<string, unknown>),
+              apiVersion: kind.apiVersion,
+              kind: kind.kind,
+            });
+          }
+        }
+        continueToken = page.continueToken;
+        options.onProgress?.(done, requests.length, kind, objects.length);
+      } while (continueToken !== undefined);
+      snapshot.objects[request.kind] = objects;
+    } catch (error) {
+      const failure = classifyApiError(error);
+      const fatal = fatalClusterError(failure, server);
+      if (fatal) throw fatal;
+      const problem = describeFailure(kind, failure, namespace);
+      if (problem) problems.push(problem);
+      snapshot.unavailable[request.kind] =
+        failure.type === "forbidden"
+          ? "forbidden"
+          : failure.type === "not found"
+            ? "not served"
+            : "not listed";
+    }
+    done++;
+  }
+  options.onProgress?.(done, requests.length, KINDS.Namespace, 0);
+  return { snapshot, problems };
+}

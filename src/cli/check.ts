@@ -1,0 +1,118 @@
+import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import { compilePolicy } from "../engine/policy.js";
+import { lineOf, loadManifests } from "../input/documents.js";
+import { judgeObject } from "../report/judge.js";
+import { describeRule, exitCodeOf, type Report, type ReportError } from "../report/model.js";
+import { OUTPUTS, type Output, render } from "../report/render.js";
+import { colorWanted } from "../report/text.js";
+import { RULES } from "../rules/index.js";
+import type { Mode } from "../rules/types.js";
+import { parseCommandArgs, UsageError } from "./args.js";
+import { type CliIO, processIO, readAll } from "./io.js";
+
+export const CHECK_HELP = `Usage: tollgate check [PATH... | -] [--output text|json|sarif|junit] [--mode enforce|warn]
+                      [--config FILE]
+
+Checks Kubernetes manifests offline with the webhook's rules, as the webhook would judge them on
+CREATE. PATH is a file (any extension), a folder (searched recursively for .yaml, .yml and .json;
+hidden folders are passed over) or - for stdin:
+
+  helm template . | tollgate check -
+  kustomize build overlays/prod | tollgate check - --output sarif > tollgate.sarif
+
+Multi-document YAML and List kinds are read; every finding names its file, line and field path.
+
+Options:
+  --output FORMAT  text (default; colour on a terminal, NO_COLOR/FORCE_COLOR respected), json,
+                   sarif (2.1.0, for code scanning) or junit
+  --mode MODE      enforce or warn; default: defaultMode from the config (enforce). In warn mode
+                   every finding is a warning.
+  --config FILE    the webhook's config file (rule severities, options, exemptions)
+
+Exit codes:
+  0  no deny finding
+  1  deny findings
+  2  usage error, or an input that could not be checked (unreadable file, broken YAML, a document
+     without kind or apiVersion), whatever the findings in the rest: the other files are still
+     checked and reported`;
+
+/** A flag's value, checked against the values it may take. */
+export function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+}
+
+/** `tollgate check`, with its streams injected so tests drive it without a process. */
+export async function runCheck(argv: string[], io: CliIO): Promise<number> {
+  try {
+    return await checkCommand(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr.write(`${error.message}\n`);
+      if (error instanceof UsageError) io.stderr.write("Run 'tollgate check --help' for usage.\n");
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function checkCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    "check",
+    argv,
+    {
+      output: { type: "string", short: "o" },
+      mode: { type: "string" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    true,
+  );
+  if (values.help) {
+    io.stdout.write(`${CHECK_HELP}\n`);
+    return 0;
+  }
+  const output = oneOf<Output>("output", values.output, OUTPUTS, "text");
+  if (positionals.length === 0) {
+    throw new UsageError("tollgate check: give files, folders, or - to read stdin");
+  }
+  const config = values.config ? loadConfigFile(values.config, new Set(RULES.keys())) : DEFAULT_CONFIG;
+  const mode = oneOf<Mode>("mode", values.mode, ["enforce", "warn"], config.defaultMode);
+  const policy = compilePolicy(config);
+
+  const input = await loadManifests(positionals, () => readAll(io.stdin));
+  const errors: ReportError[] = input.errors.map((e) => ({ file: e.file, line: e.line, message: e.message }));
+  const objects = input.objects.map((source) =>
+    judgeObject(
+      source.object,
+      policy,
+      mode,
+      "check",
+      { file: source.file, line: source.line, lineOf: (path) => lineOf(source, path) },
+      errors,
+    ),
+  );
+  const report: Report = {
+    command: "check",
+    mode,
+    objects,
+    errors,
+    notes: [],
+    files: input.files,
+    documents: input.documents,
+  };
+  const rules = [...RULES.values()].map(describeRule);
+  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env), rules));
+  return exitCodeOf(report);
+}
+
+/** The command as `main.ts` runs it, on the process's own streams. */
+export function check(argv: string[]): Promise<number> {
+  return runCheck(argv, processIO());
+}

@@ -1,0 +1,223 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { YAMLException } from "js-yaml";
+import type { KubeObject } from "../engine/targets.js";
+import { isRecord } from "../rules/visit.js";
+import { lineOfPath, parseYamlDocuments } from "./positions.js";
+
+/** The name stdin goes by in reports. */
+export const STDIN_NAME = "<stdin>";
+
+const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+/** One Kubernetes object read from a file, with what is needed to point at its lines. */
+export interface SourceObject {
+  object: KubeObject;
+  file: string;
+  /** 1-based line where the object starts. */
+  line: number;
+}
+
+/** Something in the input that could not be checked: unreadable file, broken YAML, no kind. */
+export interface InputError {
+  file: string;
+  /** 1-based, or null when the problem is the whole file. */
+  line: number | null;
+  message: string;
+}
+
+export interface LoadedInput {
+  objects: SourceObject[];
+  errors: InputError[];
+  /** Files read, stdin included. */
+  files: number;
+  /** Non-empty YAML documents; a `List` is one document of many objects. */
+  documents: number;
+}
+
+/** The line of a finding's field path inside the object it was read from. */
+export function lineOf(source: SourceObject, path: string): number {
+  return lineOfPath(source.object, path, source.line);
+}
+
+interface Chunk {
+  text: string;
+  /** 1-based line of the chunk's first line in its file. */
+  line: number;
+}
+
+const MARKER = /^---(?=[ \t\r\n]|$)/gm;
+
+/**
+ * Cut a stream at its `---` document markers, so that one broken document does not hide the
+ * documents after it. A marker at column 0 always starts a document (YAML 1.2, c-forbidden), so
+ * the cut never lands inside a block scalar. Directives before a marker stay with its document.
+ */
+export function splitDocuments(text: string): Chunk[] {
+  const starts: number[] = [];
+  for (const match of text.matchAll(MARKER)) if (match.index > 0) starts.push(match.index);
+  const chunks: Chunk[] = [];
+  let begin = 0;
+  let line = 1;
+  let carried = "";
+  let carriedLine = 1;
+  for (const end of [...starts, text.length]) {
+    const piece = text.slice(begin, end);
+    const pieceLine = line;
+    line += countLines(piece);
+    begin = end;
+    if (isDirectivesOnly(piece)) {
+      if (!carried) carriedLine = pieceLine;
+      carried += piece;
+      continue;
+    }
+    chunks.push(carried ? { text: carried + piece, line: carriedLine } : { text: piece, line: pieceLine });
+    carried = "";
+  }
+  if (carried) chunks.push({ text: carried, line: carriedLine });
+  return chunks;
+}
+
+/** A piece with `%YAML`/`%TAG` directives and nothing else belongs to the document after it. */
+function isDirectivesOnly(piece: string): boolean {
+  const lines = piece.split("\n");
+  return lines.some((l) => l.startsWith("%")) && lines.every((l) => /^(%[^\n]*|\s*(#[^\n]*)?)$/.test(l));
+}
+
+function countLines(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) count++;
+  return count;
+}
+
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "string") return "a string";
+  return `a ${typeof value}`;
+}
+
+/** Turn one parsed document into objects (several for a `List`), or input errors. */
+function objectsOf(value: unknown, file: string, line: number, into: LoadedInput): void {
+  if (!isRecord(value)) {
+    into.errors.push({
+      file,
+      line,
+      message: `the document is ${describeValue(value)}, not a Kubernetes object (a mapping with apiVersion and kind)`,
+    });
+    return;
+  }
+  const kind = value.kind;
+  if (typeof kind !== "string" || kind === "") {
+    into.errors.push({ file, line, message: "the document has no kind, so no rule can check it" });
+    return;
+  }
+  if (typeof value.apiVersion !== "string" || value.apiVersion === "") {
+    into.errors.push({
+      file,
+      line: lineOfPath(value, "kind", line),
+      message: `the ${kind} has no apiVersion, so no rule can check it`,
+    });
+    return;
+  }
+  if (kind.endsWith("List") && Array.isArray(value.items)) {
+    // `kind: List` holds any kinds; typed lists (`PodList`) may leave the items' kind out.
+    const itemKind = kind === "List" ? undefined : kind.slice(0, -"List".length);
+    value.items.forEach((item: unknown, index) => {
+      const itemLine = lineOfPath(value, `items[${index}]`, line);
+      if (isRecord(item) && itemKind !== undefined) {
+        if (item.kind === undefined) item.kind = itemKind;
+        if (item.apiVersion === undefined) item.apiVersion = value.apiVersion;
+      }
+      objectsOf(item, file, itemLine, into);
+    });
+    return;
+  }
+  into.objects.push({ object: value, file, line });
+}
+
+/** Parse one file's text into objects and input errors, each with its file and line. */
+export function parseManifests(text: string, file: string, into: LoadedInput): void {
+  for (const chunk of splitDocuments(text)) {
+    let documents: ReturnType<typeof parseYamlDocuments>;
+    try {
+      documents = parseYamlDocuments(chunk.text, chunk.line);
+    } catch (error) {
+      if (!(error instanceof YAMLException)) throw error;
+      into.errors.push({
+        file,
+        line: chunk.line + error.mark.line,
+        message: `invalid YAML: ${error.reason}`,
+      });
+      continue;
+    }
+    for (const document of documents) {
+      if (document.value === null || document.value === undefined) continue;
+      into.documents++;
+      objectsOf(document.value, file, document.line, into);
+    }
+  }
+}
+
+async function walk(path: string, explicit: boolean, into: LoadedInput, found: string[]): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    into.errors.push({
+      file: path,
+      line: null,
+      message: code === "ENOENT" ? "no such file or folder" : `cannot read (${code ?? "unknown error"})`,
+    });
+    return;
+  }
+  if (info.isDirectory()) {
+    const entries = await readdir(path, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      // Hidden folders (.git, .github) hold no manifests to ship.
+      if (entry.name.startsWith(".")) continue;
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) await walk(child, false, into, found);
+      else if (entry.isFile() && EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(child);
+    }
+    return;
+  }
+  if (explicit || EXTENSIONS.has(extname(path).toLowerCase())) found.push(path);
+}
+
+/**
+ * Read every manifest named by `paths`: files, folders (recursively, `.yaml`, `.yml`, `.json`),
+ * and `-` for stdin. Unreadable paths and broken documents become input errors; the rest is read.
+ */
+export async function loadManifests(
+  paths: readonly string[],
+  readStdin: () => Promise<string>,
+): Promise<LoadedInput> {
+  const loaded: LoadedInput = { objects: [], errors: [], files: 0, documents: 0 };
+  let stdinRead = false;
+  for (const path of paths) {
+    if (path === "-") {
+      if (stdinRead) continue;
+      stdinRead = true;
+      loaded.files++;
+      parseManifests(await readStdin(), STDIN_NAME, loaded);
+      continue;
+    }
+    const found: string[] = [];
+    await walk(path, true, loaded, found);
+    for (const file of found) {
+      let text: string;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+        loaded.errors.push({ file, line: null, message: `cannot read (${code})` });
+        continue;
+      }
+      loaded.files++;
+      parseManifests(text, file, loaded);
+    }
+  }
+  return loaded;
+}

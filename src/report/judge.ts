@@ -1,0 +1,64 @@
+import { evaluate } from "../engine/evaluate.js";
+import type { Policy } from "../engine/policy.js";
+import { extractTargets, type KubeObject, refOf } from "../engine/targets.js";
+import type { Mode, Source } from "../rules/types.js";
+import { type ReportError, type ReportObject, reportFinding } from "./model.js";
+
+/** Where an object came from: a file and line for `check`, nothing for `audit`. */
+export interface Placement {
+  file: string | null;
+  line: number | null;
+  /** The line of a finding's field path, for objects read from a file. */
+  lineOf?: (path: string) => number;
+}
+
+/** The ids of the rules that look at this object in this source, in catalog order. */
+export function rulesFor(object: KubeObject, policy: Policy, source: Source): string[] {
+  const ids = new Set<string>();
+  for (const target of extractTargets(object)) {
+    for (const { rule } of policy.byTarget.get(target.type) ?? []) {
+      if (!rule.sources || rule.sources.includes(source)) ids.add(rule.id);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * Judge one object exactly as the webhook would on CREATE in `mode`, and place its findings.
+ * Rules that throw become errors, so a broken rule never passes for a clean object.
+ */
+export function judgeObject(
+  object: KubeObject,
+  policy: Policy,
+  mode: Mode,
+  source: Source,
+  placement: Placement,
+  errors: ReportError[],
+): ReportObject {
+  const ref = refOf(object);
+  const evaluation = evaluate({ object, operation: "CREATE", mode, source }, policy);
+  const base = {
+    kind: ref.kind,
+    namespace: ref.namespace,
+    name: ref.name,
+    file: placement.file,
+    line: placement.line,
+  };
+  if (evaluation.skipped !== undefined)
+    return { ...base, rules: [], skipped: evaluation.skipped, findings: [] };
+  for (const failure of evaluation.ruleErrors) {
+    errors.push({
+      file: placement.file,
+      line: placement.line,
+      message: `rule ${failure.rule} failed on ${ref.kind} ${ref.name}: ${failure.error}`,
+    });
+  }
+  const lineOf = placement.lineOf;
+  return {
+    ...base,
+    rules: rulesFor(object, policy, source),
+    findings: evaluation.findings.map((finding) =>
+      reportFinding(finding, placement.file, lineOf ? lineOf(finding.path) : placement.line),
+    ),
+  };
+}

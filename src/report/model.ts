@@ -1,0 +1,132 @@
+import type { Category, Finding, Mode, Rule, Severity } from "../rules/types.js";
+
+/** A finding as `check` and `audit` report it: where it is (file and line, when read from a file). */
+export interface ReportFinding {
+  rule: string;
+  severity: Exclude<Severity, "off">;
+  kind: string;
+  namespace: string;
+  name: string;
+  file: string | null;
+  line: number | null;
+  path: string;
+  container: string | null;
+  message: string;
+  fix: string;
+}
+
+/** An object that was judged, with its findings; reports group by it. */
+export interface ReportObject {
+  kind: string;
+  namespace: string;
+  name: string;
+  file: string | null;
+  line: number | null;
+  /** Ids of the rules that looked at the object (for JUnit's passing cases). */
+  rules: string[];
+  /** Why the object was not judged, when it was not (excluded namespace, owned Pod). */
+  skipped?: string;
+  findings: ReportFinding[];
+}
+
+/** An input the command could not judge: broken YAML, a document without kind, a missing permission. */
+export interface ReportError {
+  file: string | null;
+  line: number | null;
+  message: string;
+}
+
+export interface Summary {
+  files: number;
+  documents: number;
+  objects: number;
+  skipped: number;
+  findings: number;
+  deny: number;
+  warn: number;
+  errors: number;
+}
+
+export interface Report {
+  command: "check" | "audit";
+  mode: Mode;
+  objects: ReportObject[];
+  errors: ReportError[];
+  /** What the command could not look at and why (e.g. a CRD that is not installed). */
+  notes: string[];
+  files: number;
+  documents: number;
+}
+
+/** What SARIF and the docs say about a rule or a checklist item. */
+export interface RuleDescriptor {
+  id: string;
+  title: string;
+  category: Category | "cluster";
+  defaultSeverity: Severity;
+  description: string;
+  remediation: string;
+}
+
+export function describeRule(rule: Rule): RuleDescriptor {
+  return {
+    id: rule.id,
+    title: rule.title,
+    category: rule.category,
+    defaultSeverity: rule.defaultSeverity,
+    description: rule.description,
+    remediation: rule.remediation,
+  };
+}
+
+/** An engine finding placed in a file (or not, for audit). */
+export function reportFinding(finding: Finding, file: string | null, line: number | null): ReportFinding {
+  return {
+    rule: finding.rule,
+    severity: finding.severity,
+    kind: finding.kind,
+    namespace: finding.namespace,
+    name: finding.name,
+    file,
+    line,
+    path: finding.path,
+    container: finding.container ?? null,
+    message: finding.message,
+    fix: finding.fix,
+  };
+}
+
+export function findingsOf(report: Report): ReportFinding[] {
+  return report.objects.flatMap((object) => object.findings);
+}
+
+export function summarize(report: Report): Summary {
+  const findings = findingsOf(report);
+  const deny = findings.filter((f) => f.severity === "deny").length;
+  return {
+    files: report.files,
+    documents: report.documents,
+    objects: report.objects.length,
+    skipped: report.objects.filter((o) => o.skipped !== undefined).length,
+    findings: findings.length,
+    deny,
+    warn: findings.length - deny,
+    errors: report.errors.length,
+  };
+}
+
+/**
+ * The exit code both commands share: 2 when any input could not be judged (it trumps, since a
+ * clean result over half the input proves nothing), 1 when a finding denies, else 0.
+ */
+export function exitCodeOf(report: Report): number {
+  if (report.errors.length > 0) return 2;
+  return findingsOf(report).some((f) => f.severity === "deny") ? 1 : 0;
+}
+
+/** `Kind namespace/name`, or `Kind name` for cluster-scoped objects. */
+export function objectLabel(object: { kind: string; namespace: string; name: string }): string {
+  const name = object.name === "" ? "(unnamed)" : object.name;
+  if (object.kind === "") return name;
+  return object.namespace === "" ? `${object.kind} ${name}` : `${object.kind} ${object.namespace}/${name}`;
+}

@@ -1,0 +1,28 @@
+import { renderJson } from "./json.js";
+import { renderJunit } from "./junit.js";
+import type { Report, RuleDescriptor } from "./model.js";
+import { renderSarif } from "./sarif.js";
+import { renderText } from "./text.js";
+import { toolVersion } from "./version.js";
+
+export const OUTPUTS = ["text", "json", "sarif", "junit"] as const;
+export type Output = (typeof OUTPUTS)[number];
+
+/** A report in the chosen format; `rules` is the catalog SARIF describes. */
+export function render(
+  report: Report,
+  output: Output,
+  color: boolean,
+  rules: readonly RuleDescriptor[],
+): string {
+  switch (output) {
+    case "json":
+      return renderJson(report);
+    case "sarif":
+      return renderSarif(report, rules, toolVersion());
+    case "junit":
+      return renderJunit(report);
+    default:
+      return renderText(report, color);
+  }
+}

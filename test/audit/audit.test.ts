@@ -1,0 +1,212 @@
+import { createServer } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterEach, describe, expect, test } from "vitest";
+import { runAudit } from "../../src/cli/audit.js";
+import { captureIO } from "../cli/helpers.js";
+import { type FakeApiserver, type Routes, recordedRoutes, startFakeApiserver } from "./fakeApiserver.js";
+
+// web-tls in the recording expires 60 days after 2026-11-23; this is 12 or 13 days before that.
+const NOW = new Date("2027-01-10T00:00:00Z");
+
+let fake: FakeApiserver | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+interface JsonFinding {
+  rule: string;
+  severity: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  file: null;
+  line: null;
+  message: string;
+}
+
+async function audit(routes: Routes, args: string[] = []) {
+  fake = await startFakeApiserver(routes);
+  const server = fake;
+  const captured = captureIO();
+  const code = await runAudit([...args, "--output", "json"], captured.io, {
+    kubeConfig: () => server.kubeConfig(),
+    now: () => NOW,
+  });
+  const stdout = captured.stdout();
+  const report = stdout
+    ? (JSON.parse(stdout) as {
+        findings: JsonFinding[];
+        errors: { message: string }[];
+        notes: string[];
+        summary: Record<string, number>;
+      })
+    : undefined;
+  return { code, report, stderr: captured.stderr(), requests: server.requests };
+}
+
+describe("tollgate audit against recorded apiserver responses", () => {
+  test("lists every kind page by page and reports rules and checklist findings", async () => {
+    const { code, report, requests } = await audit(recordedRoutes());
+    expect(code).toBe(1);
+    expect(requests).toContain("/api/v1/namespaces?continue=page-2&limit=500");
+    expect(requests).toContain("/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls&limit=500");
+    expect(report!.findings.map((f) => `${f.severity} ${f.rule} ${f.kind} ${f.namespace}/${f.name}`)).toEqual(
+      [
+        "deny container-requests-missing Deployment legacy/api",
+        "deny container-limits-missing Deployment legacy/api",
+        "deny run-as-root Deployment legacy/api",
+        "warn workload-pdb-missing Deployment legacy/api",
+        "deny cluster-admin-binding ClusterRoleBinding /ops-admin",
+        "warn namespace-default-deny-missing Namespace /legacy",
+        "warn namespace-limitrange-missing Namespace /legacy",
+        "warn namespace-resourcequota-missing Namespace /legacy",
+        "warn namespace-pss-enforce-missing Namespace /legacy",
+        "warn namespace-dns-egress-missing Namespace /locked",
+        "warn secrets-readers User /alice@example.com",
+        "warn secrets-readers ServiceAccount shop/ci",
+        "warn backup-schedule-missing Cluster /cluster",
+        "warn monitoring-missing Cluster /cluster",
+        "warn server-version-unsupported Cluster /cluster",
+        "warn tls-secret-expiring Secret shop/web-tls",
+      ],
+    );
+    const tls = report!.findings.find((f) => f.rule === "tls-secret-expiring")!;
+    expect(tls.message).toMatch(
+      /^the certificate in Secret shop\/web-tls expires on 2027-01-2\d, in 1[23] days$/,
+    );
+    expect(tls.file).toBeNull();
+    expect(tls.line).toBeNull();
+    expect(report!.notes).toEqual([
+      "velero.io/v1 Schedule is not served (its CRD is not installed)",
+      "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
+    ]);
+    expect(report!.errors).toEqual([]);
+    // The owned ReplicaSet and Pod, and the built-in cluster-admin ClusterRole, are not judged.
+    expect(report!.summary).toMatchObject({ skipped: 3, deny: 4, warn: 12, errors: 0 });
+  });
+
+  test("a refused list is an error naming verb and resource; its items are skipped; exit 2", async () => {
+    const routes = recordedRoutes();
+    routes["/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"] = {
+      status: 403,
+      body: {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        reason: "Forbidden",
+        code: 403,
+        message:
+          'clusterrolebindings.rbac.authorization.k8s.io is forbidden: User "auditor" cannot list resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope',
+      },
+    };
+    const { code, report } = await audit(routes);
+    expect(code).toBe(2);
+    expect(report!.errors).toEqual([
+      {
+        file: null,
+        line: null,
+        message:
+          "missing permission: list clusterrolebindings (rbac.authorization.k8s.io) — grant it or run with --namespace",
+      },
+    ]);
+    expect(report!.notes).toContain(
+      "cluster-admin-binding: skipped, cannot read ClusterRoleBinding (forbidden)",
+    );
+    expect(report!.notes).toContain("secrets-readers: skipped, cannot read ClusterRoleBinding (forbidden)");
+    expect(report!.findings.some((f) => f.rule === "cluster-admin-binding")).toBe(false);
+  });
+
+  test("--namespace lists namespaced kinds in that namespace only and skips cluster-wide items", async () => {
+    const routes: Routes = {};
+    for (const [path, route] of Object.entries(recordedRoutes())) {
+      const match = /^\/(api\/v1|apis\/[^/]+\/v1)\/([a-z]+)$/.exec(path);
+      if (match && path !== "/api/v1/namespaces")
+        routes[`/${match[1]}/namespaces/legacy/${match[2]}`] = route;
+    }
+    routes["/api/v1/namespaces"] = {
+      fieldSelector: "metadata.name=legacy",
+      body: {
+        kind: "NamespaceList",
+        apiVersion: "v1",
+        metadata: {},
+        items: [{ metadata: { name: "legacy" } }],
+      },
+    };
+    routes["/version"] = recordedRoutes()["/version"]!;
+    const { report, requests } = await audit(routes, ["--namespace", "legacy"]);
+    expect(requests.some((r) => r.includes("clusterrolebindings"))).toBe(false);
+    expect(requests).toContain("/apis/apps/v1/namespaces/legacy/deployments?limit=500");
+    expect(report!.notes).toContain(
+      "cluster-admin-binding: skipped, it needs the whole cluster (audit without --namespace)",
+    );
+    expect(report!.findings.map((f) => f.rule)).toContain("namespace-limitrange-missing");
+  });
+
+  test("an unreachable cluster exits 2 and names the server", async () => {
+    const port = await new Promise<number>((done) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => done(port));
+      });
+    });
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "gone", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "gone", cluster: "gone", user: "u" }],
+      currentContext: "gone",
+    });
+    const captured = captureIO();
+    const code = await runAudit([], captured.io, { kubeConfig: () => kc });
+    expect(code).toBe(2);
+    expect(captured.stdout()).toBe("");
+    expect(captured.stderr()).toMatch(
+      new RegExp(
+        `^tollgate audit: cannot reach the cluster at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`,
+      ),
+    );
+  });
+
+  test("credentials the cluster refuses exit 2 with what to check", async () => {
+    const { code, stderr } = await audit({
+      "/version": { status: 401, body: { kind: "Status", code: 401, message: "Unauthorized" } },
+    });
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `tollgate audit: the cluster at ${fake!.url} refused the credentials (401 Unauthorized): check the user of the context\n`,
+    );
+  });
+
+  test("a kubeconfig that does not exist, or a context it lacks, exits 2", async () => {
+    let captured = captureIO();
+    expect(await runAudit(["--kubeconfig", "no/such/kubeconfig"], captured.io)).toBe(2);
+    expect(captured.stderr()).toBe("tollgate audit: cannot load no/such/kubeconfig: ENOENT\n");
+    captured = captureIO();
+    expect(
+      await runAudit(
+        ["--kubeconfig", "test/fixtures/audit/kubeconfig.yaml", "--context", "prod"],
+        captured.io,
+      ),
+    ).toBe(2);
+    expect(captured.stderr()).toBe(
+      'tollgate audit: context "prod" is not in test/fixtures/audit/kubeconfig.yaml (contexts: dev, staging)\n',
+    );
+  });
+});
+
+test("a kubeconfig the client cannot use (plain HTTP without skipTLSVerify) stops at the first call", async () => {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "plain", server: "http://127.0.0.1:1" }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "plain", cluster: "plain", user: "u" }],
+    currentContext: "plain",
+  });
+  const captured = captureIO();
+  expect(await runAudit([], captured.io, { kubeConfig: () => kc })).toBe(2);
+  expect(captured.stderr()).toBe(
+    "tollgate audit: cannot reach the cluster at http://127.0.0.1:1: HTTP protocol is not allowed when skipTLSVerify is not set or false\n",
+  );
+});

@@ -1,0 +1,241 @@
+import { describe, expect, test } from "vitest";
+import { runCheck } from "../../src/cli/check.js";
+import { captureIO } from "./helpers.js";
+
+const TREE = "test/fixtures/check/tree";
+const BROKEN = "test/fixtures/check/broken";
+
+interface JsonReport {
+  findings: {
+    rule: string;
+    severity: string;
+    kind: string;
+    namespace: string;
+    name: string;
+    file: string | null;
+    line: number | null;
+    path: string;
+    container: string | null;
+    message: string;
+    fix: string;
+  }[];
+  errors: { file: string | null; line: number | null; message: string }[];
+  notes: string[];
+  summary: Record<string, number>;
+}
+
+async function check(args: string[], options: Parameters<typeof captureIO>[0] = {}) {
+  const captured = captureIO(options);
+  const code = await runCheck(args, captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+async function checkJson(args: string[], options: Parameters<typeof captureIO>[0] = {}) {
+  const result = await check([...args, "--output", "json"], options);
+  return { ...result, report: JSON.parse(result.stdout) as JsonReport };
+}
+
+describe("tollgate check", () => {
+  test("walks a folder tree: .yaml, .yml and .json, not README.md or hidden folders", async () => {
+    const { code, report } = await checkJson([TREE]);
+    expect(code).toBe(1);
+    expect(report.summary).toEqual({
+      files: 3,
+      documents: 4,
+      objects: 4,
+      skipped: 0,
+      findings: 4,
+      deny: 4,
+      warn: 0,
+      errors: 0,
+    });
+    expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
+      [
+        `${TREE}/apps/nested/db.yml`,
+        16,
+        "container-limits-missing",
+        "spec.template.spec.containers[name=db].resources.limits",
+      ],
+      [
+        `${TREE}/apps/web.yaml`,
+        42,
+        "privileged-container",
+        "spec.containers[name=shell].securityContext.privileged",
+      ],
+      [
+        `${TREE}/apps/web.yaml`,
+        41,
+        "run-as-root",
+        "spec.containers[name=shell].securityContext.runAsNonRoot",
+      ],
+      [`${TREE}/rbac.json`, 16, "rbac-wildcard", "rules[1].verbs"],
+    ]);
+  });
+
+  test("each finding has the contract's keys, container null when there is none", async () => {
+    const { report } = await checkJson([`${TREE}/rbac.json`, `${TREE}/apps/web.yaml`]);
+    expect(report.findings[0]).toEqual({
+      rule: "rbac-wildcard",
+      severity: "deny",
+      kind: "ClusterRole",
+      namespace: "",
+      name: "everything",
+      file: `${TREE}/rbac.json`,
+      line: 16,
+      path: "rules[1].verbs",
+      container: null,
+      message: 'rule 1 grants "*" in verbs',
+      fix: 'list the verbs the subject needs instead of "*" in rules[1]',
+    });
+    expect(report.findings[1]).toMatchObject({
+      kind: "Pod",
+      namespace: "shop",
+      name: "debug",
+      container: "shell",
+    });
+  });
+
+  test("broken YAML names file and line; the documents after it and the other files are still checked", async () => {
+    const { code, report } = await checkJson([BROKEN]);
+    expect(code).toBe(2);
+    expect(report.errors).toEqual([
+      {
+        file: `${BROKEN}/b-broken.yaml`,
+        line: 10,
+        message: "invalid YAML: bad indentation of a mapping entry",
+      },
+      {
+        file: `${BROKEN}/c-no-kind.yaml`,
+        line: 1,
+        message: "the document has no kind, so no rule can check it",
+      },
+      {
+        file: `${BROKEN}/c-no-kind.yaml`,
+        line: 5,
+        message: "the document is a list, not a Kubernetes object (a mapping with apiVersion and kind)",
+      },
+    ]);
+    expect(report.findings.map((f) => [f.name, f.line])).toEqual([["after-the-break", 18]]);
+    expect(report.summary).toMatchObject({ files: 3, documents: 5, objects: 3, errors: 3, deny: 1 });
+  });
+
+  test("reads stdin with -, multi-document and List items with their own lines", async () => {
+    const stdin = [
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "  - apiVersion: rbac.authorization.k8s.io/v1",
+      "    kind: ClusterRole",
+      "    metadata: {name: one}",
+      "    rules: [{apiGroups: [''], resources: ['*'], verbs: [get]}]",
+      "---",
+      "apiVersion: v1",
+      "kind: PodList",
+      "items:",
+      "  - metadata: {name: typed}",
+      "    spec:",
+      "      containers:",
+      "        - name: app",
+      "          image: app:1",
+      "          securityContext: {privileged: true}",
+      "",
+    ].join("\n");
+    const { code, report } = await checkJson(["-"], { stdin });
+    expect(code).toBe(1);
+    expect(report.summary).toMatchObject({ files: 1, documents: 2, objects: 2 });
+    const located = report.findings.map((f) => [f.file, f.kind, f.name, f.rule, f.line]);
+    expect(located).toContainEqual(["<stdin>", "ClusterRole", "one", "rbac-wildcard", 7]);
+    expect(located).toContainEqual(["<stdin>", "Pod", "typed", "privileged-container", 17]);
+  });
+
+  test("exit 0 when no finding denies", async () => {
+    const { code, report } = await checkJson([`${BROKEN}/a-good.yaml`]);
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  test("warn mode turns every finding into a warning and exits 0", async () => {
+    const { code, report } = await checkJson([TREE, "--mode", "warn"]);
+    expect(code).toBe(0);
+    expect(report.findings.map((f) => f.severity)).toEqual(["warn", "warn", "warn", "warn"]);
+    expect(report.summary).toMatchObject({ deny: 0, warn: 4 });
+  });
+
+  test("the config's severities apply", async () => {
+    const { code, report } = await checkJson([TREE, "--config", "test/fixtures/check/config-lenient.yaml"]);
+    expect(report.findings.map((f) => [f.rule, f.severity])).toEqual([
+      ["container-limits-missing", "warn"],
+      ["privileged-container", "deny"],
+      ["run-as-root", "deny"],
+    ]);
+    expect(code).toBe(1);
+  });
+
+  test("a missing path is an input error (exit 2), the others are still checked", async () => {
+    const { code, report } = await checkJson(["no/such/dir", `${TREE}/rbac.json`]);
+    expect(code).toBe(2);
+    expect(report.errors).toEqual([{ file: "no/such/dir", line: null, message: "no such file or folder" }]);
+    expect(report.findings).toHaveLength(1);
+  });
+
+  test.each([
+    [[], "tollgate check: give files, folders, or - to read stdin"],
+    [[TREE, "--output", "xml"], '--output must be one of text, json, sarif, junit, got "xml"'],
+    [[TREE, "--mode", "audit"], '--mode must be one of enforce, warn, got "audit"'],
+    [[TREE, "--bogus"], "tollgate check: Unknown option '--bogus'"],
+  ])("usage error %j exits 2 and says why", async (args, message) => {
+    const { code, stdout, stderr } = await check(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr.split("\n")[0]).toContain(message);
+  });
+
+  test("a config that does not exist exits 2 naming it", async () => {
+    const { code, stderr } = await check([TREE, "--config", "missing.yaml"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe("missing.yaml: cannot read the config file (ENOENT)\n");
+  });
+
+  test("--help prints the exit codes", async () => {
+    const { code, stdout } = await check(["--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("2  usage error, or an input that could not be checked");
+  });
+});
+
+describe("text output", () => {
+  test("groups by object, shows lines, errors and a summary line, no colour off a TTY", async () => {
+    const { stdout } = await check([`${TREE}/apps/web.yaml`, `${BROKEN}/c-no-kind.yaml`]);
+    expect(stdout).toBe(
+      [
+        `${TREE}/apps/web.yaml:24  Pod shop/debug`,
+        '  deny  privileged-container  line 42: container "shell" sets securityContext.privileged=true',
+        "                              at spec.containers[name=shell].securityContext.privileged",
+        '                              fix: remove securityContext.privileged from container "shell"; add only the capabilities it needs',
+        '  deny  run-as-root           line 41: container "shell" must set securityContext.runAsNonRoot=true',
+        "                              at spec.containers[name=shell].securityContext.runAsNonRoot",
+        '                              fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
+        "",
+        "input errors (not checked):",
+        `  error  ${BROKEN}/c-no-kind.yaml:1: the document has no kind, so no rule can check it`,
+        `  error  ${BROKEN}/c-no-kind.yaml:5: the document is a list, not a Kubernetes object (a mapping with apiVersion and kind)`,
+        "",
+        "2 findings (2 deny, 0 warn) in 2 objects in 2 files (enforce mode); 2 errors",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("colour on a TTY, not with NO_COLOR, forced with FORCE_COLOR", async () => {
+    const csi = "\u001b[";
+    expect((await check([TREE], { tty: true })).stdout).toContain(`${csi}31mdeny`);
+    expect((await check([TREE], { tty: true, env: { NO_COLOR: "1" } })).stdout).not.toContain(csi);
+    expect((await check([TREE], { env: { FORCE_COLOR: "1" } })).stdout).toContain(csi);
+    expect((await check([TREE], { tty: true, env: { FORCE_COLOR: "0" } })).stdout).not.toContain(csi);
+  });
+
+  test("no findings says so", async () => {
+    const { stdout } = await check([`${BROKEN}/a-good.yaml`]);
+    expect(stdout).toBe("no findings in 1 object in 1 file (enforce mode)\n");
+  });
+});
