@@ -8,7 +8,6 @@ function escapeXml(text: string): string {
       .replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;")
       // XML 1.0 cannot carry most control characters, even escaped.
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
       // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these characters; they must be dropped
       .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "")
   );
