@@ -12,12 +12,19 @@ export interface Placement {
   lineOf?: (path: string) => number;
 }
 
-/** The ids of the rules that look at this object in this source, in catalog order. */
+/**
+ * The ids of the rules that check this object in this source, in catalog order: not a rule for
+ * other kinds (pdb-missing on a Pod, probes on a Job), nor one that needs the informer cache,
+ * which `check` and `audit` do not have, so that a report never shows a check as passed that did not run.
+ */
 export function rulesFor(object: KubeObject, policy: Policy, source: Source): string[] {
   const ids = new Set<string>();
+  const kind = refOf(object).kind;
   for (const target of extractTargets(object)) {
     for (const { rule } of policy.byTarget.get(target.type) ?? []) {
-      if (!rule.sources || rule.sources.includes(source)) ids.add(rule.id);
+      if (rule.sources && !rule.sources.includes(source)) continue;
+      if (rule.needsFacts || !rule.kinds.includes(kind)) continue;
+      ids.add(rule.id);
     }
   }
   return [...ids];

@@ -8,6 +8,7 @@ export const networkpolicyMissing: Rule<PodSpecTarget> = {
   category: "network",
   defaultSeverity: "warn",
   targets: ["podSpec"],
+  needsFacts: true,
   kinds: WORKLOAD_KINDS,
   description:
     "Without a default-deny ingress NetworkPolicy, every pod in the cluster can reach every pod in the namespace: one compromised workload can talk to all the others. The namespace should have a policy that selects all pods and allows no ingress, with narrower policies opening what is needed. Read from the informer cache, so it only warns (a cache can be stale) and is inactive without a cluster connection.",

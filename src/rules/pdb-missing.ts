@@ -19,6 +19,7 @@ export const pdbMissing: Rule<PodSpecTarget> = {
   category: "availability",
   defaultSeverity: "warn",
   targets: ["podSpec"],
+  needsFacts: true,
   kinds: ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"],
   description:
     "Node drains during upgrades and autoscaling evict pods without regard for the service: without a PodDisruptionBudget all replicas of a workload can go at once. Every workload with two or more replicas should be selected by a PodDisruptionBudget. Read from the informer cache, so it only warns (a cache can be stale) and is inactive without a cluster connection.",

@@ -151,6 +151,8 @@ export interface Rule<T extends Target = Target> {
   defaultOptions?: Readonly<Record<string, unknown>>;
   /** Not downgraded by warn mode or the ratchet, and not exemptable (rules that guard the policy itself). */
   alwaysEnforced?: boolean;
+  /** Reads only `ctx.facts` (the informer cache): without them it finds nothing, so it checks nothing. */
+  needsFacts?: boolean;
   check(target: T, ctx: RuleContext): RawFinding[];
 }
 

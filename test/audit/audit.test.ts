@@ -53,16 +53,24 @@ describe("tollgate audit against recorded apiserver responses", () => {
     expect(requests).toContain("/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls&limit=500");
     expect(report!.findings.map((f) => `${f.severity} ${f.rule} ${f.kind} ${f.namespace}/${f.name}`)).toEqual(
       [
-        "deny container-requests-missing Deployment legacy/api",
-        "deny container-limits-missing Deployment legacy/api",
-        "deny run-as-root Deployment legacy/api",
-        "warn workload-pdb-missing Deployment legacy/api",
-        "deny cluster-admin-binding ClusterRoleBinding /ops-admin",
+        "warn namespace-pss-label-missing Namespace /legacy",
         "warn namespace-default-deny-missing Namespace /legacy",
         "warn namespace-limitrange-missing Namespace /legacy",
         "warn namespace-resourcequota-missing Namespace /legacy",
-        "warn namespace-pss-enforce-missing Namespace /legacy",
         "warn namespace-dns-egress-missing Namespace /locked",
+        "deny container-requests-missing Deployment legacy/api",
+        "deny container-limits-missing Deployment legacy/api",
+        "deny run-as-root Deployment legacy/api",
+        "deny privilege-escalation-allowed Deployment legacy/api",
+        "warn capabilities-not-dropped Deployment legacy/api",
+        "warn seccomp-profile-missing Deployment legacy/api",
+        "warn writable-root-filesystem Deployment legacy/api",
+        "warn service-account-token-automounted Deployment legacy/api",
+        "warn liveness-probe-missing Deployment legacy/api",
+        "warn readiness-probe-missing Deployment legacy/api",
+        "warn workload-pdb-missing Deployment legacy/api",
+        "warn rbac-secrets-access Role shop/secret-reader",
+        "deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin",
         "warn secrets-readers User /alice@example.com",
         "warn secrets-readers ServiceAccount shop/ci",
         "warn backup-schedule-missing Cluster /cluster",
@@ -82,8 +90,9 @@ describe("tollgate audit against recorded apiserver responses", () => {
       "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
     ]);
     expect(report!.errors).toEqual([]);
-    // The owned ReplicaSet and Pod, and the built-in cluster-admin ClusterRole, are not judged.
-    expect(report!.summary).toMatchObject({ skipped: 3, deny: 4, warn: 12, errors: 0 });
+    // Not judged: the owned ReplicaSet and Pod, the built-in cluster-admin ClusterRole and
+    // ClusterRoleBinding, and the kube-system Namespace and RoleBinding (an excluded namespace).
+    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 19, errors: 0 });
   });
 
   test("a refused list is an error naming verb and resource; its items are skipped; exit 2", async () => {

@@ -44,29 +44,35 @@ describe("tollgate check", () => {
       documents: 4,
       objects: 4,
       skipped: 0,
-      findings: 4,
-      deny: 4,
+      findings: 5,
+      deny: 5,
       warn: 0,
       errors: 0,
     });
     expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
       [
         `${TREE}/apps/nested/db.yml`,
-        16,
+        29,
         "container-limits-missing",
         "spec.template.spec.containers[name=db].resources.limits",
       ],
       [
         `${TREE}/apps/web.yaml`,
-        42,
+        69,
         "privileged-container",
         "spec.containers[name=shell].securityContext.privileged",
       ],
       [
         `${TREE}/apps/web.yaml`,
-        41,
+        65,
         "run-as-root",
         "spec.containers[name=shell].securityContext.runAsNonRoot",
+      ],
+      [
+        `${TREE}/apps/web.yaml`,
+        65,
+        "privilege-escalation-allowed",
+        "spec.containers[name=shell].securityContext.allowPrivilegeEscalation",
       ],
       [`${TREE}/rbac.json`, 16, "rbac-wildcard", "rules[1].verbs"],
     ]);
@@ -154,11 +160,62 @@ describe("tollgate check", () => {
     expect(code).toBe(0);
   });
 
+  test("a Secret with data or stringData in a checked file is a warning (check only)", async () => {
+    const stdin = [
+      "apiVersion: v1",
+      "kind: Secret",
+      "metadata: {name: db, namespace: shop}",
+      "type: Opaque",
+      "data:",
+      "  username: YXBw",
+      "  password: czNjcjN0",
+      "stringData:",
+      "  url: postgres://db:5432/app",
+      "---",
+      "apiVersion: v1",
+      "kind: Secret",
+      "metadata: {name: empty, namespace: shop}",
+      "data: {}",
+      "",
+    ].join("\n");
+    const { code, report } = await checkJson(["-"], { stdin });
+    expect(code).toBe(0);
+    expect(report.findings).toEqual([
+      {
+        rule: "secret-data-in-manifest",
+        severity: "warn",
+        kind: "Secret",
+        namespace: "shop",
+        name: "db",
+        file: "<stdin>",
+        line: 5,
+        path: "data",
+        container: null,
+        message: "Secret holds 2 values in data (username, password)",
+        fix: "deliver the values with External Secrets (or Sealed Secrets/SOPS), not in the manifest",
+      },
+      {
+        rule: "secret-data-in-manifest",
+        severity: "warn",
+        kind: "Secret",
+        namespace: "shop",
+        name: "db",
+        file: "<stdin>",
+        line: 8,
+        path: "stringData",
+        container: null,
+        message: "Secret holds 1 value in stringData (url)",
+        fix: "deliver the values with External Secrets (or Sealed Secrets/SOPS), not in the manifest",
+      },
+    ]);
+    expect(report.summary).toMatchObject({ objects: 2, findings: 2, deny: 0, warn: 2 });
+  });
+
   test("warn mode turns every finding into a warning and exits 0", async () => {
     const { code, report } = await checkJson([TREE, "--mode", "warn"]);
     expect(code).toBe(0);
-    expect(report.findings.map((f) => f.severity)).toEqual(["warn", "warn", "warn", "warn"]);
-    expect(report.summary).toMatchObject({ deny: 0, warn: 4 });
+    expect(report.findings.map((f) => f.severity)).toEqual(["warn", "warn", "warn", "warn", "warn"]);
+    expect(report.summary).toMatchObject({ deny: 0, warn: 5 });
   });
 
   test("the config's severities apply", async () => {
@@ -167,6 +224,7 @@ describe("tollgate check", () => {
       ["container-limits-missing", "warn"],
       ["privileged-container", "deny"],
       ["run-as-root", "deny"],
+      ["privilege-escalation-allowed", "deny"],
     ]);
     expect(code).toBe(1);
   });
@@ -208,19 +266,22 @@ describe("text output", () => {
     const { stdout } = await check([`${TREE}/apps/web.yaml`, `${BROKEN}/c-no-kind.yaml`]);
     expect(stdout).toBe(
       [
-        `${TREE}/apps/web.yaml:24  Pod shop/debug`,
-        '  deny  privileged-container  line 42: container "shell" sets securityContext.privileged=true',
-        "                              at spec.containers[name=shell].securityContext.privileged",
-        '                              fix: remove securityContext.privileged from container "shell"; add only the capabilities it needs',
-        '  deny  run-as-root           line 41: container "shell" must set securityContext.runAsNonRoot=true',
-        "                              at spec.containers[name=shell].securityContext.runAsNonRoot",
-        '                              fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
+        `${TREE}/apps/web.yaml:43  Pod shop/debug`,
+        '  deny  privileged-container          line 69: container "shell" sets securityContext.privileged=true',
+        "                                      at spec.containers[name=shell].securityContext.privileged",
+        '                                      fix: remove securityContext.privileged from container "shell"; add only the capabilities it needs',
+        '  deny  run-as-root                   line 65: container "shell" must set securityContext.runAsNonRoot=true',
+        "                                      at spec.containers[name=shell].securityContext.runAsNonRoot",
+        '                                      fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
+        '  deny  privilege-escalation-allowed  line 65: container "shell" must set allowPrivilegeEscalation=false',
+        "                                      at spec.containers[name=shell].securityContext.allowPrivilegeEscalation",
+        '                                      fix: set securityContext.allowPrivilegeEscalation: false on container "shell"',
         "",
         "input errors (not checked):",
         `  error  ${BROKEN}/c-no-kind.yaml:1: the document has no kind, so no rule can check it`,
         `  error  ${BROKEN}/c-no-kind.yaml:5: the document is a list, not a Kubernetes object (a mapping with apiVersion and kind)`,
         "",
-        "2 findings (2 deny, 0 warn) in 2 objects in 2 files (enforce mode); 2 errors",
+        "3 findings (3 deny, 0 warn) in 2 objects in 2 files (enforce mode); 2 errors",
         "",
       ].join("\n"),
     );
