@@ -23,12 +23,16 @@ rules:
     verbs: ["get"]
 \`\`\``,
   check(target) {
+    // A rule limited by resourceNames reads only the Secrets it names: that is the least privilege
+    // the remediation asks for, not a finding.
+    const namesSecrets = (rule: Record<string, unknown>) =>
+      Array.isArray(rule.resourceNames) && rule.resourceNames.length > 0 && !rule.resourceNames.includes("*");
     const findings: RawFinding[] = [];
     target.rules.forEach((rule, index) => {
       if (!isRecord(rule) || !grantsGroup(rule, [""]) || grantedResources(rule, ["secrets"]).length === 0)
         return;
       const verbs = grantedVerbs(rule, READ);
-      if (verbs.length === 0) return;
+      if (verbs.length === 0 || namesSecrets(rule)) return;
       findings.push({
         path: `rules[${index}]`,
         message: `rule ${index} grants ${verbs.join(", ")} on secrets`,
