@@ -14,10 +14,10 @@ import { isRecord } from "../rules/visit.js";
 import type { ClusterSnapshot, KindName } from "./snapshot.js";
 
 /**
- * The newest Kubernetes minor release tollgate knows of (v1.35, December 2025). A server newer
- * than this counts as the newest; bump it with each Kubernetes release.
+ * The newest Kubernetes minor release tollgate knows of (v1.37: the end-to-end tests run v1.37.2).
+ * A server newer than this counts as the newest; bump it with each Kubernetes release.
  */
-export const NEWEST_KUBERNETES_MINOR = 35;
+export const NEWEST_KUBERNETES_MINOR = 37;
 /** Kubernetes supports the three newest minor releases. */
 const SUPPORTED_MINORS = 3;
 const EXPIRY_DAYS = 30;
