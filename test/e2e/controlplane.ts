@@ -35,7 +35,7 @@ import {
 import { request as httpsRequest } from "node:https";
 import { createServer, type Server } from "node:net";
 import { constants, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generate } from "selfsigned";
 
@@ -112,11 +112,19 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The repository root: the nearest folder above this module with a package.json (also from dist-e2e/). */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 const BUILD_SCRIPT = join(REPO_ROOT, "scripts", "controlplane.sh");
 const BINARIES = ["kube-apiserver", "kubectl", "etcd"] as const;
 const STOP_TIMEOUT_MS = 10_000;
 const HOUR = 60 * 60 * 1000;
+
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 let binariesPromise: Promise<string> | undefined;
 
@@ -363,7 +371,8 @@ function kubeconfig(server: string, caPem: string, user: string, client: Pem): s
 // ---------------------------------------------------------------------------------------------------
 // Networking helpers.
 
-async function freePorts(count: number): Promise<number[]> {
+/** `count` distinct free TCP ports on 127.0.0.1 (free when asked; bind them soon). */
+export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const ports: number[] = [];
