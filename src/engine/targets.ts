@@ -56,10 +56,12 @@ export function metadataOf(object: KubeObject): V1ObjectMeta {
 /** The identity every finding carries. `namespace` is the request's when the object has none. */
 export function refOf(object: KubeObject, fallbackNamespace = ""): ObjectRef {
   const meta = metadataOf(object);
+  const kind = text(object.kind);
   return {
     apiVersion: text(object.apiVersion),
-    kind: text(object.kind),
-    namespace: text(meta.namespace) || fallbackNamespace,
+    kind,
+    // The apiserver sets a Namespace's own name as the request's namespace; the object has none.
+    namespace: kind === "Namespace" ? "" : text(meta.namespace) || fallbackNamespace,
     name: text(meta.name) || text(meta.generateName),
   };
 }

@@ -138,6 +138,8 @@ export function webhookRules(kinds: readonly string[], scope: ResourceOf["scope"
 /**
  * CEL that lets the apiserver skip Pods whose controller is a workload kind: tollgate skips them
  * anyway (`skipOwnedPods`), so the round trip is pure cost. Ephemeral containers are still sent.
+ * An expression that errors fails the request under `failurePolicy: Fail`, so every optional field is
+ * guarded with `has()`.
  */
 export function ownedPodCondition(): V1MatchCondition {
   const kinds = [...POD_CONTROLLER_KINDS]
@@ -148,7 +150,8 @@ export function ownedPodCondition(): V1MatchCondition {
     name: "not-an-owned-pod",
     expression: [
       "request.resource.resource != 'pods'",
-      "request.subResource == 'ephemeralcontainers'",
+      // The apiserver leaves empty fields out of the request, and CEL fails on a missing key.
+      "(has(request.subResource) && request.subResource == 'ephemeralcontainers')",
       "!has(object.metadata.ownerReferences)",
       `!object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && r.kind in [${kinds}])`,
     ].join(" || "),

@@ -41,6 +41,21 @@ describe("protected-policy-label", () => {
     }
   });
 
+  it("names a Namespace without an `in namespace` as the apiserver sends it (its own name as the request's namespace)", () => {
+    const evaluation = judge({
+      object: namespace("off"),
+      oldObject: namespace("enforce"),
+      operation: "UPDATE",
+      namespace: "team-a",
+    });
+    expect(evaluation.denials.map((f) => f.namespace)).toEqual([""]);
+    expect(verdictOf(evaluation, "allow", true).message).toBe(
+      'tollgate: Namespace "team-a" has 1 violation:\n' +
+        '- protected-policy-label: "alice" is not a policy admin: cannot change label tollgate.dev/mode at metadata.labels[tollgate.dev/mode]. ' +
+        "Fix: leave tollgate.dev/mode as it was, or ask a policy admin to change it",
+    );
+  });
+
   it("denies a new namespace that sets the label, and removing it", () => {
     expect(judge({ object: namespace("warn") }).denials.map((f) => f.rule)).toEqual([
       "protected-policy-label",

@@ -1,3 +1,4 @@
+import { evaluate as evaluateCel } from "@marcbachmann/cel-js";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
@@ -16,7 +17,7 @@ import { CORE_RULES } from "../support/core-rules.js";
 const CORE = [...CORE_RULES.values()];
 
 const OWNED_POD_CEL =
-  "request.resource.resource != 'pods' || request.subResource == 'ephemeralcontainers' || " +
+  "request.resource.resource != 'pods' || (has(request.subResource) && request.subResource == 'ephemeralcontainers') || " +
   "!has(object.metadata.ownerReferences) || !object.metadata.ownerReferences.exists(r, has(r.controller) && " +
   "r.controller && r.kind in ['CronJob', 'DaemonSet', 'Deployment', 'Job', 'ReplicaSet', 'ReplicationController', 'StatefulSet'])";
 
@@ -209,5 +210,56 @@ describe("buildWebhookConfiguration", () => {
 
   it("keeps ephemeral containers and non-Pod resources out of the owned-Pod skip", () => {
     expect(ownedPodCondition().expression).toBe(OWNED_POD_CEL);
+  });
+});
+
+describe("ownedPodCondition, evaluated as CEL on requests shaped like the apiserver's", () => {
+  // The apiserver drops empty fields from the AdmissionRequest (no `subResource` on a plain Pod
+  // CREATE), and CEL fails on a missing key: an error fails the request under failurePolicy Fail.
+  const podRequest = (subResource?: string) => ({
+    uid: "1",
+    kind: { group: "", version: "v1", kind: "Pod" },
+    resource: { group: "", version: "v1", resource: "pods" },
+    ...(subResource ? { subResource } : {}),
+    operation: subResource ? "UPDATE" : "CREATE",
+  });
+  const owner = (kind: string, controller?: boolean) => ({
+    apiVersion: "apps/v1",
+    kind,
+    name: "web-5d4f",
+    uid: "6b1f2a4e-3c5d-4e7f-8a9b-0c1d2e3f4a5b",
+    ...(controller === undefined ? {} : { controller }),
+  });
+  const pod = (ownerReferences?: object[]) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web", ...(ownerReferences ? { ownerReferences } : {}) },
+    spec: { containers: [{ name: "web", image: "web:1" }] },
+  });
+  const sent = (request: object, object: object): unknown =>
+    evaluateCel(ownedPodCondition().expression, { request, object });
+
+  it("skips a Pod whose controller is a workload kind, with no subResource in the request", () => {
+    expect(sent(podRequest(), pod([owner("ReplicaSet", true)]))).toBe(false);
+    expect(sent(podRequest(), pod([owner("Job", true)]))).toBe(false);
+  });
+
+  it("sends Pods without a workload controller", () => {
+    expect(sent(podRequest(), pod())).toBe(true);
+    expect(sent(podRequest(), pod([owner("ReplicaSet")]))).toBe(true);
+    expect(sent(podRequest(), pod([owner("ReplicaSet", false)]))).toBe(true);
+    expect(sent(podRequest(), pod([owner("Cluster", true)]))).toBe(true);
+  });
+
+  it("sends ephemeral containers of an owned Pod, and every other resource", () => {
+    expect(sent(podRequest("ephemeralcontainers"), pod([owner("ReplicaSet", true)]))).toBe(true);
+    const deployment = {
+      ...podRequest(),
+      kind: { group: "apps", version: "v1", kind: "Deployment" },
+      resource: { group: "apps", version: "v1", resource: "deployments" },
+    };
+    expect(sent(deployment, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" } })).toBe(
+      true,
+    );
   });
 });
