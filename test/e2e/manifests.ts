@@ -59,7 +59,8 @@ export function rootPodDenials(container: string, prefix = "spec"): string[] {
 export function rootPodWarnings(namespace: string, container = "web", prefix = "spec"): string[] {
   const at = `${prefix}.containers[name=${container}]`;
   const c = JSON.stringify(container);
-  const account = prefix === "spec" ? 'names the "default" ServiceAccount' : "uses the default ServiceAccount (none named)";
+  const account =
+    prefix === "spec" ? 'names the "default" ServiceAccount' : "uses the default ServiceAccount (none named)";
   return [
     `Warning: capabilities-not-dropped: container ${c} must set capabilities.drop=["ALL"] (${at})`,
     `Warning: seccomp-profile-missing: container ${c} must set seccompProfile.type=RuntimeDefault (${at})`,
@@ -72,16 +73,19 @@ export function rootPodWarnings(namespace: string, container = "web", prefix = "
   ];
 }
 
-/** The warnings of `rootPod` in warn mode: every finding, the deny ones first, as kubectl prints them. */
-export function rootPodWarnModeWarnings(namespace: string, container = "web"): string[] {
-  const at = `spec.containers[name=${container}]`;
+/**
+ * The warnings of `rootPod` (or a workload with its container at `prefix`) in warn mode, or of
+ * findings the ratchet let through: every finding, the deny ones first, as kubectl prints them.
+ */
+export function rootPodWarnModeWarnings(namespace: string, container = "web", prefix = "spec"): string[] {
+  const at = `${prefix}.containers[name=${container}]`;
   const c = JSON.stringify(container);
   return [
     `Warning: container-requests-missing: container ${c} has no requests.cpu or requests.memory (${at})`,
     `Warning: container-limits-missing: container ${c} has no limits.cpu or limits.memory (${at})`,
     `Warning: run-as-root: container ${c} must set securityContext.runAsNonRoot=true (${at})`,
     `Warning: privilege-escalation-allowed: container ${c} must set allowPrivilegeEscalation=false (${at})`,
-    ...rootPodWarnings(namespace, container),
+    ...rootPodWarnings(namespace, container, prefix),
   ];
 }
 

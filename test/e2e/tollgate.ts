@@ -170,10 +170,12 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-  let lastError = "";
+  let lastError: string;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`tollgate exited (code ${child.exitCode}) before it was ready; ${logFile}:\n${tail(logFile)}`);
+      throw new Error(
+        `tollgate exited (code ${child.exitCode}) before it was ready; ${logFile}:\n${tail(logFile)}`,
+      );
     }
     try {
       const status = await probe(`${url}/readyz`);
@@ -190,7 +192,9 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
   }
 
   const metrics = async (): Promise<string> => {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+      signal: AbortSignal.timeout(5_000),
+    });
     if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
     return res.text();
   };
