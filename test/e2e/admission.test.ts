@@ -14,7 +14,13 @@ import {
   rootPodWarnings,
   rootPodWarnModeWarnings,
 } from "./manifests.js";
-import { startTollgate, TOLLGATE_NAMESPACE, type Tollgate, WEBHOOK_CONFIGURATION } from "./tollgate.js";
+import {
+  startTollgate,
+  TOLLGATE_NAMESPACE,
+  type Tollgate,
+  WEBHOOK_CONFIGURATION,
+  waitForWebhook,
+} from "./tollgate.js";
 
 // The first run builds kube-apiserver, kubectl and etcd (7-11 min on 2 cores); later runs use the cache.
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
@@ -82,11 +88,7 @@ describe("tollgate behind a real kube-apiserver", () => {
     // The bootstrapper keeps its CA and serving certificate in a Secret in tollgate's namespace.
     await cp.createNamespace(TOLLGATE_NAMESPACE);
     tollgate = await startTollgate(cp);
-    // The apiserver picks the new configuration up through an informer: wait until it calls tollgate.
-    await eventually("the webhook configuration in force", async () => {
-      const r = await cp.kubectl(["create", "namespace", `probe-${suffix}`, "--dry-run=server"]);
-      return r.stderr.includes("Warning: namespace-pss-label-missing:");
-    });
+    await waitForWebhook(cp);
   }, BUILD_AND_START_TIMEOUT_MS);
 
   afterAll(async () => {

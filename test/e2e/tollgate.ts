@@ -85,6 +85,25 @@ function tail(file: string, lines = 30): string {
   }
 }
 
+/**
+ * Waits until the apiserver calls tollgate: it reads a new webhook configuration through an
+ * informer, so the first requests after the bootstrap may still pass unchecked. A server-side
+ * dry-run of a Namespace shows tollgate's namespace-pss-label-missing warning once it is in force.
+ */
+export async function waitForWebhook(cp: ControlPlane, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await cp.kubectl(["create", "namespace", "tollgate-probe", "--dry-run=server"]);
+    if (r.stderr.includes("Warning: namespace-pss-label-missing:")) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the apiserver did not call tollgate within ${timeoutMs} ms (last: ${r.stderr.trim()})`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
 /** The sum of every sample of `name` in a Prometheus text exposition. */
 export function sumOfMetric(exposition: string, name: string): number {
   let sum = 0;
