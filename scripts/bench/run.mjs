@@ -10,7 +10,7 @@
 //   --peer-url     an admission webhook already listening on 127.0.0.1 (started by hand, see
 //                  BENCHMARKS.md) to drive with the same bodies; --peer-name names it in the table.
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { cpus, totalmem } from "node:os";
@@ -85,9 +85,16 @@ function ensureWrk() {
   if (tryRun("wrk", ["-v"]) !== undefined || tryRun("sh", ["-c", "command -v wrk"])) return;
   if (process.getuid?.() === 0 && tryRun("sh", ["-c", "command -v apt-get"])) {
     log("wrk is missing: apt-get install -y wrk");
-    execFileSync("sh", ["-c", "apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null)"], {
-      stdio: "inherit",
-    });
+    execFileSync(
+      "sh",
+      [
+        "-c",
+        "apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null)",
+      ],
+      {
+        stdio: "inherit",
+      },
+    );
     return;
   }
   throw new Error("wrk is not installed and cannot be installed here: apt-get install wrk (Debian package)");
@@ -102,7 +109,8 @@ function onCore(core, command, args) {
 function machine() {
   const wrkVersion = (tryRun("sh", ["-c", "wrk -v 2>&1 | head -1"]) ?? "").split(" ").slice(0, 2).join(" ");
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-  const dep = (name) => JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  const dep = (name) =>
+    JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
   return {
     date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
     tollgate: `${pkg.version} (${tryRun("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]) ?? "?"})`,
@@ -131,11 +139,19 @@ function freePort() {
   });
 }
 
+/**
+ * Start a server on core 0. Its stdout is a pipe that this process drains and counts lines of,
+ * as a container runtime reads a container's stdout; stderr goes to `logFile`.
+ */
 function start(name, command, args, logFile) {
-  const out = openSync(logFile, "a");
+  const err = openSync(logFile, "a");
   const [cmd, argv] = onCore(0, command, args);
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ["ignore", out, out] });
-  closeSync(out);
+  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ["ignore", "pipe", err] });
+  closeSync(err);
+  child.lines = 0;
+  child.stdout.on("data", (chunk) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) child.lines++;
+  });
   children.add(child);
   child.once("exit", (code, signal) => {
     children.delete(child);
@@ -202,7 +218,18 @@ function memoryOf(pid) {
 // ---------------------------------------------------------------- load
 
 function wrk(url, bodyFile, duration, conns, delayMs) {
-  const args = ["-t1", `-c${conns}`, `-d${duration}s`, "--timeout", "5s", "-s", join(ROOT, "scripts/bench/wrk-post.lua"), url, "--", bodyFile];
+  const args = [
+    "-t1",
+    `-c${conns}`,
+    `-d${duration}s`,
+    "--timeout",
+    "5s",
+    "-s",
+    join(ROOT, "scripts/bench/wrk-post.lua"),
+    url,
+    "--",
+    bodyFile,
+  ];
   if (delayMs !== undefined) args.push(String(delayMs));
   const [cmd, argv] = onCore(1, "wrk", args);
   return new Promise((done, fail) => {
@@ -246,20 +273,16 @@ const median = (xs) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-function countLines(file) {
-  const size = statSync(file).size;
-  if (size === 0) return 0;
-  const text = readFileSync(file, "utf8");
-  let lines = 0;
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lines++;
-  return lines;
-}
-
 // ---------------------------------------------------------------- engine and CLI
 
 function engineFigures() {
   const files = BODIES.map((b) => join(FIXTURES, `${b}.json`));
-  const [cmd, argv] = onCore(0, process.execPath, [join(ROOT, "scripts/bench/engine.mjs"), "--seconds", quick ? "1" : "3", ...files]);
+  const [cmd, argv] = onCore(0, process.execPath, [
+    join(ROOT, "scripts/bench/engine.mjs"),
+    "--seconds",
+    quick ? "1" : "3",
+    ...files,
+  ]);
   return JSON.parse(execFileSync(cmd, argv, { encoding: "utf8", timeout: 300_000 }));
 }
 
@@ -350,7 +373,13 @@ function checkFigure() {
   if (!checkAvailable()) return undefined;
   const file = join(WORK, "check-10k.yaml");
   checkCorpus(file);
-  const [cmd, argv] = onCore(0, process.execPath, [join(ROOT, "dist/src/main.js"), "check", "--output", "json", file]);
+  const [cmd, argv] = onCore(0, process.execPath, [
+    join(ROOT, "dist/src/main.js"),
+    "check",
+    "--output",
+    "json",
+    file,
+  ]);
   const times = [];
   for (let i = 0; i < (quick ? 1 : 3); i++) {
     const started = process.hrtime.bigint();
@@ -374,7 +403,9 @@ const f2 = (n) => n.toFixed(2);
 function report(result) {
   const m = result.machine;
   const lines = [];
-  lines.push(`Run of ${m.date}: tollgate ${m.tollgate}, Node ${m.node}, fastify ${m.fastify}, pino ${m.pino}, ${m.wrk}`);
+  lines.push(
+    `Run of ${m.date}: tollgate ${m.tollgate}, Node ${m.node}, fastify ${m.fastify}, pino ${m.pino}, ${m.wrk}`,
+  );
   lines.push(
     `Machine: ${m.cpu}, ${m.memory}, Linux ${m.kernel}, load average at start ${m.load}; ${m.pinned ? "servers pinned to core 0, wrk to core 1 (taskset)" : "not pinned (no taskset or one core)"}.`,
   );
@@ -382,32 +413,42 @@ function report(result) {
     `Load: wrk, 1 thread, ${result.connections} keep-alive HTTPS connections, ${result.rounds} interleaved rounds of ${result.seconds} s per server and body; medians over rounds. RSS read from /proc after each body's last run.`,
   );
   lines.push("");
-  lines.push("| body | bytes | server | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | tollgate / bare req/s |");
+  lines.push(
+    "| body | bytes | server | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | tollgate / bare req/s |",
+  );
   lines.push("|---|---:|---|---:|---:|---:|---:|---:|---:|");
   for (const b of result.bodies) {
     for (const s of b.servers) {
       const ratio = s.name === "tollgate" ? f2(b.ratio) : "";
-      lines.push(`| ${b.body} | ${b.bytes} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} | ${Number.isNaN(s.cpuUs) ? "" : f0(s.cpuUs)} | ${Number.isNaN(s.rssMb) ? "" : s.rssMb.toFixed(0)} | ${ratio} |`);
+      lines.push(
+        `| ${b.body} | ${b.bytes} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} | ${Number.isNaN(s.cpuUs) ? "" : f0(s.cpuUs)} | ${Number.isNaN(s.rssMb) ? "" : s.rssMb.toFixed(0)} | ${ratio} |`,
+      );
     }
   }
   if (result.paced.length > 0) {
     lines.push("");
-    lines.push("Paced runs at half of tollgate's own maximum rate on that body (wrk with a per-connection delay):");
+    lines.push(
+      "Paced runs at half of tollgate's own maximum rate on that body (wrk with a per-connection delay):",
+    );
     lines.push("");
     lines.push("| body | target req/s | server | achieved req/s | p50 ms | p99 ms |");
     lines.push("|---|---:|---|---:|---:|---:|");
     for (const p of result.paced) {
       for (const s of p.servers) {
-        lines.push(`| ${p.body} | ${f0(p.target)} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} |`);
+        lines.push(
+          `| ${p.body} | ${f0(p.target)} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} |`,
+        );
       }
     }
   }
   lines.push("");
   lines.push(
-    `Peak RSS (VmHWM) over the run: ${result.peak.map((p) => `${p.name} ${p.peakMb.toFixed(0)} MB`).join(", ")}. tollgate wrote ${f0(result.logLines)} decision log lines (info level) for ${f0(result.tollgateRequests)} requests.`,
+    `Peak RSS (VmHWM) over the run: ${result.peak.map((p) => `${p.name} ${p.peakMb.toFixed(0)} MB`).join(", ")}. tollgate wrote ${f0(result.logLines)} log lines (info level, one per decision, to a pipe this script drains) during the measured runs, which made ${f0(result.tollgateRequests)} requests at full rate plus the paced runs.`,
   );
   lines.push("");
-  lines.push(`Engine, in-process, one core, ${result.engine.rules} rules in the catalog (reviews per second):`);
+  lines.push(
+    `Engine, in-process, one core, ${result.engine.rules} rules in the catalog (reviews per second):`,
+  );
   lines.push("");
   lines.push("| body | findings | evaluate() | parse + validate + evaluate + serialise |");
   lines.push("|---|---:|---:|---:|");
@@ -426,7 +467,8 @@ function report(result) {
 // ---------------------------------------------------------------- main
 
 async function main() {
-  if (!existsSync(join(ROOT, "dist/src/main.js"))) throw new Error("dist/src/main.js is missing: npm run build");
+  if (!existsSync(join(ROOT, "dist/src/main.js")))
+    throw new Error("dist/src/main.js is missing: npm run build");
   ensureWrk();
   mkdirSync(join(WORK, "bodies"), { recursive: true });
   const info = machine();
@@ -442,17 +484,33 @@ async function main() {
   }
 
   const certs = join(WORK, "certs");
-  const tollgateLog = join(WORK, "tollgate.log");
+  const tollgateLog = join(WORK, "tollgate.stderr.log");
   writeFileSync(tollgateLog, "");
+  // This script drains the servers' stdout and runs nothing heavy: keep it off the servers' core.
+  if (pinned) execFileSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
   const [port, metricsPort, barePort] = [await freePort(), await freePort(), await freePort()];
   const tollgate = start(
     "tollgate",
     process.execPath,
-    ["dist/src/main.js", "serve", "--port", String(port), "--metrics-port", String(metricsPort), "--host", HOST, "--certs-dir", certs, "--log-level", "info"],
+    [
+      "dist/src/main.js",
+      "serve",
+      "--port",
+      String(port),
+      "--metrics-port",
+      String(metricsPort),
+      "--host",
+      HOST,
+      "--certs-dir",
+      certs,
+      "--log-level",
+      "info",
+    ],
     tollgateLog,
   );
   const caWait = Date.now() + 20_000;
-  while (!existsSync(join(certs, "ca.crt")) && Date.now() < caWait) await new Promise((w) => setTimeout(w, 100));
+  while (!existsSync(join(certs, "ca.crt")) && Date.now() < caWait)
+    await new Promise((w) => setTimeout(w, 100));
   const ca = readFileSync(join(certs, "ca.crt"));
   await waitHealthy(`https://${HOST}:${port}/healthz`, ca, tollgate);
   const bareLog = join(WORK, "bare.log");
@@ -480,21 +538,24 @@ async function main() {
       const answer = await post(server.url, text, ca);
       const parsed = answer.status === 200 ? JSON.parse(answer.text) : undefined;
       if (parsed?.response?.uid !== uid) {
-        throw new Error(`${server.name} answered ${body} with ${answer.status}: ${answer.text.slice(0, 300)}`);
+        throw new Error(
+          `${server.name} answered ${body} with ${answer.status}: ${answer.text.slice(0, 300)}`,
+        );
       }
       if (server.name === "tollgate") {
         const r = parsed.response;
-        verdicts[body] = `${r.allowed ? "allowed" : "denied"}${r.warnings ? `, ${r.warnings.length} warning(s)` : ""}`;
+        verdicts[body] =
+          `${r.allowed ? "allowed" : "denied"}${r.warnings ? `, ${r.warnings.length} warning(s)` : ""}`;
       }
     }
   }
 
   log("warming up");
-  for (const body of bodies) for (const server of servers) await wrk(server.url, bodyFiles[body], quick ? 1 : 2, connections);
-  truncateSync(tollgateLog, 0);
+  for (const body of bodies)
+    for (const server of servers) await wrk(server.url, bodyFiles[body], quick ? 1 : 2, connections);
+  const linesBefore = tollgate.lines;
 
   const runs = {};
-  let logLines = 0;
   let tollgateRequests = 0;
   for (let round = 0; round < rounds; round++) {
     for (const body of bodies) {
@@ -506,14 +567,13 @@ async function main() {
           Object.assign(r, memoryOf(server.pid));
           r.cpuUs = ((cpuOf(server.pid) - cpuBefore) * 1e6) / r.requests;
         }
-        if (server.name === "tollgate") {
-          tollgateRequests += r.requests;
-          logLines += countLines(tollgateLog);
-          truncateSync(tollgateLog, 0);
-        }
+        if (server.name === "tollgate") tollgateRequests += r.requests;
         const key = `${body}/${server.name}`;
-        (runs[key] ??= []).push(r);
-        log(`round ${round + 1} ${body} ${server.name}: ${f0(r.rps)} req/s, p99 ${f2(r.p99)} ms, ${f0(r.cpuUs ?? Number.NaN)} CPU µs/req${r.errors ? `, ${r.errors} errors` : ""}`);
+        if (!runs[key]) runs[key] = [];
+        runs[key].push(r);
+        log(
+          `round ${round + 1} ${body} ${server.name}: ${f0(r.rps)} req/s, p99 ${f2(r.p99)} ms, ${f0(r.cpuUs ?? Number.NaN)} CPU µs/req${r.errors ? `, ${r.errors} errors` : ""}`,
+        );
       }
     }
   }
@@ -533,7 +593,14 @@ async function main() {
     });
     // Ratio per round, then the median: each round's two runs are minutes apart at most.
     const perRound = runs[`${body}/tollgate`].map((r, i) => r.rps / runs[`${body}/bare`][i].rps);
-    return { body, bytes: bodyBytes[body], verdict: verdicts[body], servers: rows, ratio: median(perRound), ratios: perRound };
+    return {
+      body,
+      bytes: bodyBytes[body],
+      verdict: verdicts[body],
+      servers: rows,
+      ratio: median(perRound),
+      ratios: perRound,
+    };
   });
 
   const paced = [];
@@ -552,7 +619,8 @@ async function main() {
       paced.push({ body: b.body, target, connections: conns, delayMs, servers: rows });
     }
   }
-  logLines += countLines(tollgateLog);
+  // Paced runs included: wrk's count of the measured runs is compared with lines after them.
+  const logLines = tollgate.lines - linesBefore;
   const peak = servers.filter((s) => s.pid).map((s) => ({ name: s.name, ...memoryOf(s.pid) }));
 
   stopping = true;
