@@ -1,7 +1,8 @@
 -- wrk script for the tollgate benchmark: POST one AdmissionReview body over keep-alive and print
 -- the run's figures as one JSON line. Arguments (after `--`): BODY_FILE [DELAY_MS]
--- DELAY_MS, when given, makes each connection wait that long before each request: a paced run
--- at about connections * 1000 / (DELAY_MS + latency) requests per second.
+-- DELAY_MS, when given, makes each connection wait a random 0..2*DELAY_MS ms (mean DELAY_MS) before
+-- each request: a paced run at about connections * 1000 / (DELAY_MS + latency) requests per second.
+-- The spread keeps the connections from firing in step, which would queue them in bursts.
 
 function init(args)
   local file = assert(io.open(args[1], "rb"))
@@ -12,7 +13,8 @@ function init(args)
   wrk.headers["Accept"] = "application/json, */*"
   if args[2] then
     local pause = tonumber(args[2])
-    delay = function() return pause end
+    math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+    delay = function() return math.random(0, 2 * pause) end
   end
 end
 
