@@ -18,7 +18,7 @@ const server = createServer(
       body += chunk;
     });
     req.on("end", () => {
-      let uid = "";
+      let uid;
       try {
         uid = JSON.parse(body).request?.uid ?? "";
       } catch {

@@ -387,7 +387,8 @@ function checkFigure() {
       execFileSync(cmd, argv, { stdio: "ignore", timeout: 300_000 });
     } catch (error) {
       // Exit 1 means deny findings, which the corpus has on purpose; anything else is a failure.
-      if (error.status !== 1) throw new Error(`tollgate check failed (${error.status ?? error.signal})`);
+      if (error.status !== 1)
+        throw new Error(`tollgate check failed (${error.status ?? error.signal})`, { cause: error });
     }
     times.push(Number(process.hrtime.bigint() - started) / 1e9);
   }
@@ -666,7 +667,7 @@ async function main() {
     if (from === -1 || to === -1) throw new Error("BENCHMARKS.md has no bench markers");
     writeFileSync(doc, `${text.slice(0, from + start.length)}\n${table}\n${text.slice(to)}`);
     // The project's formatter owns markdown too: align the new tables as it would.
-    execFileSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", doc], { stdio: "ignore" });
+    execFileSync(join(ROOT, "node_modules/.bin/prettier"), ["--write", doc], { stdio: "ignore" });
     log("BENCHMARKS.md updated");
   }
 
