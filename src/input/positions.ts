@@ -87,8 +87,23 @@ export function lineOfValue(value: unknown): number | undefined {
 
 type Segment = { key: string } | { index: number } | { field: string; equals: string };
 
-/** Split a finding's field path: `spec.containers[name=web].ports[0].hostPort`. */
-export function splitPath(path: string): Segment[] {
+const SPLIT_CACHE = new Map<string, readonly Segment[]>();
+const SPLIT_CACHE_LIMIT = 10_000;
+
+/**
+ * Split a finding's field path: `spec.containers[name=web].ports[0].hostPort`. Memoised: a run
+ * over thousands of similar manifests asks for the same few hundred paths again and again.
+ */
+export function splitPath(path: string): readonly Segment[] {
+  const cached = SPLIT_CACHE.get(path);
+  if (cached) return cached;
+  if (SPLIT_CACHE.size >= SPLIT_CACHE_LIMIT) SPLIT_CACHE.clear();
+  const segments = splitUncached(path);
+  SPLIT_CACHE.set(path, segments);
+  return segments;
+}
+
+function splitUncached(path: string): Segment[] {
   const segments: Segment[] = [];
   const pattern = /([^.[\]]+)|\[([^\]]*)\]/g;
   for (const match of path.matchAll(pattern)) {
