@@ -177,10 +177,16 @@ function expiryMessage(what: string, notAfter: Date, now: Date): string {
 
 const READ_VERBS = new Set(["get", "list", "watch", "*"]);
 
+/**
+ * Does a rule let its subject read any Secret? A rule limited by `resourceNames` reads only the
+ * Secrets it names: the least privilege the item's fix (and rule rbac-secrets-access) asks for.
+ */
 function grantsSecretRead(rule: V1PolicyRule): boolean {
   const groups = rule.apiGroups ?? [];
   const resources = rule.resources ?? [];
+  const names = rule.resourceNames ?? [];
   return (
+    (names.length === 0 || names.includes("*")) &&
     (groups.includes("") || groups.includes("*")) &&
     (resources.includes("secrets") || resources.includes("*")) &&
     (rule.verbs ?? []).some((verb) => READ_VERBS.has(verb))
@@ -410,7 +416,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     category: "cluster",
     defaultSeverity: "warn",
     description:
-      "Reading a Secret reveals its credentials. Every subject outside the system namespaces that can get, list or watch Secrets is listed, with the bindings that grant it, so that the list can be reviewed.",
+      "Reading a Secret reveals its credentials. Every subject outside the system namespaces that can get, list or watch Secrets is listed, with the bindings that grant it, so that the list can be reviewed. A grant limited by resourceNames to the Secrets it names is the least privilege, and is not listed.",
     remediation:
       "Narrow the roles to the Secrets the subject needs (`resourceNames`), or let it read them through a mounted volume instead of the API.",
     needs: ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"],

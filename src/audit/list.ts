@@ -259,6 +259,22 @@ function describeFailure(
 }
 
 /**
+ * Whether the API serves a CRD's resource, from discovery (which every authenticated user may read);
+ * undefined when discovery cannot tell. kube-apiserver authorizes a request before it routes it, so a
+ * user without list permission gets 403, not 404, for a resource whose CRD is not installed.
+ */
+async function served(apis: Apis, kind: ResourceKind): Promise<boolean | undefined> {
+  const [group, version] = kind.apiVersion.split("/");
+  if (group === undefined || version === undefined) return undefined;
+  try {
+    const resources = await apis.custom.getAPIResources({ group, version });
+    return resources.resources.some((r) => r.name === kind.plural);
+  } catch (error) {
+    return classifyApiError(error).type === "not found" ? false : undefined;
+  }
+}
+
+/**
  * The only I/O of `audit`: the server version and every requested kind, page by page
  * (`limit`/`continue`). Unreachable clusters and refused credentials throw a ClusterError;
  * a refused or unserved kind is recorded and the rest is still listed.
@@ -329,9 +345,12 @@ export async function listCluster(
       } while (continueToken !== undefined);
       snapshot.objects[request.kind] = objects;
     } catch (error) {
-      const failure = classifyApiError(error);
+      let failure = classifyApiError(error);
       const fatal = fatalClusterError(failure, server);
       if (fatal) throw fatal;
+      if (failure.type === "forbidden" && kind.crd && (await served(apis, kind)) === false) {
+        failure = { type: "not found", message: failure.message };
+      }
       const problem = describeFailure(kind, failure, namespace);
       if (problem) problems.push(problem);
       snapshot.unavailable[request.kind] =
@@ -340,6 +359,15 @@ export async function listCluster(
           : failure.type === "not found"
             ? "not served"
             : "not listed";
+    }
+    // Lists in a namespace that does not exist are empty, not 404: without this, a mistyped
+    // --namespace would pass for a clean audit.
+    if (
+      request.kind === "Namespace" &&
+      options.namespace !== undefined &&
+      snapshot.objects.Namespace?.length === 0
+    ) {
+      throw new ClusterError(`namespace ${options.namespace} does not exist in the cluster at ${server}`);
     }
     done++;
   }

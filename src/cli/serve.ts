@@ -7,9 +7,7 @@ import { buildApp } from "../app.js";
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
-import { CHECK_INTERVAL_MS, clusterCertificateManager } from "../k8s/certificates.js";
-import { loadKubeConfig } from "../k8s/client.js";
-import { type ClusterFactsHandle, startClusterFacts } from "../k8s/facts.js";
+import type { ClusterFactsHandle } from "../k8s/facts.js";
 import { createMetrics, createMetricsServer } from "../metrics.js";
 import { RULES } from "../rules/index.js";
 import { ensureLocalCertificates } from "../tls/certs.js";
@@ -91,7 +89,16 @@ export async function serve(argv: string[]): Promise<number> {
   let certificates: () => ReturnType<typeof servingReadiness>;
   let manager: CertificateManager | undefined;
   let facts: ClusterFactsHandle | undefined;
+  let checkIntervalMs = 0;
   if (values.bootstrap) {
+    // The Kubernetes client costs about 75 MB of memory: load it only when the cluster is used.
+    const [{ CHECK_INTERVAL_MS, clusterCertificateManager }, { loadKubeConfig }, { startClusterFacts }] =
+      await Promise.all([
+        import("../k8s/certificates.js"),
+        import("../k8s/client.js"),
+        import("../k8s/facts.js"),
+      ]);
+    checkIntervalMs = CHECK_INTERVAL_MS;
     const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
     // The cache feeds networkpolicy-missing and pdb-missing; they stay silent until it syncs.
     facts = await startClusterFacts(kubeConfig, logger);
@@ -153,7 +160,7 @@ export async function serve(argv: string[]): Promise<number> {
 
   if (manager) {
     manager.onChange((pair) => swapCertificate(app.server as unknown as TlsServer, pair));
-    manager.start(CHECK_INTERVAL_MS);
+    manager.start(checkIntervalMs);
   }
   await app.listen({ port, host });
   await new Promise<void>((done, fail) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
-import { LineCounter, parseDocument } from "yaml";
+import { YAMLException } from "js-yaml";
+import { lineOfPath, type ParsedDocument, parseYamlDocuments } from "../input/positions.js";
 import { type Config, type ConfigInput, configSchema } from "./schema.js";
 
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
@@ -65,15 +66,16 @@ export function resolveConfig(input: ConfigInput): Config {
  * rejected when `knownRules` is given, so a typo cannot silently disable nothing.
  */
 export function parseConfig(text: string, source: string, knownRules?: ReadonlySet<string>): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const pos = lineCounter.linePos(first.pos[0]);
-    const where = `${source}:${pos.line}:${pos.col}`;
-    throw new ConfigError(`${where}: invalid YAML: ${first.message.split("\n")[0]}`);
+  let documents: ParsedDocument[];
+  try {
+    documents = parseYamlDocuments(text, 1);
+  } catch (error) {
+    if (!(error instanceof YAMLException)) throw error;
+    const where = `${source}:${error.mark.line + 1}:${error.mark.column + 1}`;
+    throw new ConfigError(`${where}: invalid YAML: ${error.reason}`);
   }
-  const value: unknown = doc.contents === null ? {} : doc.toJS();
+  if (documents.length > 1) throw new ConfigError(`${source}: the config must be one YAML document`);
+  const value: unknown = documents[0]?.value ?? {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`${source}: the config must be a YAML mapping`);
   }
@@ -83,8 +85,8 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
       if (error.keyword === "additionalProperties") {
         segments.push((error.params as { additionalProperty: string }).additionalProperty);
       }
-      const node = doc.getIn(segments, true) as { range?: [number, number] } | undefined;
-      const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+      const path = segments.map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `["${seg}"]`)).join("");
+      const line = lineOfPath(value, path, 0);
       return { line, text: `${source}${line ? `:${line}` : ""}: ${describe(error)}` };
     });
     lines.sort((a, b) => a.line - b.line);

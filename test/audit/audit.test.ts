@@ -126,6 +126,57 @@ describe("tollgate audit against recorded apiserver responses", () => {
     expect(report!.findings.some((f) => f.rule === "cluster-admin-binding")).toBe(false);
   });
 
+  test("a CRD list refused with 403 is a missing CRD when discovery does not serve it", async () => {
+    // kube-apiserver authorizes before it routes: a user without the permission gets 403, not 404,
+    // for a resource whose CRD is not installed. Discovery tells the two apart.
+    const forbidden = (plural: string, group: string) => ({
+      status: 403,
+      body: {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        reason: "Forbidden",
+        code: 403,
+        message: `${plural}.${group} is forbidden: User "auditor" cannot list resource "${plural}" in API group "${group}" at the cluster scope`,
+      },
+    });
+    const routes = recordedRoutes();
+    routes["/apis/velero.io/v1/schedules"] = forbidden("schedules", "velero.io");
+    routes["/apis/monitoring.coreos.com/v1/prometheuses"] = forbidden(
+      "prometheuses",
+      "monitoring.coreos.com",
+    );
+    routes["/apis/monitoring.coreos.com/v1"] = {
+      body: {
+        kind: "APIResourceList",
+        apiVersion: "v1",
+        groupVersion: "monitoring.coreos.com/v1",
+        resources: [
+          {
+            name: "prometheuses",
+            singularName: "prometheus",
+            namespaced: true,
+            kind: "Prometheus",
+            verbs: ["list"],
+          },
+        ],
+      },
+    };
+    const { code, report, requests } = await audit(routes);
+    expect(requests).toContain("/apis/velero.io/v1");
+    expect(code).toBe(2);
+    expect(report!.errors.map((e) => e.message)).toEqual([
+      "missing permission: list prometheuses (monitoring.coreos.com) — grant it or run with --namespace",
+    ]);
+    expect(report!.notes).toEqual([
+      "velero.io/v1 Schedule is not served (its CRD is not installed)",
+      "monitoring-missing: skipped, cannot read Prometheus (forbidden)",
+    ]);
+    expect(report!.findings.find((f) => f.rule === "backup-schedule-missing")?.message).toBe(
+      "no backup is scheduled: Velero is not installed (velero.io/v1 Schedule is not served) and no CronJob backs up etcd",
+    );
+  });
+
   test("--namespace lists namespaced kinds in that namespace only and skips cluster-wide items", async () => {
     const routes: Routes = {};
     for (const [path, route] of Object.entries(recordedRoutes())) {
@@ -150,6 +201,26 @@ describe("tollgate audit against recorded apiserver responses", () => {
       "cluster-admin-binding: skipped, it needs the whole cluster (audit without --namespace)",
     );
     expect(report!.findings.map((f) => f.rule)).toContain("namespace-limitrange-missing");
+  });
+
+  test("--namespace naming a namespace that does not exist exits 2 instead of a clean report", async () => {
+    const { code, report, stderr, requests } = await audit(
+      {
+        "/version": recordedRoutes()["/version"]!,
+        "/api/v1/namespaces": {
+          fieldSelector: "metadata.name=legasy",
+          body: { kind: "NamespaceList", apiVersion: "v1", metadata: {}, items: [] },
+        },
+      },
+      ["--namespace", "legasy"],
+    );
+    expect(code).toBe(2);
+    expect(report).toBeUndefined();
+    expect(stderr).toBe(`tollgate audit: namespace legasy does not exist in the cluster at ${fake!.url}\n`);
+    expect(requests).toEqual([
+      "/version",
+      "/api/v1/namespaces?fieldSelector=metadata.name%3Dlegasy&limit=500",
+    ]);
   });
 
   test("an unreachable cluster exits 2 and names the server", async () => {

@@ -86,6 +86,31 @@ describe("cluster checklist", () => {
     expect(result.notes).toContain("monitoring-missing: skipped, cannot read Prometheus (forbidden)");
   });
 
+  test("secrets readers: a grant limited by resourceNames is not listed; one with '*' is", () => {
+    const role = (name: string, rule: Record<string, unknown>) => ({
+      kind: "Role",
+      metadata: { name, namespace: "shop" },
+      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"], ...rule }],
+    });
+    const binding = (name: string, roleName: string) => ({
+      kind: "RoleBinding",
+      metadata: { name, namespace: "shop" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+      subjects: [{ kind: "ServiceAccount", name }],
+    });
+    const result = run({
+      objects: {
+        Role: [role("named", { resourceNames: ["web-tls"] }), role("any", { resourceNames: ["*"] })],
+        ClusterRole: [],
+        RoleBinding: [binding("web", "named"), binding("ci", "any")],
+        ClusterRoleBinding: [],
+      },
+    });
+    expect(
+      result.findings.filter((f) => f.rule === "secrets-readers").map((f) => [f.kind, f.namespace, f.name]),
+    ).toEqual([["ServiceAccount", "shop", "ci"]]);
+  });
+
   test("label selectors: matchLabels and every matchExpressions operator", () => {
     const labels = { app: "web", tier: "front" };
     expect(selects({}, labels)).toBe(true);

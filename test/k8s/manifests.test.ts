@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { V1ClusterRole, V1ConfigMap, V1Deployment, V1Role } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { loadAll } from "js-yaml";
 import { DEFAULT_CONFIG, parseConfig } from "../../src/config/load.js";
 import { evaluate } from "../../src/engine/evaluate.js";
 import { compilePolicy } from "../../src/engine/policy.js";
@@ -17,9 +17,9 @@ const ACCEPTED_WARNINGS: Record<string, string> = {
 const SHIPPED = new URL("../../manifests/install.yaml", import.meta.url);
 
 function shippedObjects(): KubeObject[] {
-  return parseAllDocuments(readFileSync(SHIPPED, "utf8"), { version: "1.1" })
-    .map((doc) => doc.toJS() as KubeObject | null)
-    .filter((object): object is KubeObject => object !== null);
+  return (loadAll(readFileSync(SHIPPED, "utf8")) as (KubeObject | null)[]).filter(
+    (object): object is KubeObject => object !== null,
+  );
 }
 
 function find<T>(kind: string, name?: string): T {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ObjectCache, V1NetworkPolicy, V1PodDisruptionBudget } from "@kubernetes/client-node";
-import { parse } from "yaml";
+import { load } from "js-yaml";
 import { resolveConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { type Evaluation, evaluate, type Operation, type UserInfo } from "../../src/engine/evaluate.js";
@@ -76,7 +76,7 @@ export function loadFixture(file: string): Fixture {
       const bar = body.indexOf(" | ");
       return { path: body.slice(0, bar), message: body.slice(bar + 3) };
     });
-  const doc = parse(text) as Record<string, unknown>;
+  const doc = load(text) as Record<string, unknown>;
   if (!("object" in doc) || "kind" in doc) {
     return {
       file,

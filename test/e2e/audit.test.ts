@@ -1,0 +1,464 @@
+/**
+ * `tollgate audit` against the real kube-apiserver of the end-to-end control plane: a seeded cluster
+ * (test/e2e/fixtures/audit/cluster.yaml) with objects that trip each checklist item and objects that
+ * pass, audited as the admin, per namespace, as an ordinary user (`edit`), against a closed port and
+ * with refused credentials, and finally with the Velero and Prometheus CRDs and tollgate's webhook
+ * configuration installed. No webhook intercepts anything here, so every object is stored as sent.
+ */
+import { X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { generate } from "selfsigned";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { planAudit, runAudit } from "../../src/cli/audit.js";
+import { runCheck } from "../../src/cli/check.js";
+import { DEFAULT_CONFIG } from "../../src/config/load.js";
+import { compilePolicy } from "../../src/engine/policy.js";
+import { KINDS } from "../../src/audit/snapshot.js";
+import { RULES } from "../../src/rules/index.js";
+import { captureIO } from "../cli/helpers.js";
+import { type ControlPlane, startControlPlane, USER_BINDING_NAME, USER_NAME } from "./controlplane.js";
+
+// The first run builds kube-apiserver, kubectl and etcd (7-11 min on 2 cores); later runs use the cache.
+const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
+const FIXTURES = "test/e2e/fixtures/audit";
+const DAY_MS = 86_400_000;
+/** ServiceAccounts added to `shop`, more than one page of 500. */
+const BULK_SERVICE_ACCOUNTS = 520;
+
+interface JsonFinding {
+  rule: string;
+  severity: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  file: string | null;
+  line: number | null;
+  path: string;
+  message: string;
+}
+
+interface JsonReport {
+  findings: JsonFinding[];
+  errors: { file: null; line: null; message: string }[];
+  notes: string[];
+  summary: Record<string, number>;
+}
+
+const NAMESPACE_ONLY_NOTES = [
+  "cluster-admin-binding",
+  "secrets-readers",
+  "backup-schedule-missing",
+  "monitoring-missing",
+  "server-version-unsupported",
+  "tollgate-webhook-missing",
+  "tollgate-webhook-cert-expiring",
+].map((id) => `${id}: skipped, it needs the whole cluster (audit without --namespace)`);
+
+const CRD_NOTES = [
+  "velero.io/v1 Schedule is not served (its CRD is not installed)",
+  "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
+];
+
+/** The findings on `legacy` and its objects, in report order (without the Namespace's own). */
+const LEGACY_OBJECT_FINDINGS = [
+  "warn service-account-token-automounted ServiceAccount legacy/default",
+  "deny container-requests-missing Deployment legacy/api",
+  "deny container-limits-missing Deployment legacy/api",
+  "deny run-as-root Deployment legacy/api",
+  "deny privilege-escalation-allowed Deployment legacy/api",
+  "warn capabilities-not-dropped Deployment legacy/api",
+  "warn seccomp-profile-missing Deployment legacy/api",
+  "warn writable-root-filesystem Deployment legacy/api",
+  "warn default-service-account Deployment legacy/api",
+  "warn service-account-token-automounted Deployment legacy/api",
+  "warn liveness-probe-missing Deployment legacy/api",
+  "warn readiness-probe-missing Deployment legacy/api",
+  "warn workload-pdb-missing Deployment legacy/api",
+];
+
+const namespaceFindings = (name: string) => [
+  `warn namespace-pss-label-missing Namespace /${name}`,
+  `warn namespace-default-deny-missing Namespace /${name}`,
+  `warn namespace-limitrange-missing Namespace /${name}`,
+  `warn namespace-resourcequota-missing Namespace /${name}`,
+];
+
+const line = (f: JsonFinding) => `${f.severity} ${f.rule} ${f.kind} ${f.namespace}/${f.name}`;
+
+/** A port nothing listens on: bound, read, released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function certificate(commonName: string, days: number, ca: boolean) {
+  const now = Date.now();
+  const pem = await generate([{ name: "commonName", value: commonName }], {
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate: new Date(now - DAY_MS),
+    // An hour past the day, so that "in N days" does not depend on how long the test takes.
+    notAfterDate: new Date(now + days * DAY_MS + 3_600_000),
+    extensions: ca
+      ? [{ name: "basicConstraints", cA: true, critical: true }]
+      : [{ name: "basicConstraints", cA: false }],
+  });
+  return { cert: pem.cert, key: pem.private, notAfter: new Date(new X509Certificate(pem.cert).validTo) };
+}
+
+describe("tollgate audit against a real kube-apiserver", () => {
+  let cp: ControlPlane;
+  let expiring: Date;
+
+  async function kubectl(args: string[], input?: string) {
+    const r = await cp.kubectl(args, input === undefined ? {} : { input });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+    return r;
+  }
+
+  async function audit(args: string[], kubeconfig = cp.adminKubeconfig) {
+    const captured = captureIO();
+    const code = await runAudit(["--kubeconfig", kubeconfig, "--output", "json", ...args], captured.io);
+    const stdout = captured.stdout();
+    return {
+      code,
+      report: stdout === "" ? undefined : (JSON.parse(stdout) as JsonReport),
+      stdout,
+      stderr: captured.stderr(),
+    };
+  }
+
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    for (const namespace of ["shop", "legacy", "locked"]) await cp.createNamespace(namespace);
+    await kubectl(["apply", "-f", "-"], readFileSync(join(FIXTURES, "cluster.yaml"), "utf8"));
+    const tls = async (namespace: string, name: string, days: number) => {
+      const { cert, key, notAfter } = await certificate(`${name}.${namespace}.example`, days, false);
+      return {
+        secret: {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: "kubernetes.io/tls",
+          metadata: { name, namespace },
+          data: {
+            "tls.crt": Buffer.from(cert).toString("base64"),
+            "tls.key": Buffer.from(key).toString("base64"),
+          },
+        },
+        notAfter,
+      };
+    };
+    const valid = await tls("shop", "web-tls", 365);
+    const soon = await tls("legacy", "api-tls", 10);
+    expiring = soon.notAfter;
+    const bulk = Array.from({ length: BULK_SERVICE_ACCOUNTS }, (_, i) => ({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: `batch-${String(i).padStart(3, "0")}`, namespace: "shop" },
+      automountServiceAccountToken: false,
+    }));
+    await kubectl(
+      ["create", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: [valid.secret, soon.secret, ...bulk] }),
+    );
+  }, BUILD_AND_START_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  test("reports exactly the seeded violations and nothing on the compliant objects; exit 1", async () => {
+    expect(cp.kubernetesVersion).toMatch(/^v1\.37\./);
+    const { code, report, stderr } = await audit([]);
+    expect(stderr).toBe("");
+    expect(code).toBe(1);
+    expect(report!.findings.map(line)).toEqual([
+      // `default` is an application namespace the apiserver creates; the kube-* ones are excluded.
+      ...namespaceFindings("default"),
+      ...namespaceFindings("legacy"),
+      "warn namespace-dns-egress-missing Namespace /locked",
+      "warn secrets-readers ServiceAccount legacy/ci",
+      ...LEGACY_OBJECT_FINDINGS,
+      "warn rbac-secrets-access Role legacy/secret-reader",
+      // The rule's finding stands for the checklist item cluster-admin-binding on the same binding.
+      "deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin",
+      "warn secrets-readers User /ops@example.com",
+      // The harness binds alice to `edit`, which reads Secrets.
+      `warn secrets-readers User /${USER_NAME}`,
+      "warn backup-schedule-missing Cluster /cluster",
+      "warn monitoring-missing Cluster /cluster",
+      "warn tls-secret-expiring Secret legacy/api-tls",
+      "warn tollgate-webhook-missing ValidatingWebhookConfiguration /tollgate",
+    ]);
+    const message = (rule: string, name: string) =>
+      report!.findings.find((f) => f.rule === rule && f.name === name)?.message;
+    expect(message("secrets-readers", "ci")).toBe(
+      "ServiceAccount legacy/ci can read Secrets in legacy via RoleBinding ci-secrets (Role secret-reader)",
+    );
+    expect(message("secrets-readers", USER_NAME)).toBe(
+      `User ${USER_NAME} can read Secrets cluster-wide via ClusterRoleBinding ${USER_BINDING_NAME} (ClusterRole edit)`,
+    );
+    expect(message("workload-pdb-missing", "api")).toBe(
+      "Deployment api runs 2 replicas and no PodDisruptionBudget selects its Pods",
+    );
+    expect(message("backup-schedule-missing", "cluster")).toBe(
+      "no backup is scheduled: Velero is not installed (velero.io/v1 Schedule is not served) and no CronJob backs up etcd",
+    );
+    expect(message("monitoring-missing", "cluster")).toBe(
+      "no Prometheus operator found: monitoring.coreos.com/v1 Prometheus is not served and no prometheus-operator Deployment runs",
+    );
+    expect(message("tls-secret-expiring", "api-tls")).toBe(
+      `the certificate in Secret legacy/api-tls expires on ${expiring.toISOString().slice(0, 10)}, in 10 days`,
+    );
+    // Nothing on shop (its Namespace, Deployment with a PDB, Role on one named Secret, TLS Secret valid
+    // for a year), and no version finding: v1.37 is the newest minor tollgate knows.
+    expect(report!.findings.filter((f) => f.namespace === "shop" || f.name === "shop")).toEqual([]);
+    expect(report!.findings.map((f) => f.rule)).not.toContain("server-version-unsupported");
+    expect(report!.notes).toEqual(CRD_NOTES);
+    expect(report!.errors).toEqual([]);
+    expect(report!.summary).toMatchObject({ findings: 31, deny: 5, warn: 26, errors: 0 });
+  });
+
+  test("reads every object page by page: as many as an unpaged list of each judged kind", async () => {
+    const { judged } = planAudit(compilePolicy(DEFAULT_CONFIG), undefined);
+    let total = 0;
+    for (const kind of judged) {
+      const { apiVersion, plural } = KINDS[kind];
+      const path = `/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}/${plural}`;
+      const response = await cp.request("GET", path);
+      expect(response.status).toBe(200);
+      total += (JSON.parse(response.body) as { items: unknown[] }).items.length;
+    }
+    expect(total).toBeGreaterThan(BULK_SERVICE_ACCOUNTS + 100);
+    const { report } = await audit([]);
+    expect(report!.summary.documents).toBe(total);
+  });
+
+  test("judges the listed objects as `tollgate check` judges their manifests", async () => {
+    const captured = captureIO();
+    expect(await runCheck([join(FIXTURES, "cluster.yaml"), "--output", "json"], captured.io)).toBe(1);
+    const checked = (JSON.parse(captured.stdout()) as JsonReport).findings;
+    const { report } = await audit([]);
+    const inFixture = new Set(checked.map((f) => `${f.kind} ${f.namespace}/${f.name}`));
+    const byRules = (findings: JsonFinding[]) =>
+      findings
+        .filter((f) => RULES.has(f.rule) && inFixture.has(`${f.kind} ${f.namespace}/${f.name}`))
+        .map((f) => `${line(f)} at ${f.path}: ${f.message}`);
+    expect(byRules(report!.findings)).toEqual(byRules(checked));
+    expect(byRules(checked)).toContain(
+      'deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin at subjects[0]: binds cluster-admin to User "ops@example.com"',
+    );
+  });
+
+  test("--namespace lists one namespace and skips the cluster-wide items", async () => {
+    const shop = await audit(["--namespace", "shop"]);
+    expect(shop.code).toBe(0);
+    expect(shop.report!.findings).toEqual([]);
+    expect(shop.report!.notes).toEqual(NAMESPACE_ONLY_NOTES);
+    // The Namespace, default, web and the bulk ServiceAccounts, the Deployment, the Role and its binding.
+    expect(shop.report!.summary).toMatchObject({ documents: 1 + 2 + BULK_SERVICE_ACCOUNTS + 3, errors: 0 });
+
+    const legacy = await audit(["-n", "legacy"]);
+    expect(legacy.code).toBe(1);
+    expect(legacy.report!.findings.map(line)).toEqual([
+      ...namespaceFindings("legacy"),
+      ...LEGACY_OBJECT_FINDINGS,
+      "warn rbac-secrets-access Role legacy/secret-reader",
+      "warn tls-secret-expiring Secret legacy/api-tls",
+    ]);
+    expect(legacy.report!.notes).toEqual(NAMESPACE_ONLY_NOTES);
+
+    const missing = await audit(["--namespace", "legasy"]);
+    expect(missing).toMatchObject({ code: 2, stdout: "" });
+    expect(missing.stderr).toBe(
+      `tollgate audit: namespace legasy does not exist in the cluster at ${cp.apiserverUrl}\n`,
+    );
+  });
+
+  test("as a user bound to `edit`: each refused list is an error naming verb and resource; exit 2", async () => {
+    const { code, report, stderr } = await audit([], cp.userKubeconfig);
+    expect(stderr).toBe("");
+    expect(code).toBe(2);
+    expect(report!.errors.map((e) => e.message)).toEqual(
+      [
+        "podtemplates (core)",
+        "roles (rbac.authorization.k8s.io)",
+        "clusterroles (rbac.authorization.k8s.io)",
+        "rolebindings (rbac.authorization.k8s.io)",
+        "clusterrolebindings (rbac.authorization.k8s.io)",
+        "validatingwebhookconfigurations (admissionregistration.k8s.io)",
+      ].map((resource) => `missing permission: list ${resource} — grant it or run with --namespace`),
+    );
+    // The apiserver answers 403, not 404, for the missing Velero and Prometheus CRDs (it authorizes
+    // before it routes); discovery shows they are not installed, which is the answer, not an error.
+    expect(report!.notes).toEqual([
+      ...CRD_NOTES,
+      "cluster-admin-binding: skipped, cannot read ClusterRoleBinding (forbidden), RoleBinding (forbidden)",
+      "secrets-readers: skipped, cannot read Role (forbidden), ClusterRole (forbidden), RoleBinding (forbidden), ClusterRoleBinding (forbidden)",
+      "tollgate-webhook-missing: skipped, cannot read ValidatingWebhookConfiguration (forbidden)",
+      "tollgate-webhook-cert-expiring: skipped, cannot read ValidatingWebhookConfiguration (forbidden)",
+    ]);
+    // What could be read is still judged; the RBAC objects could not be.
+    expect(report!.findings.map(line)).toEqual([
+      ...namespaceFindings("default"),
+      ...namespaceFindings("legacy"),
+      "warn namespace-dns-egress-missing Namespace /locked",
+      ...LEGACY_OBJECT_FINDINGS,
+      "warn backup-schedule-missing Cluster /cluster",
+      "warn monitoring-missing Cluster /cluster",
+      "warn tls-secret-expiring Secret legacy/api-tls",
+    ]);
+
+    const legacy = await audit(["--namespace", "legacy"], cp.userKubeconfig);
+    expect(legacy.code).toBe(2);
+    expect(legacy.report!.errors.map((e) => e.message)).toEqual(
+      [
+        "podtemplates (core)",
+        "roles (rbac.authorization.k8s.io)",
+        "rolebindings (rbac.authorization.k8s.io)",
+      ].map(
+        (resource) =>
+          `missing permission: list ${resource} in namespace legacy — grant it to the user of the context`,
+      ),
+    );
+  });
+
+  test("an unreachable cluster: exit 2 and the server in the message", async () => {
+    const port = await closedPort();
+    const kubeconfig = join(cp.dir, "closed-port.kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      readFileSync(cp.adminKubeconfig, "utf8").replace(cp.apiserverUrl, `https://127.0.0.1:${port}`),
+    );
+    const { code, stdout, stderr } = await audit([], kubeconfig);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toBe(
+      `tollgate audit: cannot reach the cluster at https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
+  });
+
+  test("credentials the apiserver refuses: exit 2 and what to check", async () => {
+    const kubeconfig = join(cp.dir, "bad-token.kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "e2e",
+            cluster: {
+              server: cp.apiserverUrl,
+              "certificate-authority-data": Buffer.from(cp.caCertPem).toString("base64"),
+            },
+          },
+        ],
+        users: [{ name: "nobody", user: { token: "not-a-valid-token" } }],
+        contexts: [{ name: "e2e", context: { cluster: "e2e", user: "nobody" } }],
+        "current-context": "e2e",
+      }),
+    );
+    const { code, stdout, stderr } = await audit([], kubeconfig);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toBe(
+      `tollgate audit: the cluster at ${cp.apiserverUrl} refused the credentials (401 Unauthorized): check the user of the context\n`,
+    );
+  });
+
+  test("with the rule rbac-cluster-admin-binding off, the checklist item reports the binding", async () => {
+    const { code, report } = await audit(["--config", join(FIXTURES, "config-no-cluster-admin-rule.yaml")]);
+    expect(code).toBe(1);
+    const admin = report!.findings.filter((f) => f.name === "ops-admin");
+    expect(admin.map((f) => [line(f), f.path, f.message])).toEqual([
+      [
+        "deny cluster-admin-binding ClusterRoleBinding /ops-admin",
+        "subjects[0]",
+        "ClusterRoleBinding ops-admin grants cluster-admin to User ops@example.com",
+      ],
+    ]);
+  });
+
+  // Last: it changes the cluster.
+  test("with Velero, the Prometheus CRD and tollgate's webhook installed", async () => {
+    await kubectl(["apply", "-f", "-"], readFileSync(join(FIXTURES, "installed.yaml"), "utf8"));
+    await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/schedules.velero.io",
+      "crd/prometheuses.monitoring.coreos.com",
+    ]);
+    await cp.createNamespace("velero");
+    const schedule = {
+      apiVersion: "velero.io/v1",
+      kind: "Schedule",
+      metadata: { name: "daily", namespace: "velero" },
+      spec: { schedule: "0 3 * * *", template: { ttl: "720h" } },
+    };
+    // Discovery of a new CRD can lag behind Established by a moment.
+    for (let attempt = 1; ; attempt++) {
+      const r = await cp.kubectl(["create", "-f", "-"], { input: JSON.stringify(schedule) });
+      if (r.code === 0) break;
+      if (attempt === 20) throw new Error(`creating the Schedule failed: ${r.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const ca = await certificate("tollgate-e2e-webhook-ca", 5, true);
+    await kubectl(
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingWebhookConfiguration",
+        metadata: { name: "tollgate" },
+        webhooks: [
+          {
+            name: "enforce.tollgate.dev",
+            // Intercepts a resource that does not exist: nothing is ever sent to the closed URL.
+            rules: [
+              {
+                apiGroups: ["e2e.tollgate.dev"],
+                apiVersions: ["v1"],
+                resources: ["nothings"],
+                operations: ["CREATE"],
+              },
+            ],
+            clientConfig: {
+              url: "https://127.0.0.1:1/validate/enforce",
+              caBundle: Buffer.from(ca.cert).toString("base64"),
+            },
+            sideEffects: "None",
+            admissionReviewVersions: ["v1"],
+            failurePolicy: "Ignore",
+          },
+        ],
+      }),
+    );
+
+    const { report } = await audit([]);
+    const cluster = report!.findings.filter(
+      (f) => f.kind === "Cluster" || f.kind === "ValidatingWebhookConfiguration",
+    );
+    expect(cluster.map((f) => [line(f), f.path, f.message])).toEqual([
+      [
+        "warn monitoring-missing Cluster /cluster",
+        "",
+        "no Prometheus operator found: no Prometheus resource exists and no prometheus-operator Deployment runs",
+      ],
+      [
+        "warn tollgate-webhook-cert-expiring ValidatingWebhookConfiguration /tollgate",
+        "webhooks[0].clientConfig.caBundle",
+        `the CA of webhook enforce.tollgate.dev expires on ${ca.notAfter.toISOString().slice(0, 10)}, in 5 days`,
+      ],
+    ]);
+    expect(report!.notes).toEqual([]);
+    expect(report!.errors).toEqual([]);
+  });
+});
