@@ -8,6 +8,7 @@ export interface Metrics {
   findings: Counter<"rule" | "mode" | "severity">;
   duration: Histogram<"mode">;
   ruleErrors: Counter<"rule">;
+  ruleSlow: Counter<"rule">;
   invalidReviews: Counter<"reason">;
   configReloads: Counter<"result">;
   certificateExpiry: Gauge<"certificate">;
@@ -40,6 +41,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     ruleErrors: new Counter({
       name: "tollgate_rule_errors_total",
       help: "Rules that threw on an object (the request was still answered)",
+      labelNames: ["rule"],
+      registers: [registry],
+    }),
+    ruleSlow: new Counter({
+      name: "tollgate_rule_slow_total",
+      help: "Rule runs over the slow threshold, and rules at which an evaluation ran out of time",
       labelNames: ["rule"],
       registers: [registry],
     }),

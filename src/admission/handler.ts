@@ -60,8 +60,12 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
   for (const finding of evaluation.findings) {
     metrics.findings.inc({ rule: finding.rule, mode, severity: finding.severity });
   }
+  for (const slow of evaluation.slowRules) {
+    metrics.ruleSlow.inc({ rule: slow.rule });
+    deps.log.warn({ uid: request.uid, rule: slow.rule, kind, ms: slow.ms }, "rule slow");
+  }
   for (const ruleError of evaluation.ruleErrors) {
-    metrics.ruleErrors.inc({ rule: ruleError.rule });
+    if (!ruleError.timedOut) metrics.ruleErrors.inc({ rule: ruleError.rule });
     deps.log.error(
       {
         uid: request.uid,

@@ -58,9 +58,13 @@ export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny",
   for (const finding of evaluation.findings) {
     if (finding.severity !== "deny") warnings.push(warningOf(finding));
   }
-  for (const { rule } of evaluation.ruleErrors) {
+  for (const { rule, timedOut } of evaluation.ruleErrors) {
     warnings.push(
-      clip(`${rule}: the rule failed on this object and was not applied; tell your platform team`),
+      clip(
+        timedOut
+          ? `${rule}: tollgate ran out of time at this rule; later rules were not applied; tell your platform team`
+          : `${rule}: the rule failed on this object and was not applied; tell your platform team`,
+      ),
     );
   }
   const failClosed = enforce && onRuleError === "deny" && evaluation.ruleErrors.length > 0;

@@ -1,4 +1,5 @@
 import type { ClusterFacts, Finding, Mode, RawFinding, Source, Target } from "../rules/types.js";
+import { DEFAULT_LIMITS, roundMs, type SlowRule } from "./budget.js";
 import type { Policy } from "./policy.js";
 import { controllerOf, extractTargets, type KubeObject, refOf } from "./targets.js";
 
@@ -25,6 +26,8 @@ export interface EvaluationInput {
 export interface RuleError {
   rule: string;
   error: string;
+  /** The evaluation ran out of time at this rule; it and the rules after it were not applied. */
+  timedOut?: boolean;
 }
 
 export interface Evaluation {
@@ -34,6 +37,8 @@ export interface Evaluation {
   denials: Finding[];
   /** Rules that threw; the handler logs and counts them, the verdict follows `onRuleError`. */
   ruleErrors: RuleError[];
+  /** Rules that ran longer than the policy's `slowRuleMs`, and the one that spent the budget. */
+  slowRules: SlowRule[];
   /** Why the object was not judged at all, when it was not. */
   skipped?: string;
 }
@@ -41,10 +46,13 @@ export interface Evaluation {
 const EMPTY: readonly Finding[] = [];
 
 function skip(reason: string): Evaluation {
-  return { findings: [], denials: [], ruleErrors: [], skipped: reason };
+  return { findings: [], denials: [], ruleErrors: [], slowRules: [], skipped: reason };
 }
 
-/** Run the rules that apply to each target of the object. A rule that throws becomes a RuleError. */
+/**
+ * Run the rules that apply to each target of the object. A rule that throws becomes a RuleError;
+ * so does the rule at which the evaluation runs over its time budget, and no rule runs after it.
+ */
 export function runRules(
   targets: readonly Target[],
   policy: Policy,
@@ -52,21 +60,44 @@ export function runRules(
   source: Source,
   facts: ClusterFacts | undefined,
   ruleErrors: RuleError[],
+  slowRules: SlowRule[] = [],
 ): Finding[] {
   const findings: Finding[] = [];
   const { allowedRegistries, nodePoolKeys } = policy.config;
+  const limits = policy.limits ?? DEFAULT_LIMITS;
+  const started = performance.now();
+  let overBudget: RuleError | undefined;
+  let notApplied = 0;
   for (const target of targets) {
     const active = policy.byTarget.get(target.type);
     if (!active) continue;
     for (const { rule, severity, options } of active) {
       if (rule.sources && !rule.sources.includes(source)) continue;
-      let raw: RawFinding[];
+      if (overBudget) {
+        notApplied++;
+        continue;
+      }
+      let raw: RawFinding[] | undefined;
+      const before = performance.now();
       try {
         raw = rule.check(target, { options, allowedRegistries, nodePoolKeys, source, facts });
       } catch (error) {
         ruleErrors.push({ rule: rule.id, error: error instanceof Error ? error.message : String(error) });
-        continue;
       }
+      const after = performance.now();
+      const spent = after - started;
+      if (after - before >= limits.slowRuleMs || spent > limits.budgetMs) {
+        slowRules.push({ rule: rule.id, ms: roundMs(after - before) });
+      }
+      if (spent > limits.budgetMs) {
+        overBudget = {
+          rule: rule.id,
+          error: `the rules ran ${roundMs(spent)} ms on this object, over the ${limits.budgetMs} ms budget`,
+          timedOut: true,
+        };
+        ruleErrors.push(overBudget);
+      }
+      if (!raw) continue;
       for (const finding of raw) {
         findings.push({
           rule: rule.id,
@@ -79,6 +110,8 @@ export function runRules(
       }
     }
   }
+  if (overBudget)
+    overBudget.error += `; ${notApplied} later rule${notApplied === 1 ? " was" : "s were"} not applied`;
   return findings;
 }
 
@@ -100,6 +133,7 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
     if (owner) return skip(`Pod is controlled by a ${owner}, whose template was checked`);
   }
   const ruleErrors: RuleError[] = [];
+  const slowRules: SlowRule[] = [];
   const findings = runRules(
     extractTargets(input.object, input.namespace ?? ""),
     policy,
@@ -107,8 +141,9 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
     input.source,
     input.facts,
     ruleErrors,
+    slowRules,
   );
   const denials =
     findings.length === 0 ? (EMPTY as Finding[]) : findings.filter((f) => f.severity === "deny");
-  return { findings, denials, ruleErrors };
+  return { findings, denials, ruleErrors, slowRules };
 }
