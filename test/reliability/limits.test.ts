@@ -1,0 +1,217 @@
+import { Agent, request } from "node:https";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BODY_LIMIT_BYTES,
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  HANDSHAKE_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+} from "../../src/app.js";
+import { DEFAULT_CONFIG } from "../../src/config/load.js";
+import { review, rootPod } from "../support/reviews.js";
+import { post, type RunningServer, startServer } from "../support/server.js";
+import { rawTls, silentTcp, trickle } from "./support.js";
+
+/** The apiserver's default call timeout: every slow client must be cut off before it. */
+const APISERVER_TIMEOUT_MS = DEFAULT_CONFIG.webhook.timeoutSeconds * 1000;
+/** Timers fire late on a busy machine. */
+const SLACK_MS = 400;
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+const validReview = (uid: string) => JSON.stringify(review(rootPod(), { uid }));
+
+async function expectStillServing(uid: string): Promise<void> {
+  const res = await post(server, "/validate", validReview(uid));
+  expect(res.status).toBe(200);
+  expect((res.json as { response: { uid: string } }).response.uid).toBe(uid);
+}
+
+describe("body limit", () => {
+  it("answers 413 to a body over the limit announced by Content-Length, and goes on serving", async () => {
+    const size = BODY_LIMIT_BYTES + 1024;
+    const exchange = await rawTls(server.port, server.ca, (socket) => {
+      socket.write(
+        `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+      );
+      socket.write(Buffer.alloc(size, 0x20));
+    });
+    expect(exchange.status).toBe(413);
+    expect(exchange.text).toContain(
+      `{"error":"too-large","message":"request body larger than ${BODY_LIMIT_BYTES} bytes"}`,
+    );
+    await expectStillServing("after-413-length");
+  });
+
+  it("answers 413 to a chunked body that grows past the limit, and goes on serving", async () => {
+    const exchange = await rawTls(server.port, server.ca, (socket) => {
+      socket.write(
+        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+      );
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      for (let i = 0; i < 9; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    });
+    expect(exchange.status).toBe(413);
+    await expectStillServing("after-413-chunked");
+  });
+});
+
+describe("slow clients", () => {
+  it.concurrent("cuts off a client that sends its headers slowly before the apiserver's timeout", async () => {
+    const exchange = await rawTls(server.port, server.ca, (socket, stop) => {
+      trickle(
+        socket,
+        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n",
+        100,
+        stop,
+      );
+    });
+    expect(exchange.status).toBe(408);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
+    expect(exchange.closedAfterMs).toBeLessThan(
+      HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
+    );
+    expect(HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS).toBeLessThanOrEqual(APISERVER_TIMEOUT_MS);
+  });
+
+  it.concurrent("cuts off a client that sends its body slowly before the apiserver's timeout", async () => {
+    const body = validReview("slow-body");
+    const exchange = await rawTls(server.port, server.ca, (socket, stop) => {
+      socket.write(
+        `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      );
+      trickle(socket, body, 50, stop);
+    });
+    expect(exchange.status).toBe(408);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
+    expect(exchange.closedAfterMs).toBeLessThan(
+      REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
+    );
+    expect(REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS).toBeLessThanOrEqual(APISERVER_TIMEOUT_MS);
+  });
+
+  it.concurrent("cuts off a client that completes TLS and then sends nothing", async () => {
+    const exchange = await rawTls(server.port, server.ca, () => {});
+    expect(exchange.status).toBe(408);
+    expect(exchange.closedAfterMs).toBeLessThan(
+      HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
+    );
+  });
+
+  it.concurrent("drops a TCP connection that never starts the TLS handshake", async () => {
+    const closedAfter = await silentTcp(server.port);
+    expect(closedAfter).toBeGreaterThanOrEqual(HANDSHAKE_TIMEOUT_MS - 50);
+    expect(closedAfter).toBeLessThan(HANDSHAKE_TIMEOUT_MS + SLACK_MS + 500);
+  });
+
+  it.concurrent("keeps an idle keep-alive connection open past those timeouts, as the apiserver pools them", async () => {
+    const body = validReview("keep-alive");
+    const exchange = await rawTls(server.port, server.ca, (socket, stop) => {
+      const send = () =>
+        socket.write(
+          `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      send();
+      const again = setTimeout(send, REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + 200);
+      const end = setTimeout(() => socket.end(), REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + 600);
+      stop(() => {
+        clearTimeout(again);
+        clearTimeout(end);
+      });
+    });
+    expect(exchange.text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    expect(exchange.text).not.toContain("408");
+  });
+});
+
+describe("idle keep-alive connections", () => {
+  it("cost little memory each and do not stop the server from answering", async () => {
+    const count = 400;
+    const agent = new Agent({ keepAlive: true, maxSockets: count, maxFreeSockets: count });
+    const one = (uid: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            path: "/validate",
+            method: "POST",
+            agent,
+            ca: server.ca,
+            servername: "localhost",
+            headers: { "content-type": "application/json" },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", reject);
+        req.end(validReview(uid));
+      });
+    const before = process.memoryUsage();
+    const statuses = await Promise.all(Array.from({ length: count }, (_, i) => one(`idle-${i}`)));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const open = await new Promise<number>((resolve, reject) =>
+      server.app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
+    );
+    expect(open).toBe(count);
+    const after = process.memoryUsage();
+    // Both ends of every connection live in this process: the bound is for the pair.
+    const perConnection = (after.rss - before.rss) / count;
+    expect(perConnection).toBeLessThan(256 * 1024);
+    await expectStillServing("with-idle-connections");
+    agent.destroy();
+  });
+});
+
+describe("JSON nesting", () => {
+  const deep = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+  const withInObject = (uid: string, inner: string) =>
+    validReview(uid).replace('"spec":{', `"spec":{"deep":${inner},"labels":${inner},`);
+
+  it("answers a review whose object nests a million levels deep, without blowing the stack", async () => {
+    const body = withInObject("deep-array", deep(1_000_000));
+    expect(body.length).toBeLessThan(BODY_LIMIT_BYTES);
+    const res = await post(server, "/validate/enforce", body);
+    expect(res.status).toBe(200);
+    expect((res.json as { response: { uid: string; allowed: boolean } }).response).toMatchObject({
+      uid: "deep-array",
+      allowed: false,
+    });
+  });
+
+  it("answers deep nesting in place of the containers, and in the envelope, without blowing the stack", async () => {
+    const objects = `${'{"a":'.repeat(200_000)}{}${"}".repeat(200_000)}`;
+    const containers = validReview("deep-containers").replace(
+      /"containers":\[.*?\]\}\]/,
+      `"containers":${objects}`,
+    );
+    const res = await post(server, "/validate", containers);
+    expect(res.status).toBe(200);
+    expect((res.json as { response: { uid: string } }).response.uid).toBe("deep-containers");
+
+    const envelope = validReview("deep-kind").replace(
+      '"kind":{"group":""',
+      `"kind":{"x":${deep(200_000)},"group":""`,
+    );
+    const res2 = await post(server, "/validate", envelope);
+    expect(res2.status).toBe(200);
+
+    const wrongType = validReview("deep-kind").replace(
+      /"kind":\{"group":"","version":"v1","kind":"Pod"\}/,
+      `"kind":${deep(200_000)}`,
+    );
+    const res3 = await post(server, "/validate", wrongType);
+    expect(res3.status).toBe(400);
+    expect(res3.json).toEqual({
+      error: "not-a-review",
+      message: "not an AdmissionReview v1: request.kind must be object",
+    });
+    await expectStillServing("after-deep");
+  });
+});
