@@ -151,7 +151,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   });
 
+  // A request that was already in flight when close() began is answered on a keep-alive
+  // connection, which node then keeps open until the keep-alive timeout, holding up the exit.
+  let draining = false;
+  app.addHook("preClose", (done) => {
+    draining = true;
+    done();
+  });
+
   const validate = (mode: () => Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (draining) void reply.header("connection", "close");
     const parsed = parseReview(request.body);
     if ("error" in parsed) {
       options.metrics.invalidReviews.inc({ reason: "not-a-review" });

@@ -22,7 +22,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 0);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_101);
 const runs = (fast: number) => (RUNS > 0 ? RUNS : fast);
 /** Counterexamples can be megabytes or too deep to print: report the seed, path and a short excerpt. */
-function reporter(details: fc.RunDetails<unknown>): void {
+function reporter<T>(details: fc.RunDetails<T>): void {
   if (!details.failed) return;
   let shown: string;
   try {
@@ -39,7 +39,9 @@ function reporter(details: fc.RunDetails<unknown>): void {
     `property failed: seed ${details.seed}, path ${JSON.stringify(details.counterexamplePath)}\n${cause.slice(0, 1500)}\ncounterexample: ${shown}`,
   );
 }
-const params = (fast: number) => ({ seed: SEED, numRuns: runs(fast), endOnFailure: true, reporter });
+function params<T>(fast: number): fc.Parameters<T> {
+  return { seed: SEED, numRuns: runs(fast), endOnFailure: true, reporter: reporter<T> };
+}
 const timeout = (fast: number) => Math.max(20_000, runs(fast) * 20);
 
 const policies = [

@@ -41,7 +41,8 @@ export function rawTls(
     });
     socket.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EPIPE" || error.code === "ECONNRESET") writeError = error.code;
-      else if (error.message.startsWith("the server did not close")) reject(error);
+      else if (error.message.startsWith("the server did not close"))
+        reject(new Error(`${error.message}; got ${JSON.stringify(text.slice(0, 300))}`));
     });
     socket.on("close", () => {
       clearTimeout(giveUp);
