@@ -188,12 +188,13 @@ function fire() {
     return;
   }
   const { uid, body, status } = nextBody();
-  const window = current;
   const t0 = performance.now();
   inFlight++;
   sent++;
   send("/validate", body).then((res) => {
     inFlight--;
+    // Counted in the window it completes in, so that each window's list is whole when sorted.
+    const window = current;
     window.latencies.push(performance.now() - t0);
     const ok = res.status === status && (status !== 200 || JSON.parse(res.text).response?.uid === uid);
     if (!ok) {

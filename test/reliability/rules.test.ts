@@ -29,6 +29,12 @@ function rule(id: string, check: () => RawFinding[]): Rule {
 
 const finding = (message: string): RawFinding[] => [{ path: "spec", message, fix: "none" }];
 
+/** A check that burns `ms` of CPU, then reports `result`. */
+const spinning = (ms: number, result: RawFinding[]) => () => {
+  spin(ms);
+  return result;
+};
+
 function answer(rules: Rule[], config: ConfigInput, mode: "enforce" | "warn", limits?: EvaluationLimits) {
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
@@ -44,10 +50,7 @@ function answer(rules: Rule[], config: ConfigInput, mode: "enforce" | "warn", li
 describe("a slow rule", () => {
   it("is measured, logged and counted in tollgate_rule_slow_total, and its findings still count", async () => {
     const { response, lines, metrics } = answer(
-      [
-        rule("slow-rule", () => (spin(30), finding("slow but done"))),
-        rule("fast-rule", () => finding("fast")),
-      ],
+      [rule("slow-rule", spinning(30, finding("slow but done"))), rule("fast-rule", () => finding("fast"))],
       {},
       "enforce",
       { slowRuleMs: 20, budgetMs: 1_000 },
@@ -69,7 +72,7 @@ describe("a slow rule", () => {
     const { response, lines, metrics, ms } = answer(
       [
         rule("first-rule", () => finding("first")),
-        rule("stuck-rule", () => (spin(80), [])),
+        rule("stuck-rule", spinning(80, [])),
         rule("later-rule", () => {
           laterRan = true;
           return finding("later");
@@ -99,12 +102,10 @@ describe("a slow rule", () => {
   });
 
   it("that spends the budget denies in enforce mode when onRuleError is deny (fail closed)", () => {
-    const { response } = answer(
-      [rule("stuck-rule", () => (spin(60), []))],
-      { onRuleError: "deny" },
-      "enforce",
-      { slowRuleMs: 1_000, budgetMs: 40 },
-    );
+    const { response } = answer([rule("stuck-rule", spinning(60, []))], { onRuleError: "deny" }, "enforce", {
+      slowRuleMs: 1_000,
+      budgetMs: 40,
+    });
     expect(response).toEqual({
       uid: "uid-slow",
       allowed: false,
