@@ -28,6 +28,11 @@ export const REQUEST_TIMEOUT_MS = 2_500;
 export const CONNECTIONS_CHECK_INTERVAL_MS = 500;
 /** A TCP connection that never finishes the TLS handshake is dropped after this. */
 export const HANDSHAKE_TIMEOUT_MS = 2_000;
+/**
+ * An idle TLS keep-alive connection costs about 60 KiB (RELIABILITY.md), so this bounds them to
+ * about 120 MiB; each apiserver pools a few dozen. Past it new connections are dropped and counted.
+ */
+export const MAX_CONNECTIONS = 2048;
 
 export interface Readiness {
   ready: boolean;
@@ -43,6 +48,8 @@ export interface AppOptions {
   /** Extra readiness checks (certificate expiry, shutdown in progress); ready when absent. */
   readiness?: () => Readiness;
   facts?: () => ClusterFacts | undefined;
+  /** Open connections at most; MAX_CONNECTIONS when absent. */
+  maxConnections?: number;
 }
 
 interface HttpError {
@@ -111,6 +118,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
         }
       : {}),
   }) as unknown as FastifyInstance;
+
+  app.server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  app.server.on("drop", () => options.metrics.connectionsDropped.inc());
 
   const deps = {
     policy: options.policy,

@@ -11,6 +11,7 @@ export interface Metrics {
   ruleSlow: Counter<"rule">;
   invalidReviews: Counter<"reason">;
   configReloads: Counter<"result">;
+  connectionsDropped: Counter;
   certificateExpiry: Gauge<"certificate">;
 }
 
@@ -60,6 +61,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "tollgate_config_reloads_total",
       help: "Config reloads by result (applied, rejected)",
       labelNames: ["result"],
+      registers: [registry],
+    }),
+    connectionsDropped: new Counter({
+      name: "tollgate_connections_dropped_total",
+      help: "Connections refused because the server already had its maximum open",
       registers: [registry],
     }),
     certificateExpiry: new Gauge({

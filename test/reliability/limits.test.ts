@@ -1,15 +1,22 @@
 import { Agent, request } from "node:https";
+import type { AddressInfo } from "node:net";
+import { connect, type TLSSocket } from "node:tls";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BODY_LIMIT_BYTES,
+  buildApp,
   CONNECTIONS_CHECK_INTERVAL_MS,
   HANDSHAKE_TIMEOUT_MS,
   HEADERS_TIMEOUT_MS,
+  MAX_CONNECTIONS,
   REQUEST_TIMEOUT_MS,
 } from "../../src/app.js";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
+import { compilePolicy } from "../../src/engine/policy.js";
+import { createMetrics } from "../../src/metrics.js";
 import { review, rootPod } from "../support/reviews.js";
-import { post, type RunningServer, startServer } from "../support/server.js";
+import { post, type RunningServer, startServer, testCertificates } from "../support/server.js";
 import { rawTls, silentTcp, trickle } from "./support.js";
 
 /** The apiserver's default call timeout: every slow client must be cut off before it. */
@@ -166,6 +173,48 @@ describe("idle keep-alive connections", () => {
     expect(perConnection).toBeLessThan(256 * 1024);
     await expectStillServing("with-idle-connections");
     agent.destroy();
+  });
+});
+
+describe("connection cap", () => {
+  it("drops and counts connections past the maximum, and accepts again once some close", async () => {
+    const { serving, ca } = await testCertificates();
+    const metrics = createMetrics();
+    const capped = buildApp({
+      https: serving,
+      policy: () => compilePolicy(DEFAULT_CONFIG),
+      metrics,
+      logger: pino({ level: "silent" }),
+      maxConnections: 5,
+    });
+    await capped.listen({ port: 0, host: "127.0.0.1" });
+    const port = (capped.server.address() as AddressInfo).port;
+    const open = (): Promise<TLSSocket | undefined> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" }, () =>
+          resolve(socket),
+        );
+        socket.on("error", () => resolve(undefined));
+        socket.on("close", () => resolve(undefined));
+      });
+    try {
+      const first = await Promise.all(Array.from({ length: 5 }, open));
+      expect(first.every((s) => s !== undefined)).toBe(true);
+      expect(await open()).toBeUndefined();
+      expect((await metrics.connectionsDropped.get()).values).toEqual([{ labels: {}, value: 1 }]);
+      first[0]?.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const again = await open();
+      expect(again).toBeDefined();
+      again?.destroy();
+      for (const socket of first) socket?.destroy();
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it("is set on the real server", () => {
+    expect(server.app.server.maxConnections).toBe(MAX_CONNECTIONS);
   });
 });
 
