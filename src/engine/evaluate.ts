@@ -117,7 +117,8 @@ export function runRules(
 
 /**
  * Judge one object: pick its targets, run the rules, resolve severities. Pure: no I/O, no clock
- * beyond what the policy carries, so the webhook, `check` and `audit` give the same answer.
+ * beyond what the policy carries, so the webhook, `check` and `audit` give the same answer; the
+ * rules are timed only to stop a runaway evaluation (`budget.ts`), which no healthy rule meets.
  */
 export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   const { config } = policy;

@@ -110,22 +110,6 @@ describe("graceful shutdown", () => {
     const child = await startChild(["--shutdown-delay", "1"]);
     const bodyOf = (uid: string) => JSON.stringify(review(rootPod(), { uid }));
 
-    // Requests in flight across the whole shutdown: headers and half the body now, the rest later.
-    let finishHeld: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      finishHeld = resolve;
-    });
-    const held = Array.from({ length: 10 }, (_, i) => {
-      const body = bodyOf(`held-${i}`);
-      const half = Math.floor(body.length / 2);
-      return rawTls(child.port, child.ca, (socket) => {
-        socket.write(
-          `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
-        );
-        void released.then(() => socket.write(body.slice(half)));
-      });
-    });
-
     // Steady traffic on new connections until the endpoint would have been removed.
     let sending = true;
     const answers: (Answer & { expected: string })[] = [];
@@ -138,6 +122,29 @@ describe("graceful shutdown", () => {
     const workers = Array.from({ length: 4 }, (_, i) => worker(i));
     await sleep(300);
 
+    // Requests in flight across the whole shutdown: headers and half the body now, the rest later.
+    let finishHeld: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      finishHeld = resolve;
+    });
+    let connected = 0;
+    let allConnected: () => void = () => {};
+    const heldOpen = new Promise<void>((resolve) => {
+      allConnected = resolve;
+    });
+    const held = Array.from({ length: 10 }, (_, i) => {
+      const body = bodyOf(`held-${i}`);
+      const half = Math.floor(body.length / 2);
+      return rawTls(child.port, child.ca, (socket) => {
+        socket.write(
+          `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
+        );
+        if (++connected === 10) allConnected();
+        void released.then(() => socket.write(body.slice(half)));
+      });
+    });
+    await heldOpen;
+
     child.process.kill("SIGTERM");
     const signalled = performance.now();
     const readiness = await call(child, "/readyz");
@@ -149,7 +156,8 @@ describe("graceful shutdown", () => {
     await Promise.all(workers);
 
     // Past the delay the server is closing; the held requests now finish their bodies.
-    await sleep(Math.max(0, 1_300 - (performance.now() - signalled)));
+    // Well inside REQUEST_TIMEOUT_MS of their start, even on a busy machine.
+    await sleep(Math.max(0, 1_200 - (performance.now() - signalled)));
     finishHeld();
     const heldAnswers = await Promise.all(held);
     expect(await child.exited).toBe(0);
