@@ -176,6 +176,37 @@ describe("idle keep-alive connections", () => {
   });
 });
 
+describe("an object with a finding per container", () => {
+  it("gets a bounded answer: 30 warnings or listed denials and a count of the rest", async () => {
+    const containers = Array.from({ length: 50_000 }, (_, i) => ({ name: `c${i}`, image: "b" }));
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "wide", namespace: "team-a" },
+      spec: { containers },
+    };
+    const warned = await post(server, "/validate/warn", JSON.stringify(review(pod, { uid: "wide-warn" })));
+    expect(warned.status).toBe(200);
+    expect(warned.body.length).toBeLessThan(16_384);
+    const response = (warned.json as { response: { uid: string; allowed: boolean; warnings: string[] } })
+      .response;
+    expect(response.uid).toBe("wide-warn");
+    expect(response.allowed).toBe(true);
+    expect(response.warnings[29]).toMatch(/^[a-z-]+: /);
+    expect(response.warnings[30]).toMatch(/^tollgate: \d+ more warnings; `tollgate check` lists them all$/);
+
+    const denied = await post(server, "/validate/enforce", JSON.stringify(review(pod, { uid: "wide-deny" })));
+    expect(denied.body.length).toBeLessThan(32_768);
+    const message = (denied.json as { response: { status: { message: string } } }).response.status.message;
+    const lines = message.split("\n");
+    expect(lines[0]).toMatch(/^tollgate: Pod "wide" in namespace "team-a" has \d+ violations:$/);
+    expect(lines).toHaveLength(32);
+    expect(lines[31]).toMatch(/^- and \d+ more; `tollgate check` lists them all$/);
+    const decision = server.logs.find((l) => l.uid === "wide-deny" && l.msg === "decision");
+    expect(new Set(decision?.rules as string[]).size).toBe((decision?.rules as string[]).length);
+  });
+});
+
 describe("connection cap", () => {
   it("drops and counts connections past the maximum, and accepts again once some close", async () => {
     const { serving, ca } = await testCertificates();
