@@ -11,13 +11,28 @@ import { parseReview } from "./admission/schema.js";
 import type { Policy } from "./engine/policy.js";
 import type { Metrics } from "./metrics.js";
 import type { ClusterFacts, Mode } from "./rules/types.js";
+import { TLS_SERVER_OPTIONS } from "./tls/options.js";
 
 /** The apiserver drops idle connections after 90 s; keep ours open longer so it never races us. */
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 /** Room for object + oldObject of the largest object etcd stores (about 1.5 MiB each) and the envelope. */
 export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
-/** The apiserver gives up on a webhook after at most 30 s: never hold a request longer. */
-export const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Slow clients are cut off before the apiserver's default call timeout (`timeoutSeconds: 3`): the
+ * apiserver sends a whole review at once, so a request still arriving after that is abandoned or
+ * hostile, and holding its socket only costs memory. Node checks these every
+ * CONNECTIONS_CHECK_INTERVAL_MS, so the cut-off comes at most that much later.
+ */
+export const HEADERS_TIMEOUT_MS = 2_000;
+export const REQUEST_TIMEOUT_MS = 2_500;
+export const CONNECTIONS_CHECK_INTERVAL_MS = 500;
+/** A TCP connection that never finishes the TLS handshake is dropped after this. */
+export const HANDSHAKE_TIMEOUT_MS = 2_000;
+/**
+ * An idle TLS keep-alive connection costs about 60 KiB (RELIABILITY.md), so this bounds them to
+ * about 120 MiB; each apiserver pools a few dozen. Past it new connections are dropped and counted.
+ */
+export const MAX_CONNECTIONS = 2048;
 
 export interface Readiness {
   ready: boolean;
@@ -33,6 +48,8 @@ export interface AppOptions {
   /** Extra readiness checks (certificate expiry, shutdown in progress); ready when absent. */
   readiness?: () => Readiness;
   facts?: () => ClusterFacts | undefined;
+  /** Open connections at most; MAX_CONNECTIONS when absent. */
+  maxConnections?: number;
 }
 
 interface HttpError {
@@ -65,6 +82,18 @@ function classify(error: FastifyError): HttpError {
   return { statusCode: status, reason: status >= 500 ? "internal" : "bad-request", message: error.message };
 }
 
+/**
+ * V8 quotes up to a few dozen characters of the input in some syntax errors
+ * (`Unexpected token 'h', ..."password": hunter2}" is not valid JSON`); the message is logged
+ * and sent back, so the quote goes, and with it any secret value next to the mistake.
+ */
+export function withoutExcerpt(message: string): string {
+  return message.replace(
+    /(, )?(\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s,
+    (_all, comma: string | undefined) => (comma ? " (not valid JSON)" : "not valid JSON"),
+  );
+}
+
 /** The admission server: fastify with the validate, health and readiness routes. */
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -73,9 +102,25 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
-    return503OnClosing: true,
-    ...(options.https ? { https: { ...options.https, minVersion: "TLSv1.2" as const } } : {}),
+    // While draining, answer what still arrives on open connections (with `Connection: close`):
+    // a 503 would be a failed call to the apiserver, and a denial under `failurePolicy: Fail`.
+    return503OnClosing: false,
+    ...(options.https
+      ? {
+          https: {
+            ...options.https,
+            ...TLS_SERVER_OPTIONS,
+            headersTimeout: HEADERS_TIMEOUT_MS,
+            requestTimeout: REQUEST_TIMEOUT_MS,
+            connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+            handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          },
+        }
+      : {}),
   }) as unknown as FastifyInstance;
+
+  app.server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  app.server.on("drop", () => options.metrics.connectionsDropped.inc());
 
   const deps = {
     policy: options.policy,
@@ -84,15 +129,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     facts: options.facts,
   };
 
-  // JSON.parse directly: it names the position of a syntax error, and an own `__proto__` key it
-  // creates is inert because tollgate never merges request data into other objects.
+  // JSON.parse directly: V8 parses any nesting depth without recursion, and an own `__proto__` key
+  // it creates is inert because tollgate never merges request data into other objects.
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
       const failure = new Error(
-        (body as string).length === 0 ? "the body is empty" : (error as Error).message,
+        (body as string).length === 0 ? "the body is empty" : withoutExcerpt((error as Error).message),
       ) as FastifyError;
       failure.code = "TOLLGATE_MALFORMED_JSON";
       failure.statusCode = 400;
@@ -116,7 +161,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   });
 
+  // A request that was already in flight when close() began is answered on a keep-alive
+  // connection, which node then keeps open until the keep-alive timeout, holding up the exit.
+  let draining = false;
+  app.addHook("preClose", (done) => {
+    draining = true;
+    done();
+  });
+
   const validate = (mode: () => Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (draining) void reply.header("connection", "close");
     const parsed = parseReview(request.body);
     if ("error" in parsed) {
       options.metrics.invalidReviews.inc({ reason: "not-a-review" });

@@ -8,8 +8,10 @@ export interface Metrics {
   findings: Counter<"rule" | "mode" | "severity">;
   duration: Histogram<"mode">;
   ruleErrors: Counter<"rule">;
+  ruleSlow: Counter<"rule">;
   invalidReviews: Counter<"reason">;
   configReloads: Counter<"result">;
+  connectionsDropped: Counter;
   certificateExpiry: Gauge<"certificate">;
 }
 
@@ -43,6 +45,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ["rule"],
       registers: [registry],
     }),
+    ruleSlow: new Counter({
+      name: "tollgate_rule_slow_total",
+      help: "Rule runs over the slow threshold, and rules at which an evaluation ran out of time",
+      labelNames: ["rule"],
+      registers: [registry],
+    }),
     invalidReviews: new Counter({
       name: "tollgate_invalid_requests_total",
       help: "Requests answered 4xx: malformed JSON, not an AdmissionReview, too large",
@@ -53,6 +61,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "tollgate_config_reloads_total",
       help: "Config reloads by result (applied, rejected)",
       labelNames: ["result"],
+      registers: [registry],
+    }),
+    connectionsDropped: new Counter({
+      name: "tollgate_connections_dropped_total",
+      help: "Connections refused because the server already had its maximum open",
       registers: [registry],
     }),
     certificateExpiry: new Gauge({

@@ -57,11 +57,21 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
   const { metrics } = deps;
   metrics.decisions.inc({ verdict: label, kind, mode });
   metrics.duration.observe({ mode }, seconds);
-  for (const finding of evaluation.findings) {
-    metrics.findings.inc({ rule: finding.rule, mode, severity: finding.severity });
+  // Counted per rule and severity first: an object can yield a finding per container per rule.
+  const counts = new Map<string, { rule: string; severity: string; n: number }>();
+  for (const { rule, severity } of evaluation.findings) {
+    const key = `${rule}\0${severity}`;
+    const entry = counts.get(key);
+    if (entry) entry.n++;
+    else counts.set(key, { rule, severity, n: 1 });
+  }
+  for (const { rule, severity, n } of counts.values()) metrics.findings.inc({ rule, mode, severity }, n);
+  for (const slow of evaluation.slowRules) {
+    metrics.ruleSlow.inc({ rule: slow.rule });
+    deps.log.warn({ uid: request.uid, rule: slow.rule, kind, ms: slow.ms }, "rule slow");
   }
   for (const ruleError of evaluation.ruleErrors) {
-    metrics.ruleErrors.inc({ rule: ruleError.rule });
+    if (!ruleError.timedOut) metrics.ruleErrors.inc({ rule: ruleError.rule });
     deps.log.error(
       {
         uid: request.uid,
@@ -85,7 +95,7 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
       mode,
       dryRun: request.dryRun === true,
       verdict: label,
-      rules: evaluation.findings.map((f) => f.rule),
+      rules: [...new Set(evaluation.findings.map((f) => f.rule))],
       skipped: evaluation.skipped,
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },

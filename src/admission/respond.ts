@@ -3,6 +3,12 @@ import type { Finding } from "../rules/types.js";
 
 /** Kubernetes cuts a warning past 256 characters. */
 export const MAX_WARNING = 256;
+/**
+ * Findings shown as warnings, and deny findings listed in a denial. Kubernetes passes on about
+ * 4 KiB of warnings per response, and a 1.5 MiB Pod of tiny containers yields hundreds of
+ * thousands of findings: unbounded, that is a response of tens of megabytes.
+ */
+export const MAX_LISTED = 30;
 
 export interface AdmissionResponse {
   apiVersion: "admission.k8s.io/v1";
@@ -42,7 +48,12 @@ export function denialMessage(denials: readonly Finding[]): string {
   const first = denials[0];
   if (!first) return "";
   const count = denials.length === 1 ? "1 violation" : `${denials.length} violations`;
-  const lines = denials.map((f) => `- ${f.rule}: ${f.message} at ${f.path}. Fix: ${f.fix}`);
+  const lines = denials
+    .slice(0, MAX_LISTED)
+    .map((f) => `- ${f.rule}: ${f.message} at ${f.path}. Fix: ${f.fix}`);
+  if (denials.length > MAX_LISTED) {
+    lines.push(`- and ${denials.length - MAX_LISTED} more; \`tollgate check\` lists them all`);
+  }
   return `tollgate: ${describeObject(first)} has ${count}:\n${lines.join("\n")}`;
 }
 
@@ -55,13 +66,21 @@ export interface Verdict {
 /** Turn an evaluation into a verdict: deny findings deny, everything else warns. */
 export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny", enforce: boolean): Verdict {
   const warnings: string[] = [];
+  let unlisted = 0;
   for (const finding of evaluation.findings) {
-    if (finding.severity !== "deny") warnings.push(warningOf(finding));
+    if (finding.severity === "deny") continue;
+    if (warnings.length < MAX_LISTED) warnings.push(warningOf(finding));
+    else unlisted++;
   }
+  if (unlisted > 0) warnings.push(`tollgate: ${unlisted} more warnings; \`tollgate check\` lists them all`);
   for (const notice of evaluation.notices ?? []) warnings.push(clip(notice));
-  for (const { rule } of evaluation.ruleErrors) {
+  for (const { rule, timedOut } of evaluation.ruleErrors) {
     warnings.push(
-      clip(`${rule}: the rule failed on this object and was not applied; tell your platform team`),
+      clip(
+        timedOut
+          ? `${rule}: tollgate ran out of time at this rule; later rules were not applied; tell your platform team`
+          : `${rule}: the rule failed on this object and was not applied; tell your platform team`,
+      ),
     );
   }
   const failClosed = enforce && onRuleError === "deny" && evaluation.ruleErrors.length > 0;

@@ -1,11 +1,12 @@
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Server as TlsServer } from "node:tls";
 import { pino } from "pino";
 import { buildApp } from "../app.js";
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { type ConfigWatcher, watchConfig } from "../config/watch.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
 import type { ClusterFactsHandle } from "../k8s/facts.js";
 import { createMetrics, createMetricsServer } from "../metrics.js";
@@ -18,6 +19,7 @@ import { parseCommandArgs, portFrom, UsageError } from "./args.js";
 export const SERVE_HELP = `Usage: tollgate serve [--config FILE] [--port 8443] [--metrics-port 9090] [--host 0.0.0.0]
                       [--tls-cert FILE --tls-key FILE | --certs-dir DIR |
                        --bootstrap [--kubeconfig FILE] [--context NAME] [--webhook-url URL]]
+                      [--shutdown-delay SECONDS]
 
 Runs the admission webhook over HTTPS (POST /validate, /validate/enforce, /validate/warn;
 GET /healthz, /readyz) and Prometheus metrics over HTTP (GET /metrics on --metrics-port).
@@ -28,7 +30,11 @@ Without --tls-cert/--tls-key it uses, or creates, a CA and serving certificate i
 in the config's webhook.namespace (creating them when absent), publish the CA in the caBundle of
 the ValidatingWebhookConfiguration, check hourly for renewal and CA rotation, and swap the served
 certificate without a restart. --webhook-url makes the apiserver call that URL instead of the
-Service (out-of-cluster use); the certificate then also names its host.`;
+Service (out-of-cluster use); the certificate then also names its host.
+
+On SIGTERM, /readyz answers 503 at once while requests are still served for --shutdown-delay
+seconds (default 0; give Kubernetes time to take the pod out of the endpoints), then the server
+stops accepting connections, answers every request in flight and exits 0.`;
 
 function readPem(flag: string, path: string): string {
   try {
@@ -52,6 +58,7 @@ export async function serve(argv: string[]): Promise<number> {
     context: { type: "string" },
     "webhook-url": { type: "string" },
     "log-level": { type: "string" },
+    "shutdown-delay": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -61,6 +68,12 @@ export async function serve(argv: string[]): Promise<number> {
   const port = portFrom("port", values.port, 8443);
   const metricsPort = portFrom("metrics-port", values["metrics-port"], 9090);
   const host = values.host ?? "0.0.0.0";
+  const shutdownDelay = Number(values["shutdown-delay"] ?? 0);
+  if (!Number.isFinite(shutdownDelay) || shutdownDelay < 0 || shutdownDelay > 300) {
+    throw new UsageError(
+      `--shutdown-delay must be a number of seconds from 0 to 300, got ${JSON.stringify(values["shutdown-delay"])}`,
+    );
+  }
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
   }
@@ -140,23 +153,17 @@ export async function serve(argv: string[]): Promise<number> {
   });
   const metricsServer = createMetricsServer(metrics);
 
-  if (configPath) {
-    watchFile(configPath, { interval: 2000 }, (current, previous) => {
-      if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
-      try {
-        policy = compilePolicy(loadConfigFile(configPath, knownRules));
-        metrics.configReloads.inc({ result: "applied" });
-        logger.info({ config: configPath }, "config reloaded");
-      } catch (error) {
-        metrics.configReloads.inc({ result: "rejected" });
-        const message = error instanceof ConfigError ? error.message : String(error);
-        logger.error(
-          { config: configPath, err: message },
-          "config rejected; the last good config stays in force",
-        );
-      }
-    });
-  }
+  const watcher: ConfigWatcher | undefined = configPath
+    ? watchConfig({
+        path: configPath,
+        knownRules,
+        apply: (next) => {
+          policy = compilePolicy(next);
+        },
+        metrics,
+        log: logger,
+      })
+    : undefined;
 
   if (manager) {
     manager.onChange((pair) => swapCertificate(app.server as unknown as TlsServer, pair));
@@ -183,19 +190,27 @@ export async function serve(argv: string[]): Promise<number> {
     const stop = (signal: string) => {
       if (shuttingDown) return;
       shuttingDown = true;
-      logger.info({ signal }, "shutting down: finishing in-flight requests");
-      if (configPath) unwatchFile(configPath);
+      const delayMs = signal === "SIGTERM" ? shutdownDelay * 1000 : 0;
+      logger.info({ signal, delayMs }, "shutting down: not ready, finishing in-flight requests");
+      watcher?.close();
       manager?.stop();
       void facts?.stop();
-      Promise.all([app.close(), new Promise<void>((closed) => metricsServer.close(() => closed()))]).then(
-        () => done(0),
+      const drained = new Promise<void>((waited) => setTimeout(waited, delayMs)).then(() =>
+        Promise.all([app.close(), new Promise<void>((closed) => metricsServer.close(() => closed()))]),
+      );
+      drained.then(
+        () => {
+          logger.info({ signal }, "stopped");
+          done(0);
+        },
         (error: unknown) => {
           logger.error({ err: String(error) }, "shutdown failed");
           done(1);
         },
       );
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
+    // `on`, not `once`: a second SIGTERM during the delay must not kill the draining server.
+    process.on("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
 }

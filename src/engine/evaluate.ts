@@ -9,6 +9,7 @@ import type {
   Target,
 } from "../rules/types.js";
 import { annotationExemption, applyExemptions } from "./exemptions.js";
+import { DEFAULT_LIMITS, roundMs, type SlowRule } from "./budget.js";
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { applyRatchet } from "./ratchet.js";
@@ -39,6 +40,8 @@ export interface EvaluationInput {
 export interface RuleError {
   rule: string;
   error: string;
+  /** The evaluation ran out of time at this rule; it and the rules after it were not applied. */
+  timedOut?: boolean;
 }
 
 export interface Evaluation {
@@ -48,6 +51,8 @@ export interface Evaluation {
   denials: Finding[];
   /** Rules that threw; the handler logs and counts them, the verdict follows `onRuleError`. */
   ruleErrors: RuleError[];
+  /** Rules that ran longer than the policy's `slowRuleMs`, and the one that spent the budget. */
+  slowRules: SlowRule[];
   /** Why the object was not judged at all, when it was not. */
   skipped?: string;
   /**
@@ -62,10 +67,21 @@ export interface Evaluation {
 const EMPTY: readonly Finding[] = [];
 
 function skip(reason: string): Evaluation {
-  return { findings: [], denials: [], ruleErrors: [], skipped: reason, notices: [], exempted: [] };
+  return {
+    findings: [],
+    denials: [],
+    ruleErrors: [],
+    slowRules: [],
+    skipped: reason,
+    notices: [],
+    exempted: [],
+  };
 }
 
-/** Run the rules that apply to each target of the object. A rule that throws becomes a RuleError. */
+/**
+ * Run the rules that apply to each target of the object. A rule that throws becomes a RuleError;
+ * so does the rule at which the evaluation runs over its time budget, and no rule runs after it.
+ */
 export function runRules(
   targets: readonly Target[],
   policy: Policy,
@@ -74,21 +90,44 @@ export function runRules(
   facts: ClusterFacts | undefined,
   ruleErrors: RuleError[],
   request?: RequestContext,
+  slowRules: SlowRule[] = [],
 ): Finding[] {
   const findings: Finding[] = [];
   const { allowedRegistries, nodePoolKeys } = policy.config;
+  const limits = policy.limits ?? DEFAULT_LIMITS;
+  const started = performance.now();
+  let overBudget: RuleError | undefined;
+  let notApplied = 0;
   for (const target of targets) {
     const active = policy.byTarget.get(target.type);
     if (!active) continue;
     for (const { rule, severity, options } of active) {
       if (rule.sources && !rule.sources.includes(source)) continue;
-      let raw: RawFinding[];
+      if (overBudget) {
+        notApplied++;
+        continue;
+      }
+      let raw: RawFinding[] | undefined;
+      const before = performance.now();
       try {
         raw = rule.check(target, { options, allowedRegistries, nodePoolKeys, source, facts, request });
       } catch (error) {
         ruleErrors.push({ rule: rule.id, error: error instanceof Error ? error.message : String(error) });
-        continue;
       }
+      const after = performance.now();
+      const spent = after - started;
+      if (after - before >= limits.slowRuleMs || spent > limits.budgetMs) {
+        slowRules.push({ rule: rule.id, ms: roundMs(after - before) });
+      }
+      if (spent > limits.budgetMs) {
+        overBudget = {
+          rule: rule.id,
+          error: `the rules ran ${roundMs(spent)} ms on this object, over the ${limits.budgetMs} ms budget`,
+          timedOut: true,
+        };
+        ruleErrors.push(overBudget);
+      }
+      if (!raw) continue;
       for (const finding of raw) {
         findings.push({
           rule: rule.id,
@@ -101,6 +140,8 @@ export function runRules(
       }
     }
   }
+  if (overBudget)
+    overBudget.error += `; ${notApplied} later rule${notApplied === 1 ? " was" : "s were"} not applied`;
   return findings;
 }
 
@@ -108,6 +149,7 @@ export function runRules(
  * Judge one object: pick its targets, run the rules, then resolve each finding's severity through
  * exemptions and, on UPDATE, the ratchet. Pure apart from the clock, which is `input.now` when
  * given, so the webhook, `check` and `audit` give the same answer.
+ * The rules are timed only to stop a runaway evaluation (`budget.ts`), which no healthy rule meets.
  */
 export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   const { config } = policy;
@@ -137,6 +179,7 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
         }
       : undefined;
   const ruleErrors: RuleError[] = [];
+  const slowRules: SlowRule[] = [];
   const found = runRules(
     extractTargets(input.object, fallbackNamespace),
     policy,
@@ -145,6 +188,7 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
     input.facts,
     ruleErrors,
     request,
+    slowRules,
   );
   const now = (input.now ?? new Date()).getTime();
   const setByNonAdmin =
@@ -192,5 +236,5 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   }
   const denials =
     findings.length === 0 ? (EMPTY as Finding[]) : findings.filter((f) => f.severity === "deny");
-  return { findings, denials, ruleErrors, notices, exempted };
+  return { findings, denials, ruleErrors, slowRules, notices, exempted };
 }

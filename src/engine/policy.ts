@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.js";
 import { RULES } from "../rules/index.js";
 import type { Rule, Severity, TargetType } from "../rules/types.js";
+import type { EvaluationLimits } from "./budget.js";
 
 /** A rule as the config sets it: its severity (never `off`) and merged options. */
 export interface ActiveRule {
@@ -14,9 +15,15 @@ export interface Policy {
   config: Config;
   registry: ReadonlyMap<string, Rule>;
   byTarget: ReadonlyMap<TargetType, readonly ActiveRule[]>;
+  /** Time limits on one evaluation; DEFAULT_LIMITS when absent. */
+  limits?: EvaluationLimits;
 }
 
-export function compilePolicy(config: Config, registry: ReadonlyMap<string, Rule> = RULES): Policy {
+export function compilePolicy(
+  config: Config,
+  registry: ReadonlyMap<string, Rule> = RULES,
+  limits?: EvaluationLimits,
+): Policy {
   const byTarget = new Map<TargetType, ActiveRule[]>();
   for (const rule of registry.values()) {
     const configured = config.rules[rule.id];
@@ -33,5 +40,5 @@ export function compilePolicy(config: Config, registry: ReadonlyMap<string, Rule
       byTarget.set(type, list);
     }
   }
-  return { config, registry, byTarget };
+  return limits ? { config, registry, byTarget, limits } : { config, registry, byTarget };
 }

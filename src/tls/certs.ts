@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate } from "selfsigned";
 
@@ -90,6 +90,12 @@ export function certificateUsable(leaf: string, ca: string, now = new Date(), ma
   }
 }
 
+/** `mode` on write applies only to a new file: a key file left readable by others is tightened too. */
+function writePrivateKey(path: string, pem: string): void {
+  writeFileSync(path, pem, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
 export const CERT_FILES = { caCert: "ca.crt", caKey: "ca.key", cert: "tls.crt", key: "tls.key" } as const;
 
 function read(dir: string, name: string): string | undefined {
@@ -123,7 +129,7 @@ export async function ensureLocalCertificates(
     const ca = await generateCa();
     caCert = ca.cert;
     caKey = ca.key;
-    writeFileSync(join(dir, CERT_FILES.caKey), caKey, { mode: 0o600 });
+    writePrivateKey(join(dir, CERT_FILES.caKey), caKey);
     writeFileSync(join(dir, CERT_FILES.caCert), caCert, { mode: 0o644 });
     created.push(CERT_FILES.caCert, CERT_FILES.caKey);
   }
@@ -133,7 +139,7 @@ export async function ensureLocalCertificates(
     const serving = await issueServingCert({ cert: caCert, key: caKey }, hosts);
     cert = serving.cert;
     key = serving.key;
-    writeFileSync(join(dir, CERT_FILES.key), key, { mode: 0o600 });
+    writePrivateKey(join(dir, CERT_FILES.key), key);
     writeFileSync(join(dir, CERT_FILES.cert), cert, { mode: 0o644 });
     created.push(CERT_FILES.cert, CERT_FILES.key);
   }

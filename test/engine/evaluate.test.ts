@@ -74,6 +74,7 @@ describe("evaluate", () => {
       findings: [],
       denials: [],
       ruleErrors: [],
+      slowRules: [],
       skipped: "Pod is controlled by a ReplicaSet, whose template was checked",
       notices: [],
       exempted: [],

@@ -1,0 +1,187 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app.js";
+import { loadConfigFile } from "../../src/config/load.js";
+import { type ConfigWatcher, watchConfig } from "../../src/config/watch.js";
+import { compilePolicy, type Policy } from "../../src/engine/policy.js";
+import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { RULES } from "../../src/rules/index.js";
+import { review, rootPod } from "../support/reviews.js";
+import { testCertificates } from "../support/server.js";
+
+const knownRules = new Set(RULES.keys());
+let dir: string;
+let path: string;
+let metrics: Metrics;
+let lines: Record<string, unknown>[];
+let policy: Policy;
+let watcher: ConfigWatcher;
+let app: FastifyInstance;
+let port: number;
+let ca: string;
+let stamp = Date.now() / 1000;
+
+/** Write the config and move its mtime forward, so a poll sees the change even within a second. */
+function writeConfig(text: string): void {
+  writeFileSync(path, text);
+  stamp += 10;
+  utimesSync(path, stamp, stamp);
+}
+
+async function reloads(result: "applied" | "rejected"): Promise<number> {
+  const values = (await metrics.configReloads.get()).values;
+  return values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+function validate(uid: string): Promise<{ status: number; uid: unknown; allowed: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/validate",
+        method: "POST",
+        agent,
+        ca,
+        servername: "localhost",
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => {
+          const response = (JSON.parse(text) as { response?: { uid: unknown; allowed: unknown } }).response;
+          resolve({ status: res.statusCode ?? 0, uid: response?.uid, allowed: response?.allowed });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(review(rootPod(), { uid })));
+  });
+}
+
+beforeAll(async () => {
+  const certificates = await testCertificates();
+  ca = certificates.ca.cert;
+  dir = mkdtempSync(join(tmpdir(), "tollgate-reload-"));
+  path = join(dir, "config.yaml");
+});
+afterAll(() => {
+  agent.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  writeConfig("defaultMode: enforce\n");
+  metrics = createMetrics();
+  lines = [];
+  const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  policy = compilePolicy(loadConfigFile(path, knownRules));
+  watcher = watchConfig({
+    path,
+    knownRules,
+    apply: (next) => {
+      policy = compilePolicy(next);
+    },
+    metrics,
+    log,
+    intervalMs: 50,
+  });
+  const certificates = await testCertificates();
+  app = buildApp({
+    https: certificates.serving,
+    policy: () => policy,
+    metrics,
+    logger: pino({ level: "silent" }),
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  port = (app.server.address() as AddressInfo).port;
+});
+afterEach(async () => {
+  watcher.close();
+  await app.close();
+});
+
+describe("config reload", () => {
+  it.each([
+    ["bad YAML", "defaultMode: [enforce\n", /config\.yaml:\d+:\d+: invalid YAML: /],
+    [
+      "a schema error",
+      "defaultMode: maybe\n",
+      /config\.yaml:1: defaultMode: must be one of "enforce", "warn"/,
+    ],
+    ["an unknown rule", "rules:\n  no-such-rule:\n    severity: warn\n", /unknown rule id "no-such-rule"/],
+  ])("rejects %s, logs why, counts it, and keeps the last good config", async (_name, text, why) => {
+    writeConfig(text);
+    expect(watcher.reload()).toBe("rejected");
+    expect(await reloads("rejected")).toBe(1);
+    expect(await reloads("applied")).toBe(0);
+    const line = lines.find((l) => l.msg === "config rejected; the last good config stays in force");
+    expect(line).toMatchObject({ level: 50, config: path });
+    expect(line?.err).toMatch(why);
+    expect(policy.config.defaultMode).toBe("enforce");
+    expect(await validate("still-enforced")).toEqual({ status: 200, uid: "still-enforced", allowed: false });
+  });
+
+  it("rejects a config file that went away", async () => {
+    rmSync(path);
+    expect(watcher.reload()).toBe("rejected");
+    expect(lines.at(-1)?.err).toBe(`${path}: cannot read the config file (ENOENT)`);
+    expect(policy.config.defaultMode).toBe("enforce");
+  });
+
+  it("notices a change by polling and applies a valid file", async () => {
+    writeConfig("defaultMode: warn\n");
+    const deadline = Date.now() + 3_000;
+    while ((await reloads("applied")) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await reloads("applied")).toBe(1);
+    expect(lines.find((l) => l.msg === "config reloaded")).toMatchObject({ level: 30, config: path });
+    expect(await validate("now-warned")).toEqual({ status: 200, uid: "now-warned", allowed: true });
+  });
+
+  it("answers every request while configs are swapped under load, each by one config or the other", async () => {
+    let stop = false;
+    let sent = 0;
+    const answers: { status: number; uid: unknown; allowed: unknown; expectedUid: string }[] = [];
+    const worker = async (id: number) => {
+      while (!stop) {
+        const uid = `load-${id}-${sent++}`;
+        answers.push({ ...(await validate(uid)), expectedUid: uid });
+      }
+    };
+    // Reload by hand only, so that the counts below are exact.
+    watcher.close();
+    const workers = Array.from({ length: 8 }, (_, i) => worker(i));
+    const modes = ["warn", "enforce", "maybe", "warn", "enforce", "[", "warn"];
+    for (const mode of modes) {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      writeConfig(`defaultMode: ${mode}\n`);
+      watcher.reload();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    stop = true;
+    await Promise.all(workers);
+    expect(answers.length).toBeGreaterThan(50);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.uid).toBe(answer.expectedUid);
+      expect(typeof answer.allowed).toBe("boolean");
+    }
+    expect(new Set(answers.map((a) => a.allowed))).toEqual(new Set([true, false]));
+    expect(await reloads("applied")).toBe(5);
+    expect(await reloads("rejected")).toBe(2);
+    expect(policy.config.defaultMode).toBe("warn");
+  });
+});
