@@ -11,6 +11,7 @@ import type { Config } from "../config/schema.js";
 import { controllerOf, type KubeObject, metadataOf, refOf } from "../engine/targets.js";
 import type { ReportFinding, RuleDescriptor } from "../report/model.js";
 import { isRecord } from "../rules/visit.js";
+import { selectorMatches } from "../k8s/selectors.js";
 import type { ClusterSnapshot, KindName } from "./snapshot.js";
 
 /**
@@ -81,36 +82,6 @@ function auditedNamespaces(snapshot: ClusterSnapshot, config: Config): KubeObjec
 
 function inNamespace(objects: KubeObject[], namespace: string): KubeObject[] {
   return objects.filter((o) => refOf(o).namespace === namespace);
-}
-
-/** Does a label selector select these labels? (An empty selector selects everything.) */
-export function selects(selector: V1LabelSelector | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return false;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  for (const expression of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, expression.key);
-    const value = labels[expression.key];
-    const values = expression.values ?? [];
-    switch (expression.operator) {
-      case "In":
-        if (!has || !values.includes(value ?? "")) return false;
-        break;
-      case "NotIn":
-        if (has && values.includes(value ?? "")) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 function isEmptySelector(selector: V1LabelSelector | undefined): boolean {
@@ -393,7 +364,8 @@ export const CHECKLIST: readonly ChecklistItem[] = [
           const podLabels = labelsOf(template);
           const covered = budgets.some(
             (pdb) =>
-              (pdb.metadata?.namespace ?? "") === ref.namespace && selects(pdb.spec?.selector, podLabels),
+              (pdb.metadata?.namespace ?? "") === ref.namespace &&
+              selectorMatches(pdb.spec?.selector, podLabels),
           );
           if (covered) continue;
           findings.push(

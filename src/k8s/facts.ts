@@ -1,8 +1,8 @@
+import { selectorMatches } from "./selectors.js";
 import type {
   Informer,
   KubeConfig,
   ObjectCache,
-  V1LabelSelector,
   V1NetworkPolicy,
   V1PodDisruptionBudget,
 } from "@kubernetes/client-node";
@@ -27,42 +27,6 @@ export function isDefaultDenyIngress(policy: V1NetworkPolicy): boolean {
   if (!selectsAll) return false;
   const coversIngress = spec.policyTypes === undefined || spec.policyTypes.includes("Ingress");
   return coversIngress && (spec.ingress === undefined || spec.ingress.length === 0);
-}
-
-/**
- * Label selector semantics of the apiserver: every matchLabels pair and every matchExpressions
- * requirement must hold. An empty selector selects everything; an absent one (`undefined`) nothing.
- */
-export function selectorMatches(
-  selector: V1LabelSelector | undefined,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  if (selector === undefined) return false;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  for (const requirement of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, requirement.key);
-    const value = labels[requirement.key];
-    const values = requirement.values ?? [];
-    switch (requirement.operator) {
-      case "In":
-        if (!has || !values.includes(value as string)) return false;
-        break;
-      case "NotIn":
-        if (has && values.includes(value as string)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 /** ClusterFacts answered from in-memory caches; undefined until both caches have synced. */
