@@ -1,3 +1,4 @@
+import { POD_SPEC_KINDS } from "../rules/resources.js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CHECKLIST, isOwnedWorkload, runChecklist, withoutCovered } from "../audit/checklist.js";
 import { type ListRequest, listCluster } from "../audit/list.js";
@@ -55,17 +56,7 @@ function activeTargets(policy: Policy): Set<TargetType> {
 }
 
 const KINDS_BY_TARGET: Record<TargetType, readonly KindName[]> = {
-  podSpec: [
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-  ],
+  podSpec: POD_SPEC_KINDS,
   rbacRules: ["Role", "ClusterRole"],
   binding: ["RoleBinding", "ClusterRoleBinding"],
   namespace: ["Namespace"],
