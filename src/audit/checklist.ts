@@ -1,6 +1,5 @@
 import { X509Certificate } from "node:crypto";
 import type {
-  V1LabelSelector,
   V1NetworkPolicy,
   V1PodDisruptionBudget,
   V1PolicyRule,
@@ -11,7 +10,7 @@ import type { Config } from "../config/schema.js";
 import { controllerOf, type KubeObject, metadataOf, refOf } from "../engine/targets.js";
 import type { ReportFinding, RuleDescriptor } from "../report/model.js";
 import { isRecord } from "../rules/visit.js";
-import { selectorMatches } from "../k8s/selectors.js";
+import { isDefaultDeny, policyTypes, selectorMatches } from "../k8s/selectors.js";
 import type { ClusterSnapshot, KindName } from "./snapshot.js";
 
 /**
@@ -82,28 +81,6 @@ function auditedNamespaces(snapshot: ClusterSnapshot, config: Config): KubeObjec
 
 function inNamespace(objects: KubeObject[], namespace: string): KubeObject[] {
   return objects.filter((o) => refOf(o).namespace === namespace);
-}
-
-function isEmptySelector(selector: V1LabelSelector | undefined): boolean {
-  if (!selector) return true;
-  return (
-    Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0
-  );
-}
-
-/** The policy types of a NetworkPolicy, defaulted as the apiserver does. */
-function policyTypes(policy: V1NetworkPolicy): string[] {
-  const spec = policy.spec;
-  if (!spec) return [];
-  if (spec.policyTypes && spec.policyTypes.length > 0) return spec.policyTypes;
-  return spec.egress && spec.egress.length > 0 ? ["Ingress", "Egress"] : ["Ingress"];
-}
-
-function isDefaultDeny(policy: V1NetworkPolicy, direction: "Ingress" | "Egress"): boolean {
-  const spec = policy.spec;
-  if (!spec || !isEmptySelector(spec.podSelector) || !policyTypes(policy).includes(direction)) return false;
-  const rules = direction === "Ingress" ? spec.ingress : spec.egress;
-  return !rules || rules.length === 0;
 }
 
 function allowsDns(policy: V1NetworkPolicy): boolean {

@@ -1,4 +1,4 @@
-import { selectorMatches } from "./selectors.js";
+import { isDefaultDeny, selectorMatches } from "./selectors.js";
 import type {
   Informer,
   KubeConfig,
@@ -11,22 +11,9 @@ import type { ClusterFacts } from "../rules/types.js";
 /** An informer and the cache it fills, as @kubernetes/client-node's makeInformer returns them. */
 export type CachedInformer<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>;
 
-/**
- * Does the policy deny all ingress to every pod of its namespace? It selects all pods (an empty
- * podSelector), covers Ingress (listed in policyTypes, or implied when policyTypes is absent),
- * and allows no ingress rule.
- */
+/** A NetworkPolicy that selects every Pod of its namespace and admits no ingress. */
 export function isDefaultDenyIngress(policy: V1NetworkPolicy): boolean {
-  const spec = policy.spec;
-  if (spec === undefined) return false;
-  const selector = spec.podSelector;
-  const selectsAll =
-    selector === undefined ||
-    ((selector.matchLabels === undefined || Object.keys(selector.matchLabels).length === 0) &&
-      (selector.matchExpressions === undefined || selector.matchExpressions.length === 0));
-  if (!selectsAll) return false;
-  const coversIngress = spec.policyTypes === undefined || spec.policyTypes.includes("Ingress");
-  return coversIngress && (spec.ingress === undefined || spec.ingress.length === 0);
+  return isDefaultDeny(policy, "Ingress");
 }
 
 /** ClusterFacts answered from in-memory caches; undefined until both caches have synced. */
