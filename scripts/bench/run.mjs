@@ -3,12 +3,17 @@
 // by wrk's own duration and by a kill timer, and the whole run by a deadline.
 //
 // Usage: node scripts/bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
-//                                   [--update-doc] [--peer-name NAME --peer-url URL]
+//                                   [--update-doc] [--peer-name NAME --peer-url URL
+//                                   [--peer-pid PID] [--peer-version TEXT]]
 //   --quick        CI mode: Pod body only, short runs, no peer; exits 1 when tollgate / bare on the
 //                  Pod body falls below QUICK_FLOOR in every round.
 //   --update-doc   write the tables into BENCHMARKS.md between the bench markers.
 //   --peer-url     an admission webhook already listening on 127.0.0.1 (started by hand, see
 //                  BENCHMARKS.md) to drive with the same bodies; --peer-name names it in the table.
+//                  It must serve the certificate in .bench/certs (tollgate keeps the one it finds
+//                  there), so that the same CA checks every server's answers.
+//   --peer-pid     the peer's process id, to read its CPU time and memory as for the other two.
+//   --peer-version a line describing the peer's build, for the report.
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -41,6 +46,8 @@ const { values: flags } = parseArgs({
     "update-doc": { type: "boolean", default: false },
     "peer-name": { type: "string", default: "peer" },
     "peer-url": { type: "string" },
+    "peer-pid": { type: "string" },
+    "peer-version": { type: "string" },
   },
 });
 const quick = flags.quick;
@@ -413,6 +420,11 @@ function report(result) {
   lines.push(
     `Load: wrk, 1 thread, ${result.connections} keep-alive HTTPS connections, ${result.rounds} interleaved rounds of ${result.seconds} s per server and body; medians over rounds. RSS read from /proc after each body's last run.`,
   );
+  if (result.peer) {
+    lines.push(
+      `Peer: ${result.peer.name}${result.peer.version ? `, ${result.peer.version}` : ""}, at ${result.peer.url}, driven with the same bodies, rounds and connections.`,
+    );
+  }
   lines.push("");
   lines.push(
     "| body | bytes | server | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | tollgate / bare req/s | bare / tollgate CPU µs/req |",
@@ -424,6 +436,26 @@ function report(result) {
       const cpuRatio = s.name === "tollgate" ? f2(b.cpuRatio) : "";
       lines.push(
         `| ${b.body} | ${b.bytes} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} | ${Number.isNaN(s.cpuUs) ? "" : f0(s.cpuUs)} | ${Number.isNaN(s.rssMb) ? "" : s.rssMb.toFixed(0)} | ${ratio} | ${cpuRatio} |`,
+      );
+    }
+  }
+  if (result.peer) {
+    const peerName = result.peer.name;
+    lines.push("");
+    lines.push(
+      `tollgate against ${peerName} (full rate; the req/s ratio is the median of the per-round ratios):`,
+    );
+    lines.push("");
+    lines.push(
+      `| body | tollgate verdict | ${peerName} verdict | tollgate / ${peerName} req/s | p99 ms tollgate | p99 ms ${peerName} | CPU µs/req tollgate | CPU µs/req ${peerName} |`,
+    );
+    lines.push("|---|---|---|---:|---:|---:|---:|---:|");
+    for (const b of result.bodies) {
+      const t = b.servers.find((s) => s.name === "tollgate");
+      const p = b.servers.find((s) => s.name === peerName);
+      const cpu = (s) => (Number.isNaN(s.cpuUs) ? "" : f0(s.cpuUs));
+      lines.push(
+        `| ${b.body} | ${b.verdict} | ${b.verdicts[peerName]} | ${f2(b.peerRatio)} | ${f2(t.p99)} | ${f2(p.p99)} | ${cpu(t)} | ${cpu(p)} |`,
       );
     }
   }
@@ -473,6 +505,7 @@ async function main() {
     throw new Error("dist/src/main.js is missing: npm run build");
   ensureWrk();
   mkdirSync(join(WORK, "bodies"), { recursive: true });
+  mkdirSync(join(WORK, "answers"), { recursive: true });
   const info = machine();
   log(`${info.cpu}, load ${info.load}, ${pinned ? "pinned" : "not pinned"}`);
 
@@ -529,7 +562,12 @@ async function main() {
     { name: "tollgate", url: `https://${HOST}:${port}/validate`, pid: tollgate.pid },
     { name: "bare", url: `https://${HOST}:${barePort}/validate`, pid: bare.pid },
   ];
-  if (peerUrl) servers.push({ name: flags["peer-name"], url: peerUrl, pid: undefined });
+  if (peerUrl) {
+    const pid = flags["peer-pid"] === undefined ? undefined : Number(flags["peer-pid"]);
+    if (pid !== undefined && !existsSync(`/proc/${pid}/stat`))
+      throw new Error(`--peer-pid ${pid}: no such process`);
+    servers.push({ name: flags["peer-name"], url: peerUrl, pid });
+  }
 
   // Every server must answer every body with a 200 AdmissionReview for the same uid.
   const verdicts = {};
@@ -544,11 +582,12 @@ async function main() {
           `${server.name} answered ${body} with ${answer.status}: ${answer.text.slice(0, 300)}`,
         );
       }
-      if (server.name === "tollgate") {
-        const r = parsed.response;
-        verdicts[body] =
-          `${r.allowed ? "allowed" : "denied"}${r.warnings ? `, ${r.warnings.length} warning(s)` : ""}`;
-      }
+      const r = parsed.response;
+      verdicts[body] ??= {};
+      verdicts[body][server.name] =
+        `${r.allowed ? "allowed" : "denied"}${r.warnings ? `, ${r.warnings.length} warning(s)` : ""}`;
+      // The answers, to compare what each server concluded (the peer's rules are not tollgate's).
+      writeFileSync(join(WORK, "answers", `${server.name}-${body}.json`), `${answer.text}\n`);
     }
   }
 
@@ -595,13 +634,18 @@ async function main() {
     });
     // Ratio per round, then the median: each round's two runs are minutes apart at most.
     const perRound = runs[`${body}/tollgate`].map((r, i) => r.rps / runs[`${body}/bare`][i].rps);
+    const peerRuns = peerUrl ? runs[`${body}/${flags["peer-name"]}`] : undefined;
+    const perRoundPeer = peerRuns?.map((r, i) => runs[`${body}/tollgate`][i].rps / r.rps);
     return {
       body,
       bytes: bodyBytes[body],
-      verdict: verdicts[body],
+      verdict: verdicts[body].tollgate,
+      verdicts: verdicts[body],
       servers: rows,
       ratio: median(perRound),
       ratios: perRound,
+      peerRatio: perRoundPeer ? median(perRoundPeer) : undefined,
+      peerRatios: perRoundPeer,
       // The same comparison from CPU time: the throughput ratio if both were CPU-bound.
       cpuRatio: rows[1].cpuUs / rows[0].cpuUs,
     };
@@ -644,6 +688,7 @@ async function main() {
     rounds,
     seconds,
     connections,
+    peer: peerUrl ? { name: flags["peer-name"], version: flags["peer-version"], url: peerUrl } : undefined,
     bodies: bodyResults,
     paced,
     peak,
