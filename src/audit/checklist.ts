@@ -83,6 +83,27 @@ function inNamespace(objects: KubeObject[], namespace: string): KubeObject[] {
   return objects.filter((o) => refOf(o).namespace === namespace);
 }
 
+/**
+ * One finding per audited namespace that `gap` finds wanting, given the objects of `kind` in it:
+ * the shape every namespace item of the checklist shares.
+ */
+function namespaceGaps(
+  item: Pick<ChecklistItem, "id" | "defaultSeverity">,
+  snapshot: ClusterSnapshot,
+  config: Config,
+  kind: KindName,
+  gap: (objects: KubeObject[], namespace: string) => { message: string; fix: string } | undefined,
+): ReportFinding[] {
+  const objects = list(snapshot, kind);
+  return auditedNamespaces(snapshot, config).flatMap((ns) => {
+    const name = refOf(ns).name;
+    const wanting = gap(inNamespace(objects, name), name);
+    return wanting
+      ? [finding(item, { kind: "Namespace", namespace: "", name }, "", wanting.message, wanting.fix)]
+      : [];
+  });
+}
+
 function allowsDns(policy: V1NetworkPolicy): boolean {
   if (!policyTypes(policy).includes("Egress")) return false;
   return (policy.spec?.egress ?? []).some((rule) => {
@@ -209,21 +230,14 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     needs: ["Namespace", "NetworkPolicy"],
     namespaceScoped: true,
     run(snapshot, { config }) {
-      const policies = list(snapshot, "NetworkPolicy");
-      return auditedNamespaces(snapshot, config).flatMap((ns) => {
-        const name = refOf(ns).name;
-        const here = inNamespace(policies, name) as unknown as V1NetworkPolicy[];
-        if (here.some((p) => isDefaultDeny(p, "Ingress"))) return [];
-        return [
-          finding(
-            this,
-            { kind: "Namespace", namespace: "", name },
-            "",
-            `namespace ${name} has no default-deny ingress NetworkPolicy`,
-            `add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] to ${name}`,
-          ),
-        ];
-      });
+      return namespaceGaps(this, snapshot, config, "NetworkPolicy", (objects, name) =>
+        (objects as unknown as V1NetworkPolicy[]).some((p) => isDefaultDeny(p, "Ingress"))
+          ? undefined
+          : {
+              message: `namespace ${name} has no default-deny ingress NetworkPolicy`,
+              fix: `add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] to ${name}`,
+            },
+      );
     },
   },
   {
@@ -238,20 +252,13 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     needs: ["Namespace", "NetworkPolicy"],
     namespaceScoped: true,
     run(snapshot, { config }) {
-      const policies = list(snapshot, "NetworkPolicy");
-      return auditedNamespaces(snapshot, config).flatMap((ns) => {
-        const name = refOf(ns).name;
-        const here = inNamespace(policies, name) as unknown as V1NetworkPolicy[];
-        if (!here.some((p) => isDefaultDeny(p, "Egress")) || here.some(allowsDns)) return [];
-        return [
-          finding(
-            this,
-            { kind: "Namespace", namespace: "", name },
-            "",
-            `namespace ${name} denies all egress but no NetworkPolicy allows DNS (port 53)`,
-            `add a NetworkPolicy to ${name} that allows egress to port 53 (UDP and TCP)`,
-          ),
-        ];
+      return namespaceGaps(this, snapshot, config, "NetworkPolicy", (objects, name) => {
+        const here = objects as unknown as V1NetworkPolicy[];
+        if (!here.some((p) => isDefaultDeny(p, "Egress")) || here.some(allowsDns)) return undefined;
+        return {
+          message: `namespace ${name} denies all egress but no NetworkPolicy allows DNS (port 53)`,
+          fix: `add a NetworkPolicy to ${name} that allows egress to port 53 (UDP and TCP)`,
+        };
       });
     },
   },
@@ -270,20 +277,11 @@ export const CHECKLIST: readonly ChecklistItem[] = [
     needs: ["Namespace", kind],
     namespaceScoped: true,
     run(snapshot, { config }) {
-      const objects = list(snapshot, kind);
-      return auditedNamespaces(snapshot, config).flatMap((ns) => {
-        const name = refOf(ns).name;
-        if (inNamespace(objects, name).length > 0) return [];
-        return [
-          finding(
-            this,
-            { kind: "Namespace", namespace: "", name },
-            "",
-            `namespace ${name} has no ${kind}`,
-            `create ${article} in namespace ${name}`,
-          ),
-        ];
-      });
+      return namespaceGaps(this, snapshot, config, kind, (objects, name) =>
+        objects.length > 0
+          ? undefined
+          : { message: `namespace ${name} has no ${kind}`, fix: `create ${article} in namespace ${name}` },
+      );
     },
   })),
   {
