@@ -1,7 +1,6 @@
-import { longRunning } from "./probes.js";
+import { missingProbe } from "./probes.js";
 import { LONG_RUNNING_KINDS } from "./resources.js";
-import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containersOf, quote } from "./visit.js";
+import type { PodSpecTarget, Rule } from "./types.js";
 
 export const livenessProbeMissing: Rule<PodSpecTarget> = {
   id: "liveness-probe-missing",
@@ -25,17 +24,6 @@ containers:
       failureThreshold: 3
 \`\`\``,
   check(target) {
-    const findings: RawFinding[] = [];
-    for (const visited of longRunning(target, containersOf(target))) {
-      if (visited.container.livenessProbe != null) continue;
-      const name = quote(visited.name);
-      findings.push({
-        path: `${visited.path}.livenessProbe`,
-        container: visited.name,
-        message: `container ${name} has no livenessProbe`,
-        fix: `add a livenessProbe to container ${name}`,
-      });
-    }
-    return findings;
+    return missingProbe(target, "livenessProbe");
   },
 };

@@ -1,5 +1,5 @@
-import type { PodSpecTarget } from "./types.js";
-import type { VisitedContainer } from "./visit.js";
+import type { PodSpecTarget, RawFinding } from "./types.js";
+import { containersOf, quote, type VisitedContainer } from "./visit.js";
 
 /**
  * The containers expected to answer probes: regular containers of pods that keep running.
@@ -14,4 +14,20 @@ export function longRunning(
   const restartPolicy: unknown = target.spec.restartPolicy;
   if (restartPolicy === "Never" || restartPolicy === "OnFailure") return [];
   return containers.filter((visited) => visited.list === "containers");
+}
+
+/** One finding per long-running container that lacks `probe`: the check of both probe rules. */
+export function missingProbe(target: PodSpecTarget, probe: "livenessProbe" | "readinessProbe"): RawFinding[] {
+  const findings: RawFinding[] = [];
+  for (const visited of longRunning(target, containersOf(target))) {
+    if (visited.container[probe] != null) continue;
+    const name = quote(visited.name);
+    findings.push({
+      path: `${visited.path}.${probe}`,
+      container: visited.name,
+      message: `container ${name} has no ${probe}`,
+      fix: `add a ${probe} to container ${name}`,
+    });
+  }
+  return findings;
 }

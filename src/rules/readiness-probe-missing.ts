@@ -1,7 +1,6 @@
-import { longRunning } from "./probes.js";
+import { missingProbe } from "./probes.js";
 import { LONG_RUNNING_KINDS } from "./resources.js";
-import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containersOf, quote } from "./visit.js";
+import type { PodSpecTarget, Rule } from "./types.js";
 
 export const readinessProbeMissing: Rule<PodSpecTarget> = {
   id: "readiness-probe-missing",
@@ -24,17 +23,6 @@ containers:
       periodSeconds: 5
 \`\`\``,
   check(target) {
-    const findings: RawFinding[] = [];
-    for (const visited of longRunning(target, containersOf(target))) {
-      if (visited.container.readinessProbe != null) continue;
-      const name = quote(visited.name);
-      findings.push({
-        path: `${visited.path}.readinessProbe`,
-        container: visited.name,
-        message: `container ${name} has no readinessProbe`,
-        fix: `add a readinessProbe to container ${name}`,
-      });
-    }
-    return findings;
+    return missingProbe(target, "readinessProbe");
   },
 };
