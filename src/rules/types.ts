@@ -9,6 +9,7 @@ import type {
   V1Secret,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
+import type { VisitedContainer } from "./visit.js";
 
 export type Severity = "deny" | "warn" | "off";
 export type Mode = "enforce" | "warn";
@@ -53,6 +54,8 @@ export interface PodSpecTarget {
   runsToCompletion: boolean;
   /** The number of replicas the workload asks for (1 for a bare Pod, undefined for DaemonSets). */
   replicas?: number;
+  /** Its containers, filled by `containersOf` on first use. */
+  visited?: VisitedContainer[];
 }
 
 export interface RbacRulesTarget {
