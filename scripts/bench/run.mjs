@@ -16,6 +16,7 @@
 //   --peer-version a line describing the peer's build, for the report.
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { cpus, totalmem } from "node:os";
@@ -221,6 +222,38 @@ function memoryOf(pid) {
   const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }
+
+/**
+ * tollgate's garbage collections so far, from its own /metrics (prom-client's default metrics):
+ * a full (major) GC stops the one thread for milliseconds, which is what a p99 feels.
+ */
+async function gcOf(metricsUrl) {
+  const text = await new Promise((done, fail) => {
+    const req = httpGet(metricsUrl, { timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        body += chunk;
+      });
+      res.on("end", () => done(body));
+    });
+    req.once("timeout", () => req.destroy(new Error(`no answer from ${metricsUrl} in 5 s`)));
+    req.once("error", fail);
+  });
+  const gc = { major: 0, minor: 0, seconds: 0 };
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
+    const [, what, kind, value] = m;
+    if (what === "sum") gc.seconds += Number(value);
+    else if (kind === "major" || kind === "minor") gc[kind] += Number(value);
+  }
+  return gc;
+}
+
+const gcDelta = (after, before) => ({
+  major: after.major - before.major,
+  minor: after.minor - before.minor,
+  ms: (after.seconds - before.seconds) * 1000,
+});
 
 // ---------------------------------------------------------------- load
 
@@ -465,15 +498,22 @@ function report(result) {
       "Paced runs at half of tollgate's own maximum rate on that body (wrk with a per-connection delay):",
     );
     lines.push("");
-    lines.push("| body | target req/s | server | achieved req/s | p50 ms | p99 ms |");
-    lines.push("|---|---:|---|---:|---:|---:|");
+    lines.push(
+      "| body | target req/s | server | achieved req/s | p50 ms | p99 ms | full GCs | scavenges | GC ms |",
+    );
+    lines.push("|---|---:|---|---:|---:|---:|---:|---:|---:|");
     for (const p of result.paced) {
       for (const s of p.servers) {
+        const gc = s.gc ? `${s.gc.major} | ${s.gc.minor} | ${f0(s.gc.ms)}` : " | | ";
         lines.push(
-          `| ${p.body} | ${f0(p.target)} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} |`,
+          `| ${p.body} | ${f0(p.target)} | ${s.name} | ${f0(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} | ${gc} |`,
         );
       }
     }
+    lines.push("");
+    lines.push(
+      `GC figures are tollgate's own (prom-client's \`nodejs_gc_duration_seconds\` from its /metrics, read before and after each ${result.seconds} s paced run); the bare server has no metrics endpoint.`,
+    );
   }
   lines.push("");
   lines.push(
@@ -559,7 +599,12 @@ async function main() {
   await waitHealthy(`https://${HOST}:${barePort}/healthz`, ca, bare);
 
   const servers = [
-    { name: "tollgate", url: `https://${HOST}:${port}/validate`, pid: tollgate.pid },
+    {
+      name: "tollgate",
+      url: `https://${HOST}:${port}/validate`,
+      pid: tollgate.pid,
+      metrics: `http://${HOST}:${metricsPort}/metrics`,
+    },
     { name: "bare", url: `https://${HOST}:${barePort}/validate`, pid: bare.pid },
   ];
   if (peerUrl) {
@@ -660,9 +705,13 @@ async function main() {
       const delayMs = Math.round((conns * 1000) / target);
       const rows = [];
       for (const server of servers) {
+        const gcBefore = server.metrics ? await gcOf(server.metrics) : undefined;
         const r = await wrk(server.url, bodyFiles[b.body], seconds, conns, delayMs);
-        rows.push({ name: server.name, rps: r.rps, p50: r.p50, p99: r.p99 });
-        log(`paced ${b.body} ${server.name}: ${f0(r.rps)} req/s, p99 ${f2(r.p99)} ms`);
+        const gc = gcBefore ? gcDelta(await gcOf(server.metrics), gcBefore) : undefined;
+        rows.push({ name: server.name, rps: r.rps, p50: r.p50, p99: r.p99, gc });
+        log(
+          `paced ${b.body} ${server.name}: ${f0(r.rps)} req/s, p99 ${f2(r.p99)} ms${gc ? `, ${gc.major} full GCs, ${gc.minor} scavenges, ${f0(gc.ms)} ms in GC` : ""}`,
+        );
       }
       paced.push({ body: b.body, target, connections: conns, delayMs, servers: rows });
     }

@@ -82,16 +82,20 @@ function skip(reason: string): Evaluation {
  * Run the rules that apply to each target of the object. A rule that throws becomes a RuleError;
  * so does the rule at which the evaluation runs over its time budget, and no rule runs after it.
  */
-export function runRules(
-  targets: readonly Target[],
-  policy: Policy,
-  mode: Mode,
-  source: Source,
-  facts: ClusterFacts | undefined,
-  ruleErrors: RuleError[],
-  request?: RequestContext,
-  slowRules: SlowRule[] = [],
-): Finding[] {
+interface RunOptions {
+  mode: Mode;
+  source: Source;
+  facts: ClusterFacts | undefined;
+  /** Where rules that throw or run over the budget are recorded. */
+  ruleErrors: RuleError[];
+  slowRules: SlowRule[];
+  request?: RequestContext | undefined;
+  /** Run only these rules (the ratchet asks the old object only about the rules that deny now). */
+  only?: ReadonlySet<string> | undefined;
+}
+
+export function runRules(targets: readonly Target[], policy: Policy, run: RunOptions): Finding[] {
+  const { mode, source, facts, ruleErrors, slowRules, request, only } = run;
   const findings: Finding[] = [];
   const { allowedRegistries, nodePoolKeys } = policy.config;
   const limits = policy.limits ?? DEFAULT_LIMITS;
@@ -103,6 +107,7 @@ export function runRules(
     if (!active) continue;
     for (const { rule, severity, options } of active) {
       if (rule.sources && !rule.sources.includes(source)) continue;
+      if (only && !only.has(rule.id)) continue;
       if (overBudget) {
         notApplied++;
         continue;
@@ -180,16 +185,14 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
       : undefined;
   const ruleErrors: RuleError[] = [];
   const slowRules: SlowRule[] = [];
-  const found = runRules(
-    extractTargets(input.object, fallbackNamespace),
-    policy,
-    input.mode,
-    input.source,
-    input.facts,
+  const found = runRules(extractTargets(input.object, fallbackNamespace), policy, {
+    mode: input.mode,
+    source: input.source,
+    facts: input.facts,
     ruleErrors,
-    request,
     slowRules,
-  );
+    request,
+  });
   const now = (input.now ?? new Date()).getTime();
   const setByNonAdmin =
     request !== undefined &&
@@ -217,15 +220,15 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   if (config.ratchet && input.operation === "UPDATE" && oldObject !== undefined && input.mode === "enforce") {
     const ratcheted = applyRatchet(
       findings,
-      () =>
-        runRules(
-          extractTargets(oldObject, fallbackNamespace),
-          policy,
-          input.mode,
-          input.source,
-          input.facts,
-          [],
-        ),
+      (rules) =>
+        runRules(extractTargets(oldObject, fallbackNamespace), policy, {
+          mode: input.mode,
+          source: input.source,
+          facts: input.facts,
+          ruleErrors: [],
+          slowRules: [],
+          only: rules,
+        }),
       (finding) => policy.registry.get(finding.rule)?.alwaysEnforced === true,
     );
     findings = ratcheted.findings;

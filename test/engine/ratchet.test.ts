@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { verdictOf } from "../../src/admission/respond.js";
+import { applyRatchet } from "../../src/engine/ratchet.js";
 import type { KubeObject } from "../../src/engine/targets.js";
+import type { Finding } from "../../src/rules/types.js";
 import { judge, rootPod } from "./helpers.js";
 
 function privileged(): KubeObject {
@@ -35,5 +37,48 @@ describe("the ratchet", () => {
     const off = judge({ object: rootPod(), oldObject: rootPod(), operation: "UPDATE" }, { ratchet: false });
     expect(off.denials.map((f) => f.rule)).toEqual(["run-as-root"]);
     expect(off.notices).toEqual([]);
+  });
+
+  it("asks the old object only about the rules that deny on the new one", () => {
+    const finding = (rule: string, severity: "deny" | "warn"): Finding => ({
+      rule,
+      severity,
+      kind: "Pod",
+      namespace: "team",
+      name: "web",
+      path: "spec",
+      message: `${rule} message`,
+      fix: "fix it",
+    });
+    const asked: string[][] = [];
+    const result = applyRatchet(
+      [finding("run-as-root", "deny"), finding("host-port", "deny"), finding("image-tag-mutable", "warn")],
+      (rules) => {
+        asked.push([...rules].sort());
+        return [finding("run-as-root", "deny")];
+      },
+      () => false,
+    );
+    expect(asked).toEqual([["host-port", "run-as-root"]]);
+    expect(result.downgraded).toBe(1);
+    expect(result.findings.map((f) => `${f.rule}:${f.severity}`)).toEqual([
+      "run-as-root:warn",
+      "host-port:deny",
+      "image-tag-mutable:warn",
+    ]);
+  });
+
+  it("does not look at the old object when nothing denies", () => {
+    let asked = 0;
+    const result = applyRatchet(
+      [],
+      () => {
+        asked++;
+        return [];
+      },
+      () => false,
+    );
+    expect(asked).toBe(0);
+    expect(result).toEqual({ findings: [], downgraded: 0 });
   });
 });
