@@ -75,7 +75,8 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
     throw new ConfigError(`${where}: invalid YAML: ${error.reason}`);
   }
   if (documents.length > 1) throw new ConfigError(`${source}: the config must be one YAML document`);
-  const value: unknown = documents[0]?.value ?? {};
+  const document = documents[0];
+  const value: unknown = document?.value ?? {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`${source}: the config must be a YAML mapping`);
   }
@@ -86,7 +87,7 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
         segments.push((error.params as { additionalProperty: string }).additionalProperty);
       }
       const path = segments.map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `["${seg}"]`)).join("");
-      const line = lineOfPath(value, path, 0);
+      const line = document ? lineOfPath(document.lines, value, path, 0) : 0;
       return { line, text: `${source}${line ? `:${line}` : ""}: ${describe(error)}` };
     });
     lines.sort((a, b) => a.line - b.line);

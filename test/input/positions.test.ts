@@ -23,7 +23,7 @@ spec:
 
 describe("line positions", () => {
   const [doc] = parseYamlDocuments(TEXT, 1);
-  const line = (path: string) => lineOfPath(doc!.value, path, 99);
+  const line = (path: string) => lineOfPath(doc!.lines, doc!.value, path, 99);
 
   test("a document starts at its first key, after comments", () => {
     expect(doc!.line).toBe(2);
@@ -63,7 +63,7 @@ describe("line positions", () => {
 
   test("lines are offset by the chunk's first line", () => {
     const [shifted] = parseYamlDocuments("a:\n  b: 1\n", 40);
-    expect(lineOfPath(shifted!.value, "a.b", 0)).toBe(41);
+    expect(lineOfPath(shifted!.lines, shifted!.value, "a.b", 0)).toBe(41);
   });
 });
 
