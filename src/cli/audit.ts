@@ -234,7 +234,9 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
       : undefined,
   });
   const report = auditReport({ snapshot, problems, judged, policy, now: (deps.now ?? (() => new Date()))() });
-  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env), auditDescriptors()));
+  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors())) {
+    io.stdout.write(chunk);
+  }
   return exitCodeOf(report);
 }
 

@@ -112,7 +112,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     documents: input.documents,
   };
   const rules = [...RULES.values()].map(describeRule);
-  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env), rules));
+  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), rules)) io.stdout.write(chunk);
   return exitCodeOf(report);
 }
 
