@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { YAMLException } from "js-yaml";
 import { lineOfPath, type ParsedDocument, parseYamlDocuments } from "../input/positions.js";
+import { CONFIG_SCHEMA } from "../input/schemas.js";
 import { type Config, type ConfigInput, configSchema } from "./schema.js";
 
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
@@ -68,7 +69,7 @@ export function resolveConfig(input: ConfigInput): Config {
 export function parseConfig(text: string, source: string, knownRules?: ReadonlySet<string>): Config {
   let documents: ParsedDocument[];
   try {
-    documents = parseYamlDocuments(text, 1);
+    documents = parseYamlDocuments(text, 1, CONFIG_SCHEMA);
   } catch (error) {
     if (!(error instanceof YAMLException)) throw error;
     const where = `${source}:${error.mark.line + 1}:${error.mark.column + 1}`;

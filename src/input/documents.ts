@@ -4,6 +4,7 @@ import { YAMLException } from "js-yaml";
 import type { KubeObject } from "../engine/targets.js";
 import { isRecord } from "../rules/visit.js";
 import { type LineTable, lineOfPath, parseYamlDocuments } from "./positions.js";
+import { MANIFEST_SCHEMA } from "./schemas.js";
 
 /** The name stdin goes by in reports. */
 export const STDIN_NAME = "<stdin>";
@@ -154,7 +155,7 @@ export function parseManifests<T>(
   for (const chunk of splitDocuments(text)) {
     let documents: ReturnType<typeof parseYamlDocuments>;
     try {
-      documents = parseYamlDocuments(chunk.text, chunk.line);
+      documents = parseYamlDocuments(chunk.text, chunk.line, MANIFEST_SCHEMA);
     } catch (error) {
       if (!(error instanceof YAMLException)) throw error;
       into.errors.push({

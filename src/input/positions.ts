@@ -1,4 +1,4 @@
-import { type EventType, loadAll, type State } from "js-yaml";
+import { type EventType, loadAll, type Schema, type State } from "js-yaml";
 
 /** Where a mapping's keys or a sequence's items start, 1-based lines. */
 interface NodeLines {
@@ -36,20 +36,21 @@ export interface ParsedDocument {
 }
 
 function isContainer(value: unknown): value is object {
-  return typeof value === "object" && value !== null && !(value instanceof Date);
+  return typeof value === "object" && value !== null;
 }
 
 /**
  * Parse every document of a YAML (or JSON) text and remember where each key and item sits.
- * `firstLine` is the 1-based line of the text's first line in its file. Throws js-yaml's
- * YAMLException, whose `mark.line` is 0-based within `text`.
+ * `firstLine` is the 1-based line of the text's first line in its file; `schema` says how plain
+ * scalars resolve (see schemas.ts). Throws js-yaml's YAMLException, whose `mark.line` is 0-based
+ * within `text`.
  *
  * tollgate's one YAML parser is js-yaml: `tollgate check` must read 10,000 documents in well under
  * two seconds, and the `yaml` package builds a full AST at about 300 µs a document (3.0 s for
  * 10,000 Deployments against js-yaml's 0.25 s, measured side by side); js-yaml's `listener` gives
  * the positions this needs at a fraction of that cost.
  */
-export function parseYamlDocuments(text: string, firstLine: number): ParsedDocument[] {
+export function parseYamlDocuments(text: string, firstLine: number, schema: Schema): ParsedDocument[] {
   const table = new Map<object, NodeLines>();
   // One frame per depth, reused by every node at that depth: a node's children are all closed
   // before its next sibling opens, so scalars (most nodes) cost no allocation here.
@@ -80,7 +81,10 @@ export function parseYamlDocuments(text: string, firstLine: number): ParsedDocum
         const { count, lines, results } = frame;
         for (let i = 0; i + 1 < count; i += 2) {
           const key = results[i];
-          if (typeof key === "string" || typeof key === "number") keys.set(String(key), lines[i]!);
+          // js-yaml names a property after String(key), so `on:` (YAML 1.1 true) is "true".
+          if (typeof key === "string" || typeof key === "number" || typeof key === "boolean") {
+            keys.set(String(key), lines[i]!);
+          }
         }
         // A block mapping opens where its first key is; the key's line is the more precise one.
         if (count > 0) line = lines[0]!;
@@ -93,7 +97,7 @@ export function parseYamlDocuments(text: string, firstLine: number): ParsedDocum
     parent.count++;
   };
   const values: unknown[] = [];
-  loadAll(text, (doc) => values.push(doc), { listener });
+  loadAll(text, (doc) => values.push(doc), { listener, schema });
   return values.map((value, index) => ({
     value,
     line: isContainer(value) ? (table.get(value)?.line ?? firstLine) : (roots.lines[index] ?? firstLine),
