@@ -56,6 +56,8 @@ export interface Report {
   notes: string[];
   files: number;
   documents: number;
+  /** The one namespace an audit was limited to (`--namespace`); absent when it covered the cluster. */
+  namespace?: string;
 }
 
 /** What SARIF and the docs say about a rule or a checklist item. */
