@@ -116,6 +116,8 @@ export interface AuditInput {
   policy: Policy;
   now: Date;
   newestMinor?: number;
+  /** The namespace the lists were limited to, if any. */
+  namespace?: string | undefined;
 }
 
 /** Everything after the listing, pure: rules on each object, the checklist, errors and notes. */
@@ -167,7 +169,16 @@ export function auditReport(input: AuditInput): Report {
     object.findings.push(finding);
     if (!object.rules.includes(finding.rule)) object.rules.push(finding.rule);
   }
-  return { command: "audit", mode: "enforce", objects, errors, notes, files: 0, documents: listed };
+  return {
+    command: "audit",
+    mode: "enforce",
+    objects,
+    errors,
+    notes,
+    files: 0,
+    documents: listed,
+    namespace: input.namespace,
+  };
 }
 
 function pick(finding: ReportFinding) {
@@ -233,8 +244,17 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
         }
       : undefined,
   });
-  const report = auditReport({ snapshot, problems, judged, policy, now: (deps.now ?? (() => new Date()))() });
-  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env), auditDescriptors()));
+  const report = auditReport({
+    snapshot,
+    problems,
+    judged,
+    policy,
+    now: (deps.now ?? (() => new Date()))(),
+    namespace: values.namespace,
+  });
+  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors())) {
+    io.stdout.write(chunk);
+  }
   return exitCodeOf(report);
 }
 

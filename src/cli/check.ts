@@ -86,29 +86,33 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const mode = oneOf<Mode>("mode", values.mode, ["enforce", "warn"], config.defaultMode);
   const policy = compilePolicy(config);
 
-  const input = await loadManifests(positionals, () => readAll(io.stdin));
-  const errors: ReportError[] = input.errors.map((e) => ({ file: e.file, line: e.line, message: e.message }));
-  const objects = input.objects.map((source) =>
-    judgeObject(
-      source.object,
-      policy,
-      mode,
-      "check",
-      { file: source.file, line: source.line, lineOf: (path) => lineOf(source, path) },
-      errors,
-    ),
+  // Rules that throw are reported after the input errors, in the order of the objects.
+  const ruleErrors: ReportError[] = [];
+  const input = await loadManifests(
+    positionals,
+    () => readAll(io.stdin),
+    (source) =>
+      judgeObject(
+        source.object,
+        policy,
+        mode,
+        "check",
+        { file: source.file, line: source.line, lineOf: (path) => lineOf(source, path) },
+        ruleErrors,
+      ),
   );
+  const errors: ReportError[] = input.errors.map((e) => ({ file: e.file, line: e.line, message: e.message }));
   const report: Report = {
     command: "check",
     mode,
-    objects,
-    errors,
+    objects: input.objects,
+    errors: [...errors, ...ruleErrors],
     notes: [],
     files: input.files,
     documents: input.documents,
   };
   const rules = [...RULES.values()].map(describeRule);
-  io.stdout.write(render(report, output, colorWanted(io.stdout, io.env), rules));
+  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), rules)) io.stdout.write(chunk);
   return exitCodeOf(report);
 }
 

@@ -1,4 +1,4 @@
-import { type EventType, loadAll, type State } from "js-yaml";
+import { type EventType, loadAll, type Schema, type State } from "js-yaml";
 
 /** Where a mapping's keys or a sequence's items start, 1-based lines. */
 interface NodeLines {
@@ -9,9 +9,21 @@ interface NodeLines {
   items?: number[];
 }
 
+/**
+ * The line tables of one parse, keyed by each mapping and sequence it produced. It belongs to the
+ * documents of that parse and is dropped with them: a module-level WeakMap keyed by every parsed
+ * node made V8 keep those nodes' entries in one ever-growing ephemeron table, which the garbage
+ * collector had to walk on every collection.
+ */
+export type LineTable = ReadonlyMap<object, NodeLines>;
+
+/** A node being read: where it opened, and the line and value of each child closed so far. */
 interface Frame {
   line: number;
-  children: { line: number; result: unknown }[];
+  /** How many children have closed; entries past it in `lines` and `results` are stale. */
+  count: number;
+  lines: number[];
+  results: unknown[];
 }
 
 /** One YAML document of a text, its value and a way to find the line of any field in it. */
@@ -19,70 +31,83 @@ export interface ParsedDocument {
   value: unknown;
   /** 1-based line where the document's content starts. */
   line: number;
+  /** Where the document's mappings and sequences sit, for `lineOfPath`. */
+  lines: LineTable;
 }
 
-/** Line tables of every mapping and sequence parsed by `parseYamlDocuments`, keyed by the value itself. */
-const LINES = new WeakMap<object, NodeLines>();
-
 function isContainer(value: unknown): value is object {
-  return typeof value === "object" && value !== null && !(value instanceof Date);
+  return typeof value === "object" && value !== null;
 }
 
 /**
  * Parse every document of a YAML (or JSON) text and remember where each key and item sits.
- * `firstLine` is the 1-based line of the text's first line in its file. Throws js-yaml's
- * YAMLException, whose `mark.line` is 0-based within `text`.
+ * `firstLine` is the 1-based line of the text's first line in its file; `schema` says how plain
+ * scalars resolve (see schemas.ts). Throws js-yaml's YAMLException, whose `mark.line` is 0-based
+ * within `text`.
  *
  * tollgate's one YAML parser is js-yaml: `tollgate check` must read 10,000 documents in well under
  * two seconds, and the `yaml` package builds a full AST at about 300 µs a document (3.0 s for
  * 10,000 Deployments against js-yaml's 0.25 s, measured side by side); js-yaml's `listener` gives
  * the positions this needs at a fraction of that cost.
  */
-export function parseYamlDocuments(text: string, firstLine: number): ParsedDocument[] {
-  const stack: Frame[] = [];
-  const roots: { line: number; result: unknown }[] = [];
-  const offset = firstLine;
+export function parseYamlDocuments(text: string, firstLine: number, schema: Schema): ParsedDocument[] {
+  const table = new Map<object, NodeLines>();
+  // One frame per depth, reused by every node at that depth: a node's children are all closed
+  // before its next sibling opens, so scalars (most nodes) cost no allocation here.
+  const frames: Frame[] = [];
+  const roots: Frame = { line: firstLine, count: 0, lines: [], results: [] };
+  let depth = 0;
   const listener = (event: EventType, state: State): void => {
     if (event === "open") {
-      stack.push({ line: state.line + offset, children: [] });
+      let frame = frames[depth];
+      if (frame === undefined) {
+        frame = { line: 0, count: 0, lines: [], results: [] };
+        frames[depth] = frame;
+      }
+      frame.line = state.line + firstLine;
+      frame.count = 0;
+      depth++;
       return;
     }
-    const frame = stack.pop()!;
+    depth--;
+    const frame = frames[depth]!;
     const result: unknown = state.result;
     let line = frame.line;
-    if (isContainer(result) && !LINES.has(result)) {
-      const children = frame.children;
+    if (isContainer(result) && !table.has(result)) {
       if (Array.isArray(result)) {
-        LINES.set(result, { line, items: children.map((child) => child.line) });
+        table.set(result, { line, items: frame.lines.slice(0, frame.count) });
       } else {
         const keys = new Map<string, number>();
-        for (let i = 0; i + 1 < children.length; i += 2) {
-          const key = children[i]!;
-          if (typeof key.result === "string" || typeof key.result === "number") {
-            keys.set(String(key.result), key.line);
+        const { count, lines, results } = frame;
+        for (let i = 0; i + 1 < count; i += 2) {
+          const key = results[i];
+          // js-yaml names a property after String(key), so `on:` (YAML 1.1 true) is "true".
+          if (typeof key === "string" || typeof key === "number" || typeof key === "boolean") {
+            keys.set(String(key), lines[i]!);
           }
         }
         // A block mapping opens where its first key is; the key's line is the more precise one.
-        const first = children[0];
-        if (first) line = first.line;
-        LINES.set(result, { line, keys });
+        if (count > 0) line = lines[0]!;
+        table.set(result, { line, keys });
       }
     }
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push({ line, result });
-    else roots.push({ line, result });
+    const parent = depth > 0 ? frames[depth - 1]! : roots;
+    parent.lines[parent.count] = line;
+    parent.results[parent.count] = result;
+    parent.count++;
   };
   const values: unknown[] = [];
-  loadAll(text, (doc) => values.push(doc), { listener });
+  loadAll(text, (doc) => values.push(doc), { listener, schema });
   return values.map((value, index) => ({
     value,
-    line: isContainer(value) ? (LINES.get(value)?.line ?? firstLine) : (roots[index]?.line ?? firstLine),
+    line: isContainer(value) ? (table.get(value)?.line ?? firstLine) : (roots.lines[index] ?? firstLine),
+    lines: table,
   }));
 }
 
-/** The line where a mapping or sequence parsed by `parseYamlDocuments` starts. */
-export function lineOfValue(value: unknown): number | undefined {
-  return isContainer(value) ? LINES.get(value)?.line : undefined;
+/** The line where a mapping or sequence of a parsed document starts. */
+export function lineOfValue(lines: LineTable, value: unknown): number | undefined {
+  return isContainer(value) ? lines.get(value)?.line : undefined;
 }
 
 type Segment = { key: string } | { index: number } | { field: string; equals: string };
@@ -121,16 +146,17 @@ function splitUncached(path: string): Segment[] {
 }
 
 /**
- * The line of the deepest node of `path` that exists under `root`: the field's own key when it
- * is there, else its nearest existing ancestor, else `fallback`. Keys that contain dots
- * (`pod-security.kubernetes.io/enforce`) are matched by joining segments.
+ * The line of the deepest node of `path` that exists under `root` (a value from the parse that
+ * made `table`): the field's own key when it is there, else its nearest existing ancestor, else
+ * `fallback`. Keys that contain dots (`pod-security.kubernetes.io/enforce`) are matched by
+ * joining segments.
  */
-export function lineOfPath(root: unknown, path: string, fallback: number): number {
+export function lineOfPath(table: LineTable, root: unknown, path: string, fallback: number): number {
   const segments = splitPath(path);
   let current: unknown = root;
-  let line = lineOfValue(root) ?? fallback;
+  let line = lineOfValue(table, root) ?? fallback;
   for (let i = 0; i < segments.length; i++) {
-    const lines = isContainer(current) ? LINES.get(current) : undefined;
+    const lines = isContainer(current) ? table.get(current) : undefined;
     const segment = segments[i]!;
     if (Array.isArray(current)) {
       let index = -1;

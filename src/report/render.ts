@@ -1,28 +1,31 @@
 import { renderJson } from "./json.js";
 import { renderJunit } from "./junit.js";
 import type { Report, RuleDescriptor } from "./model.js";
-import { renderSarif } from "./sarif.js";
+import { sarifChunks } from "./sarif.js";
 import { renderText } from "./text.js";
 import { toolVersion } from "./version.js";
 
 export const OUTPUTS = ["text", "json", "sarif", "junit"] as const;
 export type Output = (typeof OUTPUTS)[number];
 
-/** A report in the chosen format; `rules` is the catalog SARIF describes. */
+/**
+ * A report in the chosen format, as chunks to write out one after the other (several for SARIF,
+ * whose logs are the largest); `rules` is the catalog SARIF describes.
+ */
 export function render(
   report: Report,
   output: Output,
   color: boolean,
   rules: readonly RuleDescriptor[],
-): string {
+): Iterable<string> {
   switch (output) {
     case "json":
-      return renderJson(report);
+      return [renderJson(report)];
     case "sarif":
-      return renderSarif(report, rules, toolVersion());
+      return sarifChunks(report, rules, toolVersion());
     case "junit":
-      return renderJunit(report);
+      return [renderJunit(report)];
     default:
-      return renderText(report, color);
+      return [renderText(report, color)];
   }
 }

@@ -80,10 +80,13 @@ export function renderText(report: Report, color: boolean): string {
     blocks.push([paint.bold("notes:"), ...report.notes.map((note) => `  ${note}`)].join("\n"));
   }
   const s = summarize(report);
-  const scope =
+  const where =
     report.command === "check"
-      ? `${plural(s.objects, "object")} in ${plural(s.files, "file")}`
-      : `${plural(s.objects, "object")} in the cluster`;
+      ? plural(s.files, "file")
+      : report.namespace === undefined
+        ? "the cluster"
+        : `namespace ${report.namespace}`;
+  const scope = `${plural(s.objects, "object")} in ${where}`;
   const skipped = s.skipped > 0 ? `, ${s.skipped} skipped` : "";
   const errors = s.errors > 0 ? `; ${paint.red(plural(s.errors, "error"))}` : "";
   const mode = `${report.mode} mode`;

@@ -177,7 +177,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     );
   });
 
-  test("--namespace lists namespaced kinds in that namespace only and skips cluster-wide items", async () => {
+  function legacyRoutes(): Routes {
     const routes: Routes = {};
     for (const [path, route] of Object.entries(recordedRoutes())) {
       const match = /^\/(api\/v1|apis\/[^/]+\/v1)\/([a-z]+)$/.exec(path);
@@ -194,13 +194,31 @@ describe("tollgate audit against recorded apiserver responses", () => {
       },
     };
     routes["/version"] = recordedRoutes()["/version"]!;
-    const { report, requests } = await audit(routes, ["--namespace", "legacy"]);
+    return routes;
+  }
+
+  test("--namespace lists namespaced kinds in that namespace only and skips cluster-wide items", async () => {
+    const { report, requests } = await audit(legacyRoutes(), ["--namespace", "legacy"]);
     expect(requests.some((r) => r.includes("clusterrolebindings"))).toBe(false);
     expect(requests).toContain("/apis/apps/v1/namespaces/legacy/deployments?limit=500");
     expect(report!.notes).toContain(
       "cluster-admin-binding: skipped, it needs the whole cluster (audit without --namespace)",
     );
     expect(report!.findings.map((f) => f.rule)).toContain("namespace-limitrange-missing");
+  });
+
+  test("--namespace: the text summary names the namespace, not the cluster", async () => {
+    fake = await startFakeApiserver(legacyRoutes());
+    const server = fake;
+    const captured = captureIO();
+    const code = await runAudit(["--namespace", "legacy"], captured.io, {
+      kubeConfig: () => server.kubeConfig(),
+      now: () => NOW,
+    });
+    expect(code).toBe(1);
+    expect(captured.stdout().trimEnd().split("\n").at(-1)).toBe(
+      "17 findings (4 deny, 13 warn) in 10 objects in namespace legacy, 3 skipped (enforce mode)",
+    );
   });
 
   test("--namespace naming a namespace that does not exist exits 2 instead of a clean report", async () => {

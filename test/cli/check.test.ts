@@ -261,6 +261,74 @@ describe("tollgate check", () => {
   });
 });
 
+describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)", () => {
+  const YAML11 = "test/fixtures/check/yaml11";
+
+  test("runAsNonRoot: yes, allowPrivilegeEscalation: off and the like are booleans: no finding", async () => {
+    const { code, report } = await checkJson([`${YAML11}/unquoted.yaml`]);
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  test('quoted, "yes" and "off" are strings, which the rules do not take for true and false', async () => {
+    const { code, report } = await checkJson([`${YAML11}/quoted.yaml`]);
+    expect(report.findings.map((f) => [f.rule, f.line, f.path, f.message])).toEqual([
+      [
+        "run-as-root",
+        24,
+        "spec.containers[name=web].securityContext.runAsNonRoot",
+        'container "web" must set securityContext.runAsNonRoot=true',
+      ],
+      [
+        "privilege-escalation-allowed",
+        25,
+        "spec.containers[name=web].securityContext.allowPrivilegeEscalation",
+        'container "web" must set allowPrivilegeEscalation=false',
+      ],
+    ]);
+    expect(code).toBe(1);
+  });
+
+  test("an unquoted exempt-until date is the string the exemption needs, not a Date", async () => {
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const pod = (runAsNonRoot: string, annotations: string[]) =>
+      [
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: legacy",
+        "  namespace: shop",
+        "  annotations:",
+        ...annotations.map((line) => `    ${line}`),
+        "spec:",
+        "  serviceAccountName: legacy",
+        "  automountServiceAccountToken: false",
+        "  securityContext: {runAsNonRoot: " + runAsNonRoot + ", seccompProfile: {type: RuntimeDefault}}",
+        "  containers:",
+        "    - name: app",
+        "      image: registry.example.com/app:1.0.0",
+        "      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}",
+        "      livenessProbe: {tcpSocket: {port: 80}}",
+        "      readinessProbe: {tcpSocket: {port: 80}}",
+        "      securityContext:",
+        "        allowPrivilegeEscalation: false",
+        "        readOnlyRootFilesystem: true",
+        '        capabilities: {drop: ["ALL"]}',
+        "",
+      ].join("\n");
+    const exempt = ["tollgate.dev/exempt: run-as-root", "tollgate.dev/exempt-reason: legacy image"];
+    const exempted = await checkJson(["-"], {
+      stdin: pod("false", [...exempt, `tollgate.dev/exempt-until: ${until}`]),
+    });
+    expect(exempted.report.findings).toEqual([]);
+    expect(exempted.code).toBe(0);
+    // The same Pod without the exemption: the finding the exemption takes away is there.
+    const plain = await checkJson(["-"], { stdin: pod("false", ["team: shop"]) });
+    expect(plain.report.findings.map((f) => f.rule)).toEqual(["run-as-root"]);
+    expect(plain.code).toBe(1);
+  });
+});
+
 describe("text output", () => {
   test("groups by object, shows lines, errors and a summary line, no colour off a TTY", async () => {
     const { stdout } = await check([`${TREE}/apps/web.yaml`, `${BROKEN}/c-no-kind.yaml`]);

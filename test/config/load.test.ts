@@ -80,6 +80,29 @@ describe("config", () => {
     );
   });
 
+  it("reads YAML 1.2, not kubectl's YAML 1.1: off is a severity, an unquoted date a string", () => {
+    const config = parseConfig(
+      [
+        "rules:",
+        "  run-as-root: { severity: off }",
+        "exemptions:",
+        "  - namespace: legacy",
+        "    rules: [run-as-root]",
+        "    reason: migrating",
+        "    until: 2027-01-31",
+      ].join("\n"),
+      "c.yaml",
+      KNOWN,
+    );
+    expect(config.rules["run-as-root"]).toEqual({ severity: "off" });
+    expect(config.exemptions).toEqual([
+      { namespace: "legacy", rules: ["run-as-root"], reason: "migrating", until: "2027-01-31" },
+    ]);
+    expect(errorOf(() => parseConfig("skipOwnedPods: no\n", "c.yaml"))).toBe(
+      "invalid config:\n  c.yaml:1: skipOwnedPods: must be boolean",
+    );
+  });
+
   it("rejects unknown rule ids so a typo cannot silently change nothing", () => {
     expect(errorOf(() => parseConfig("rules:\n  run-as-rot: { severity: off }\n", "c.yaml", KNOWN))).toBe(
       'c.yaml: unknown rule id "run-as-rot" (see `tollgate rules`)',

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { splitDocuments } from "../../src/input/documents.js";
 import { lineOfPath, parseYamlDocuments, splitPath } from "../../src/input/positions.js";
+import { MANIFEST_SCHEMA } from "../../src/input/schemas.js";
 
 const TEXT = `# leading comment
 apiVersion: apps/v1
@@ -22,8 +23,8 @@ spec:
 `;
 
 describe("line positions", () => {
-  const [doc] = parseYamlDocuments(TEXT, 1);
-  const line = (path: string) => lineOfPath(doc!.value, path, 99);
+  const [doc] = parseYamlDocuments(TEXT, 1, MANIFEST_SCHEMA);
+  const line = (path: string) => lineOfPath(doc!.lines, doc!.value, path, 99);
 
   test("a document starts at its first key, after comments", () => {
     expect(doc!.line).toBe(2);
@@ -62,8 +63,8 @@ describe("line positions", () => {
   });
 
   test("lines are offset by the chunk's first line", () => {
-    const [shifted] = parseYamlDocuments("a:\n  b: 1\n", 40);
-    expect(lineOfPath(shifted!.value, "a.b", 0)).toBe(41);
+    const [shifted] = parseYamlDocuments("a:\n  b: 1\n", 40, MANIFEST_SCHEMA);
+    expect(lineOfPath(shifted!.lines, shifted!.value, "a.b", 0)).toBe(41);
   });
 });
 
@@ -80,6 +81,6 @@ describe("splitting a stream into documents", () => {
       [1, "# header\n%YAML 1.2\n---\nb: 2\n"],
       [5, "---\nc: 3\n"],
     ]);
-    expect(parseYamlDocuments(chunks[0]!.text, 1).map((d) => d.line)).toEqual([4]);
+    expect(parseYamlDocuments(chunks[0]!.text, 1, MANIFEST_SCHEMA).map((d) => d.line)).toEqual([4]);
   });
 });

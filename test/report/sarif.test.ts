@@ -3,7 +3,8 @@ import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { describe, expect, test } from "vitest";
 import { runCheck } from "../../src/cli/check.js";
-import { renderSarif } from "../../src/report/sarif.js";
+import type { Report, ReportFinding } from "../../src/report/model.js";
+import { sarifChunks } from "../../src/report/sarif.js";
 import { captureIO } from "../cli/helpers.js";
 
 const schema = JSON.parse(readFileSync("test/fixtures/sarif/sarif-schema-2.1.0.json", "utf8")) as object;
@@ -28,6 +29,10 @@ interface SarifLog {
       locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
     }[];
   }[];
+}
+
+function renderSarif(...args: Parameters<typeof sarifChunks>): string {
+  return [...sarifChunks(...args)].join("");
 }
 
 async function sarifOf(args: string[]) {
@@ -120,5 +125,104 @@ describe("SARIF output", () => {
     expect(log.runs[0]!.results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe(
       "file:///abs/dir%20name/p.yaml",
     );
+  });
+
+  describe("the results, written as text", () => {
+    const rules = [
+      {
+        id: "known",
+        title: "Known",
+        category: "security" as const,
+        defaultSeverity: "deny" as const,
+        description: "d",
+        remediation: "r",
+      },
+    ];
+    const finding = (overrides: Partial<ReportFinding>): ReportFinding => ({
+      rule: "known",
+      severity: "deny",
+      kind: "Pod",
+      namespace: "ns",
+      name: "p",
+      file: "a.yaml",
+      line: 7,
+      path: "spec.containers[name=web].image",
+      container: "web",
+      message: "m",
+      fix: "f",
+      ...overrides,
+    });
+    const reportOf = (findings: ReportFinding[]): Report => ({
+      command: "check",
+      mode: "enforce",
+      objects: [
+        { kind: "Pod", namespace: "ns", name: "p", file: "a.yaml", line: 1, rules: ["known"], findings },
+      ],
+      errors: [{ file: "b.yaml", line: null, message: "broken" }],
+      notes: ["a note"],
+      files: 2,
+      documents: 2,
+    });
+    const odd = [
+      finding({}),
+      // Not in the catalog, no file, no line, no container, no path, text that needs escaping.
+      finding({
+        rule: "unlisted",
+        severity: "warn",
+        namespace: "",
+        name: 'we"ird\\name',
+        file: null,
+        line: null,
+        path: "",
+        container: null,
+        message: "line one\nline two \u00e9 \u2028 \ud800",
+        fix: "tab\there",
+      }),
+      finding({ file: "/abs/dir name/c.yaml", line: null }),
+    ];
+
+    test("are exactly what JSON.stringify(log, null, 2) gives, whatever the finding holds", () => {
+      const text = renderSarif(reportOf(odd), rules, "1.0.0");
+      expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+      const results = (JSON.parse(text) as { runs: { results: unknown[] }[] }).runs[0]!.results;
+      expect(results[1]).toEqual({
+        ruleId: "unlisted",
+        level: "warning",
+        message: { text: 'Pod/we"ird\\name: line one\nline two \u00e9 \u2028 \ud800. Fix: tab\there' },
+        locations: [
+          {
+            logicalLocations: [
+              { name: 'we"ird\\name', fullyQualifiedName: 'Pod/we"ird\\name', kind: "object" },
+            ],
+          },
+        ],
+        partialFingerprints: { "tollgate/v1": 'unlisted|Pod/we"ird\\name|' },
+        properties: { container: null, path: "" },
+      });
+      expect(results[2]).toMatchObject({
+        ruleIndex: 0,
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: "file:///abs/dir%20name/c.yaml" },
+              region: { startLine: 1 },
+            },
+          },
+        ],
+      });
+    });
+
+    test("come a thousand to a chunk, in order, and join into one valid log", () => {
+      const many = Array.from({ length: 2500 }, (_, i) => finding({ line: i + 1 }));
+      const chunks = [...sarifChunks(reportOf(many), rules, "1.0.0")];
+      // The head, three chunks of results, the tail.
+      expect(chunks.map((chunk) => chunk.split('"ruleId"').length - 1)).toEqual([0, 1000, 1000, 500, 0]);
+      const text = chunks.join("");
+      expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+      const log = JSON.parse(text) as SarifLog;
+      expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
+      const lines = log.runs[0]!.results.map((r) => r.locations[0]!.physicalLocation.region.startLine);
+      expect(lines).toEqual(many.map((f) => f.line));
+    });
   });
 });
