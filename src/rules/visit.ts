@@ -23,7 +23,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * forgets one. Entries that are not objects are passed over: the apiserver rejects them anyway.
  * The list is kept on the target, so the rules of one evaluation share one walk. It was once kept
  * in a WeakMap keyed by the target: under paced load that sent about 7 MB/s of short-lived
- * reviews into V8's old generation, a full GC every second and a p99 of 12 ms (BENCHMARKS.md).
+ * objects into V8's old generation, a full GC every second and a p99 of 12 ms (BENCHMARKS.md).
  */
 export function containersOf(target: PodSpecTarget): VisitedContainer[] {
   if (target.visited) return target.visited;
