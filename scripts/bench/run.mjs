@@ -313,6 +313,13 @@ const median = (xs) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+/** The medians of a server's wrk runs on one body: req/s, p50, p99. */
+const latencyMedians = (runs) => ({
+  rps: median(runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+});
+
 // ---------------------------------------------------------------- engine and CLI
 
 function engineFigures() {
@@ -669,9 +676,7 @@ async function main() {
       const rs = runs[`${body}/${server.name}`];
       return {
         name: server.name,
-        rps: median(rs.map((r) => r.rps)),
-        p50: median(rs.map((r) => r.p50)),
-        p99: median(rs.map((r) => r.p99)),
+        ...latencyMedians(rs),
         rssMb: rs.at(-1).rssMb ?? Number.NaN,
         cpuUs: median(rs.map((r) => r.cpuUs ?? Number.NaN)),
         errors: rs.reduce((a, r) => a + r.errors, 0),
@@ -723,9 +728,7 @@ async function main() {
         const gcs = rs.map((r) => r.gc).filter((gc) => gc !== undefined);
         return {
           name: server.name,
-          rps: median(rs.map((r) => r.rps)),
-          p50: median(rs.map((r) => r.p50)),
-          p99: median(rs.map((r) => r.p99)),
+          ...latencyMedians(rs),
           p99s: rs.map((r) => r.p99),
           gc:
             gcs.length > 0

@@ -170,8 +170,11 @@ export function* sarifChunks(
     const results = findings.slice(start, start + RESULTS_PER_CHUNK).map((finding) => {
       let uri: string | null = null;
       if (finding.file !== null) {
-        uri = uris.get(finding.file) ?? quote(uriOf(finding.file));
-        uris.set(finding.file, uri);
+        uri = uris.get(finding.file) ?? null;
+        if (uri === null) {
+          uri = quote(uriOf(finding.file));
+          uris.set(finding.file, uri);
+        }
       }
       return resultText(finding, index.get(finding.rule), uri);
     });
