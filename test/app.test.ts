@@ -132,7 +132,14 @@ describe("admission server over TLS", () => {
     (pod.metadata as Record<string, unknown>).ownerReferences = [
       { apiVersion: "apps/v1", kind: "ReplicaSet", name: "api-7d9f", uid: "1", controller: true },
     ];
-    const res = await send("/validate/enforce", review(pod, { uid: "uid-owned" }));
+    const res = await send(
+      "/validate/enforce",
+      review(pod, {
+        uid: "uid-owned",
+        username: "system:serviceaccount:kube-system:replicaset-controller",
+        groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+      }),
+    );
     expect(res.json).toEqual({
       apiVersion: "admission.k8s.io/v1",
       kind: "AdmissionReview",
@@ -143,6 +150,16 @@ describe("admission server over TLS", () => {
       verdict: "skipped",
       skipped: "Pod is controlled by a ReplicaSet, whose template was checked",
     });
+  });
+
+  it("judges a Pod with a controller owner that a user creates: anyone can write ownerReferences", async () => {
+    const pod = rootPod("api-7d9f-forged");
+    (pod.metadata as Record<string, unknown>).ownerReferences = [
+      { apiVersion: "apps/v1", kind: "ReplicaSet", name: "does-not-exist", uid: "x", controller: true },
+    ];
+    const res = await send("/validate/enforce", review(pod, { uid: "uid-forged" }));
+    expect((res.json as { response: { allowed: boolean } }).response.allowed).toBe(false);
+    expect(server.logs.find((l) => l.uid === "uid-forged")).toMatchObject({ verdict: "denied" });
   });
 
   it("denies a ClusterRole with verbs: ['*']", async () => {

@@ -7,6 +7,20 @@ import { type Config, type ConfigInput, configSchema } from "./schema.js";
 
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
 
+/**
+ * The kube-controller-manager's identities that create Pods: its own user when it runs with shared
+ * credentials, else one ServiceAccount per controller (`--use-service-account-credentials`, as
+ * kubeadm and most distributions run it).
+ */
+export const WORKLOAD_CONTROLLERS = [
+  "system:kube-controller-manager",
+  "system:serviceaccount:kube-system:daemon-set-controller",
+  "system:serviceaccount:kube-system:job-controller",
+  "system:serviceaccount:kube-system:replicaset-controller",
+  "system:serviceaccount:kube-system:replication-controller",
+  "system:serviceaccount:kube-system:statefulset-controller",
+] as const;
+
 export const DEFAULT_CONFIG: Config = {
   defaultMode: "enforce",
   rules: {},
@@ -15,6 +29,7 @@ export const DEFAULT_CONFIG: Config = {
   policyAdmins: { users: [], groups: ["system:masters"], serviceAccounts: [] },
   excludedNamespaces: [...SYSTEM_NAMESPACES, "tollgate"],
   skipOwnedPods: true,
+  workloadControllers: [...WORKLOAD_CONTROLLERS],
   ratchet: true,
   allowedRegistries: [],
   nodePoolKeys: [],

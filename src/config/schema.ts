@@ -50,6 +50,11 @@ export interface Config {
   policyAdmins: PolicyAdmins;
   excludedNamespaces: string[];
   skipOwnedPods: boolean;
+  /**
+   * Usernames of the controllers that create Pods from checked templates. `skipOwnedPods` skips a
+   * controlled Pod only when one of these creates it: anyone can write an `ownerReferences` entry.
+   */
+  workloadControllers: string[];
   ratchet: boolean;
   allowedRegistries: string[];
   nodePoolKeys: string[];
@@ -122,6 +127,7 @@ export const configSchema: JSONSchemaType<ConfigInput> = {
     },
     excludedNamespaces: { ...stringList, nullable: true },
     skipOwnedPods: { type: "boolean", nullable: true },
+    workloadControllers: { ...stringList, nullable: true },
     ratchet: { type: "boolean", nullable: true },
     allowedRegistries: { ...stringList, nullable: true },
     nodePoolKeys: { ...stringList, nullable: true },

@@ -151,6 +151,26 @@ export function runRules(targets: readonly Target[], policy: Policy, run: RunOpt
 }
 
 /**
+ * Subresources whose writes keep the object's metadata (labels, annotations) but not its spec: a
+ * status update cannot make a Pod privileged, but it can set the mode label or an exemption
+ * annotation, so only `protected-policy-label` judges it.
+ */
+const METADATA_ONLY_SUBRESOURCES: ReadonlySet<string> = new Set(["status", "finalize"]);
+const POLICY_METADATA_RULES: ReadonlySet<string> = new Set(["protected-policy-label"]);
+
+/**
+ * May a controlled Pod be skipped as already judged? Only when a workload controller creates it
+ * (the webhook) or it already runs in the cluster (audit). Anyone can write `ownerReferences`, so a
+ * Pod that a person applies, or that `check` reads from a file, is judged like any other.
+ */
+function ownerIsTrusted(input: EvaluationInput, config: Policy["config"]): boolean {
+  if (input.source === "audit") return true;
+  if (input.source !== "admission") return false;
+  const username = input.userInfo?.username;
+  return username !== undefined && config.workloadControllers.includes(username);
+}
+
+/**
  * Judge one object: pick its targets, run the rules, then resolve each finding's severity through
  * exemptions and, on UPDATE, the ratchet. Pure apart from the clock, which is `input.now` when
  * given, so the webhook, `check` and `audit` give the same answer.
@@ -168,7 +188,7 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
   if (input.source !== "check" && namespace !== "" && config.excludedNamespaces.includes(namespace)) {
     return skip(`namespace ${namespace} is excluded`);
   }
-  if (ref.kind === "Pod" && config.skipOwnedPods && input.subResource !== "ephemeralcontainers") {
+  if (ref.kind === "Pod" && config.skipOwnedPods && !input.subResource && ownerIsTrusted(input, config)) {
     const owner = controllerOf(input.object);
     if (owner) return skip(`Pod is controlled by a ${owner}, whose template was checked`);
   }
@@ -192,6 +212,7 @@ export function evaluate(input: EvaluationInput, policy: Policy): Evaluation {
     ruleErrors,
     slowRules,
     request,
+    only: METADATA_ONLY_SUBRESOURCES.has(input.subResource ?? "") ? POLICY_METADATA_RULES : undefined,
   });
   const now = (input.now ?? new Date()).getTime();
   const setByNonAdmin =

@@ -26,15 +26,19 @@ const POD_SPEC_PATHS: Record<string, readonly string[]> = {
   "batch/CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
 };
 
-/** Kinds whose controller owns Pods whose template tollgate has already judged. */
-export const POD_CONTROLLER_KINDS = new Set([
-  "ReplicaSet",
-  "StatefulSet",
-  "DaemonSet",
-  "Job",
-  "ReplicationController",
-  "Deployment",
-  "CronJob",
+/**
+ * Kinds whose controller owns objects whose template tollgate has already judged, with their API
+ * group: an owner reference names a kind by `apiVersion` and `kind`, and `evil.example.com/v1
+ * Deployment` is not a Deployment.
+ */
+export const POD_CONTROLLER_KINDS: ReadonlyMap<string, string> = new Map([
+  ["CronJob", "batch"],
+  ["DaemonSet", "apps"],
+  ["Deployment", "apps"],
+  ["Job", "batch"],
+  ["ReplicaSet", "apps"],
+  ["ReplicationController", ""],
+  ["StatefulSet", "apps"],
 ]);
 
 const RBAC = "rbac.authorization.k8s.io";
@@ -84,14 +88,26 @@ function replicasOf(object: KubeObject, kind: string): number | undefined {
   return typeof replicas === "number" ? replicas : 1;
 }
 
-/** Is this Pod controlled by a workload whose template tollgate checks? */
+/** Does an owner reference's `apiVersion` name `group`? The core group's only version is `v1`. */
+function ownerGroupIs(apiVersion: string, group: string): boolean {
+  return group === ""
+    ? apiVersion === "v1"
+    : apiVersion.startsWith(`${group}/`) && !apiVersion.slice(group.length + 1).includes("/");
+}
+
+/**
+ * The kind of the workload that controls this object, when it is one whose template tollgate
+ * checks (matched on API group and kind). Says nothing about whether that owner exists: the
+ * ownerReferences are written by whoever writes the object.
+ */
 export function controllerOf(object: KubeObject): string | undefined {
   const owners = metadataOf(object).ownerReferences;
   if (!Array.isArray(owners)) return undefined;
   for (const owner of owners) {
-    if (isRecord(owner) && owner.controller === true && POD_CONTROLLER_KINDS.has(text(owner.kind))) {
-      return text(owner.kind);
-    }
+    if (!isRecord(owner) || owner.controller !== true) continue;
+    const kind = text(owner.kind);
+    const group = POD_CONTROLLER_KINDS.get(kind);
+    if (group !== undefined && ownerGroupIs(text(owner.apiVersion), group)) return kind;
   }
   return undefined;
 }

@@ -8,10 +8,10 @@ import type {
 import type { Config } from "../config/schema.js";
 import { POD_CONTROLLER_KINDS } from "../engine/targets.js";
 import { ALL_RULES } from "../rules/index.js";
+import { EXEMPTION_ANNOTATIONS, MODE_LABEL } from "../rules/annotations.js";
 import type { Rule } from "../rules/types.js";
 
-/** The namespace label that picks a namespace's mode. */
-export const MODE_LABEL = "tollgate.dev/mode";
+export { MODE_LABEL };
 /** Set by the apiserver on every Namespace since Kubernetes 1.21; selects namespaces by name. */
 export const NAME_LABEL = "kubernetes.io/metadata.name";
 
@@ -20,6 +20,12 @@ interface ResourceOf {
   version: string;
   /** The resource and the subresources that carry the same object to admission. */
   resources: readonly string[];
+  /**
+   * Subresources whose writes keep the object's labels and annotations, so they can set the mode
+   * label or an exemption annotation (`kubectl patch --subresource=status`). The webhook receives
+   * them only when that metadata changes (`policyMetadataCondition`).
+   */
+  metadataSubresources?: readonly string[];
   scope: "Namespaced" | "Cluster";
 }
 
@@ -29,25 +35,74 @@ interface ResourceOf {
  */
 export const KIND_RESOURCES: Readonly<Record<string, ResourceOf>> = {
   // `kubectl debug` adds containers through the subresource: they must be checked as well.
-  Pod: { group: "", version: "v1", resources: ["pods", "pods/ephemeralcontainers"], scope: "Namespaced" },
+  Pod: {
+    group: "",
+    version: "v1",
+    resources: ["pods", "pods/ephemeralcontainers"],
+    metadataSubresources: ["pods/status"],
+    scope: "Namespaced",
+  },
   PodTemplate: { group: "", version: "v1", resources: ["podtemplates"], scope: "Namespaced" },
   ReplicationController: {
     group: "",
     version: "v1",
     resources: ["replicationcontrollers"],
+    metadataSubresources: ["replicationcontrollers/status"],
     scope: "Namespaced",
   },
   ServiceAccount: { group: "", version: "v1", resources: ["serviceaccounts"], scope: "Namespaced" },
   Secret: { group: "", version: "v1", resources: ["secrets"], scope: "Namespaced" },
   Service: { group: "", version: "v1", resources: ["services"], scope: "Namespaced" },
   ConfigMap: { group: "", version: "v1", resources: ["configmaps"], scope: "Namespaced" },
-  Namespace: { group: "", version: "v1", resources: ["namespaces"], scope: "Cluster" },
-  Deployment: { group: "apps", version: "v1", resources: ["deployments"], scope: "Namespaced" },
-  StatefulSet: { group: "apps", version: "v1", resources: ["statefulsets"], scope: "Namespaced" },
-  DaemonSet: { group: "apps", version: "v1", resources: ["daemonsets"], scope: "Namespaced" },
-  ReplicaSet: { group: "apps", version: "v1", resources: ["replicasets"], scope: "Namespaced" },
-  Job: { group: "batch", version: "v1", resources: ["jobs"], scope: "Namespaced" },
-  CronJob: { group: "batch", version: "v1", resources: ["cronjobs"], scope: "Namespaced" },
+  Namespace: {
+    group: "",
+    version: "v1",
+    resources: ["namespaces"],
+    metadataSubresources: ["namespaces/status", "namespaces/finalize"],
+    scope: "Cluster",
+  },
+  Deployment: {
+    group: "apps",
+    version: "v1",
+    resources: ["deployments"],
+    metadataSubresources: ["deployments/status"],
+    scope: "Namespaced",
+  },
+  StatefulSet: {
+    group: "apps",
+    version: "v1",
+    resources: ["statefulsets"],
+    metadataSubresources: ["statefulsets/status"],
+    scope: "Namespaced",
+  },
+  DaemonSet: {
+    group: "apps",
+    version: "v1",
+    resources: ["daemonsets"],
+    metadataSubresources: ["daemonsets/status"],
+    scope: "Namespaced",
+  },
+  ReplicaSet: {
+    group: "apps",
+    version: "v1",
+    resources: ["replicasets"],
+    metadataSubresources: ["replicasets/status"],
+    scope: "Namespaced",
+  },
+  Job: {
+    group: "batch",
+    version: "v1",
+    resources: ["jobs"],
+    metadataSubresources: ["jobs/status"],
+    scope: "Namespaced",
+  },
+  CronJob: {
+    group: "batch",
+    version: "v1",
+    resources: ["cronjobs"],
+    metadataSubresources: ["cronjobs/status"],
+    scope: "Namespaced",
+  },
   Role: { group: "rbac.authorization.k8s.io", version: "v1", resources: ["roles"], scope: "Namespaced" },
   RoleBinding: {
     group: "rbac.authorization.k8s.io",
@@ -121,7 +176,9 @@ export function webhookRules(kinds: readonly string[], scope: ResourceOf["scope"
     }
     if (where.scope !== scope) continue;
     const entry = byGroup.get(where.group) ?? { version: where.version, resources: new Set<string>() };
-    for (const resource of where.resources) entry.resources.add(resource);
+    for (const resource of [...where.resources, ...(where.metadataSubresources ?? [])]) {
+      entry.resources.add(resource);
+    }
     byGroup.set(where.group, entry);
   }
   return [...byGroup.entries()]
@@ -136,27 +193,78 @@ export function webhookRules(kinds: readonly string[], scope: ResourceOf["scope"
 }
 
 /**
- * CEL that lets the apiserver skip Pods whose controller is a workload kind: tollgate skips them
- * anyway (`skipOwnedPods`), so the round trip is pure cost. Ephemeral containers are still sent.
+ * CEL that lets the apiserver skip Pods that a workload controller creates from a template tollgate
+ * already judged (`skipOwnedPods`): the round trip is pure cost. Only the requester's identity,
+ * which the apiserver vouches for, can make that call; the owner reference is written by whoever
+ * writes the Pod, so it must also name the owner's API group (`evil.example.com/v1 ReplicaSet` is
+ * no ReplicaSet). Subresources (ephemeral containers, status) are always sent.
  * An expression that errors fails the request under `failurePolicy: Fail`, so every optional field is
  * guarded with `has()`.
  */
-export function ownedPodCondition(): V1MatchCondition {
-  const kinds = [...POD_CONTROLLER_KINDS]
-    .sort()
-    .map((kind) => `'${kind}'`)
-    .join(", ");
+export function ownedPodCondition(controllers: readonly string[]): V1MatchCondition {
+  const owners = [...POD_CONTROLLER_KINDS.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, group]) =>
+      group === ""
+        ? `(r.kind == '${kind}' && r.apiVersion == 'v1')`
+        : `(r.kind == '${kind}' && r.apiVersion.startsWith('${group}/'))`,
+    )
+    .join(" || ");
   return {
     name: "not-an-owned-pod",
     expression: [
       "request.resource.resource != 'pods'",
       // The apiserver leaves empty fields out of the request, and CEL fails on a missing key.
-      "(has(request.subResource) && request.subResource == 'ephemeralcontainers')",
+      "(has(request.subResource) && request.subResource != '')",
+      `!has(request.userInfo.username) || !(request.userInfo.username in [${controllers.map(celString).join(", ")}])`,
       "!has(object.metadata.ownerReferences)",
-      `!object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && r.kind in [${kinds}])`,
+      `!object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && (${owners}))`,
+    ]
+      .map((part) => (part.includes(" || ") ? `(${part})` : part))
+      .join(" || "),
+  };
+}
+
+/** A CEL string literal. */
+function celString(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/** CEL: does `key` of `metadata.<field>` differ between object and oldObject (added, changed or removed)? */
+function metadataKeyDiffers(field: "labels" | "annotations", key: string): string {
+  const has = (root: string) =>
+    `(has(${root}.metadata.${field}) && ${celString(key)} in ${root}.metadata.${field})`;
+  const value = (root: string) => `${root}.metadata.${field}[${celString(key)}]`;
+  return `${has("object")} != ${has("oldObject")} || (${has("object")} && ${value("object")} != ${value("oldObject")})`;
+}
+
+/**
+ * CEL that sends a write through a metadata-keeping subresource (status, finalize) only when it
+ * touches the mode label or an exemption annotation: kubelets and controllers write status all the
+ * time, and none of that should wait on tollgate.
+ */
+export function policyMetadataCondition(): V1MatchCondition {
+  const changes = [
+    metadataKeyDiffers("labels", MODE_LABEL),
+    ...EXEMPTION_ANNOTATIONS.map((key) => metadataKeyDiffers("annotations", key)),
+  ];
+  return {
+    name: "policy-metadata-changed-by-subresource",
+    expression: [
+      "!has(request.subResource)",
+      `!(request.subResource in [${[...METADATA_SUBRESOURCE_NAMES].map(celString).join(", ")}])`,
+      "oldObject == null",
+      ...changes.map((change) => `(${change})`),
     ].join(" || "),
   };
 }
+
+/** The names, after the slash, of every kind's metadata-keeping subresources. */
+const METADATA_SUBRESOURCE_NAMES = new Set(
+  Object.values(KIND_RESOURCES).flatMap((where) =>
+    (where.metadataSubresources ?? []).map((resource) => resource.slice(resource.indexOf("/") + 1)),
+  ),
+);
 
 function clientConfigFor(target: ClientTarget, path: string, caBundle: string | undefined) {
   const ca = caBundle === undefined ? {} : { caBundle: Buffer.from(caBundle).toString("base64") };
@@ -191,7 +299,11 @@ export function buildWebhookConfiguration(
   const excluded = [...new Set([...config.excludedNamespaces, webhook.namespace])].sort();
   const notExcluded = { key: NAME_LABEL, operator: "NotIn", values: excluded };
   const podsChecked = kinds.includes("Pod");
-  const matchConditions = config.skipOwnedPods && podsChecked ? [ownedPodCondition()] : [];
+  const metadataCondition = policyMetadataCondition();
+  const matchConditions =
+    config.skipOwnedPods && podsChecked
+      ? [ownedPodCondition(config.workloadControllers), metadataCondition]
+      : [metadataCondition];
 
   const entry = (
     name: string,
@@ -242,7 +354,9 @@ export function buildWebhookConfiguration(
     );
   }
   if (clusterRules.length > 0) {
-    webhooks.push(entry("cluster", "/validate", { matchExpressions: [notExcluded] }, clusterRules, []));
+    webhooks.push(
+      entry("cluster", "/validate", { matchExpressions: [notExcluded] }, clusterRules, [metadataCondition]),
+    );
   }
 
   return {

@@ -9,12 +9,14 @@ export const protectedPolicyLabel: Rule = {
   title: "Only policy admins change modes and exemptions",
   category: "policy",
   defaultSeverity: "deny",
-  targets: ["podSpec", "rbacRules", "binding", "namespace", "serviceAccount", "secret"],
-  kinds: ["Namespace", ...POD_SPEC_KINDS, ...ROLE_KINDS, ...BINDING_KINDS, "ServiceAccount", "Secret"],
+  // Not Secrets: no rule judges a Secret at admission, so an exemption on one exempts nothing, and
+  // sending every Secret's data to tollgate would make `kubectl create secret` depend on it.
+  targets: ["podSpec", "rbacRules", "binding", "namespace", "serviceAccount"],
+  kinds: ["Namespace", ...POD_SPEC_KINDS, ...ROLE_KINDS, ...BINDING_KINDS, "ServiceAccount"],
   sources: ["admission"],
   alwaysEnforced: true,
   description:
-    "The `tollgate.dev/mode` label on a Namespace decides whether tollgate blocks or only warns there, and the `tollgate.dev/exempt`, `-reason` and `-until` annotations switch rules off for an object. Only requesters listed in `policyAdmins` (users, groups, ServiceAccounts) may change the label or add or change the annotations; anyone else is denied, in warn mode too. The ratchet and exemptions do not apply to this rule, and it runs in the webhook only, where the requester is known.",
+    "The `tollgate.dev/mode` label on a Namespace decides whether tollgate blocks or only warns there, and the `tollgate.dev/exempt`, `-reason` and `-until` annotations switch rules off for an object. Only requesters listed in `policyAdmins` (users, groups, ServiceAccounts) may change the label or add or change the annotations; anyone else is denied, in warn mode too. This holds for writes through the `status` and `finalize` subresources too, which keep an object's labels and annotations. The ratchet and exemptions do not apply to this rule, and it runs in the webhook only, where the requester is known.",
   remediation: `Ask a policy admin to apply the change, or list the pipeline that applies it in the config:
 
 \`\`\`yaml

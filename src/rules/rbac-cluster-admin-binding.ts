@@ -10,7 +10,7 @@ export const rbacClusterAdminBinding: Rule<BindingTarget> = {
   targets: ["binding"],
   kinds: BINDING_KINDS,
   description:
-    "cluster-admin can do anything to any object, including reading every Secret and granting itself more. Bindings to it belong to the cluster's own components (subjects named `system:…`); people and workloads get roles scoped to what they do, and break-glass access goes through a policy admin.",
+    "cluster-admin can do anything to any object, including reading every Secret and granting itself more. Bindings to it belong to the control plane's own identities only: the group `system:masters`, the users `system:kube-controller-manager`, `system:kube-scheduler` and `system:node:*`, and ServiceAccounts in `kube-system`. Any other subject is reported, and so, always, are the groups that stand for everyone (`system:authenticated`, `system:unauthenticated`, `system:serviceaccounts`, `system:serviceaccounts:<namespace>`) and the user `system:anonymous`. People and workloads get roles scoped to what they do, and break-glass access goes through a policy admin.",
   remediation: `Bind a role that covers the job instead:
 
 \`\`\`yaml
@@ -33,15 +33,57 @@ subjects:
     if (!Array.isArray(subjects)) return [];
     const findings: RawFinding[] = [];
     subjects.forEach((subject: unknown, index) => {
-      if (!isRecord(subject) || typeof subject.name !== "string" || subject.name.startsWith("system:"))
-        return;
+      if (!isRecord(subject) || typeof subject.name !== "string") return;
       const kind = typeof subject.kind === "string" ? subject.kind : "subject";
+      const namespace = typeof subject.namespace === "string" ? subject.namespace : target.object.namespace;
+      if (isControlPlane(kind, subject.name, namespace)) return;
+      const who = EVERYONE[`${kind}/${subject.name}`] ?? everyServiceAccountIn(kind, subject.name);
       findings.push({
         path: `subjects[${index}]`,
-        message: `binds cluster-admin to ${kind} ${quote(subject.name)}`,
-        fix: `bind ${kind} ${quote(subject.name)} to a role with only the permissions it needs`,
+        message: `binds cluster-admin to ${kind} ${quote(subject.name)}${who ? ` (${who})` : ""}`,
+        fix: who
+          ? `remove ${kind} ${quote(subject.name)} from the binding`
+          : `bind ${kind} ${quote(subject.name)} to a role with only the permissions it needs`,
       });
     });
     return findings;
   },
 };
+
+const CONTROL_PLANE_USERS = new Set(["system:kube-controller-manager", "system:kube-scheduler"]);
+
+/**
+ * The control plane's own identities, which the apiserver itself binds to cluster-admin or which
+ * hold it by design. A `system:` prefix alone proves nothing: `system:authenticated` is everyone.
+ */
+function isControlPlane(kind: string, name: string, namespace: string): boolean {
+  switch (kind) {
+    case "Group":
+      return name === "system:masters";
+    case "User":
+      return (
+        CONTROL_PLANE_USERS.has(name) ||
+        (name.startsWith("system:node:") && name.length > "system:node:".length) ||
+        name.startsWith("system:serviceaccount:kube-system:")
+      );
+    case "ServiceAccount":
+      return namespace === "kube-system";
+    default:
+      return false;
+  }
+}
+
+/** Subjects that stand for a whole population, named in the message so nobody misreads them. */
+const EVERYONE: Readonly<Record<string, string>> = {
+  "Group/system:authenticated": "every authenticated user",
+  "Group/system:unauthenticated": "every anonymous request",
+  "Group/system:serviceaccounts": "every ServiceAccount in the cluster",
+  "User/system:anonymous": "every anonymous request",
+};
+
+function everyServiceAccountIn(kind: string, name: string): string | undefined {
+  const prefix = "system:serviceaccounts:";
+  return kind === "Group" && name.startsWith(prefix)
+    ? `every ServiceAccount in namespace ${quote(name.slice(prefix.length))}`
+    : undefined;
+}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { verdictOf } from "../../src/admission/respond.js";
+import type { EvaluationInput } from "../../src/engine/evaluate.js";
 import type { KubeObject } from "../../src/engine/targets.js";
-import { judge, rootPod } from "./helpers.js";
+import { ADMIN, judge, rootPod } from "./helpers.js";
 
 const podSpec = { containers: [{ name: "web", image: "nginx:1.27" }] };
 const template = { metadata: { labels: { app: "web" } }, spec: podSpec };
@@ -70,7 +71,8 @@ describe("evaluate", () => {
     (object.metadata as Record<string, unknown>).ownerReferences = [
       { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-7d9f", uid: "1", controller: true },
     ];
-    expect(judge({ object })).toEqual({
+    const controller = { username: "system:serviceaccount:kube-system:replicaset-controller" };
+    expect(judge({ object, userInfo: controller })).toEqual({
       findings: [],
       denials: [],
       ruleErrors: [],
@@ -79,7 +81,94 @@ describe("evaluate", () => {
       notices: [],
       exempted: [],
     });
-    expect(judge({ object }, { skipOwnedPods: false }).denials.map((f) => f.rule)).toEqual(["run-as-root"]);
+    expect(
+      judge({ object, userInfo: controller }, { skipOwnedPods: false }).denials.map((f) => f.rule),
+    ).toEqual(["run-as-root"]);
+  });
+
+  it("judges a controlled Pod that anyone but a listed workload controller creates", () => {
+    const object = rootPod();
+    (object.metadata as Record<string, unknown>).ownerReferences = [
+      { apiVersion: "apps/v1", kind: "ReplicaSet", name: "does-not-exist", uid: "x", controller: true },
+    ];
+    const rules = (input: Partial<EvaluationInput>, config = {}) =>
+      judge({ object, ...input }, config).denials.map((f) => f.rule);
+    expect(rules({})).toEqual(["run-as-root"]);
+    expect(rules({ userInfo: { username: "system:masters-lookalike", groups: ["system:masters"] } })).toEqual(
+      ["run-as-root"],
+    );
+    expect(rules({ userInfo: undefined })).toEqual(["run-as-root"]);
+    // `check` reads a file a person wrote; audit judges what runs (its owner existed when it was made).
+    expect(rules({ source: "check" })).toEqual(["run-as-root"]);
+    expect(judge({ object, source: "audit" }).skipped).toBe(
+      "Pod is controlled by a ReplicaSet, whose template was checked",
+    );
+    // A controller the config lists, e.g. a custom one creating Pods for its own ReplicaSets.
+    expect(
+      rules(
+        { userInfo: { username: "system:serviceaccount:ops:pod-maker" } },
+        { workloadControllers: ["system:serviceaccount:ops:pod-maker"] },
+      ),
+    ).toEqual([]);
+  });
+
+  it("matches the owner's API group as well as its kind", () => {
+    const controller = { username: "system:kube-controller-manager" };
+    const owned = (apiVersion: string, kind: string) => {
+      const object = rootPod();
+      (object.metadata as Record<string, unknown>).ownerReferences = [
+        { apiVersion, kind, name: "x", uid: "x", controller: true },
+      ];
+      return judge({ object, userInfo: controller }).skipped;
+    };
+    expect(owned("evil.example.com/v1", "Deployment")).toBeUndefined();
+    expect(owned("apps.evil/v1", "ReplicaSet")).toBeUndefined();
+    expect(owned("apps/v1/x", "ReplicaSet")).toBeUndefined();
+    expect(owned("batch/v1", "ReplicaSet")).toBeUndefined();
+    expect(owned("core/v1", "ReplicationController")).toBeUndefined();
+    expect(owned("v1", "ReplicationController")).toBe(
+      "Pod is controlled by a ReplicationController, whose template was checked",
+    );
+    expect(owned("apps/v1", "StatefulSet")).toBe(
+      "Pod is controlled by a StatefulSet, whose template was checked",
+    );
+    expect(owned("batch/v1", "Job")).toBe("Pod is controlled by a Job, whose template was checked");
+  });
+
+  it("judges only protected-policy-label on a status or finalize write, which keeps metadata but not spec", () => {
+    const oldObject = rootPod();
+    const object = rootPod({ "tollgate.dev/exempt": "run-as-root" });
+    const status = judge({ object, oldObject, operation: "UPDATE", subResource: "status" });
+    expect(status.findings.map((f) => [f.rule, f.path])).toEqual([
+      ["protected-policy-label", "metadata.annotations[tollgate.dev/exempt]"],
+    ]);
+    expect(
+      judge({ object: oldObject, oldObject, operation: "UPDATE", subResource: "status" }).findings,
+    ).toEqual([]);
+    const ns = (mode?: string) => ({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "team-a", ...(mode ? { labels: { "tollgate.dev/mode": mode } } : {}) },
+    });
+    for (const subResource of ["status", "finalize"]) {
+      const flipped = judge({
+        object: ns("off"),
+        oldObject: ns("enforce"),
+        operation: "UPDATE",
+        subResource,
+      });
+      expect(flipped.denials.map((f) => [f.rule, f.path])).toEqual([
+        ["protected-policy-label", "metadata.labels[tollgate.dev/mode]"],
+      ]);
+    }
+    const byAdmin = judge({
+      object: ns("off"),
+      oldObject: ns("enforce"),
+      operation: "UPDATE",
+      subResource: "status",
+      userInfo: ADMIN,
+    });
+    expect(byAdmin.findings).toEqual([]);
   });
 
   it("turns every finding into a warning in warn mode", () => {

@@ -7,6 +7,7 @@ import {
   buildWebhookConfiguration,
   KIND_RESOURCES,
   ownedPodCondition,
+  policyMetadataCondition,
   webhookRules,
 } from "../../src/k8s/webhookConfig.js";
 import { ALL_RULES, RULES } from "../../src/rules/index.js";
@@ -17,30 +18,53 @@ import { CORE_RULES } from "../support/core-rules.js";
 const CORE = [...CORE_RULES.values()];
 
 const OWNED_POD_CEL =
-  "request.resource.resource != 'pods' || (has(request.subResource) && request.subResource == 'ephemeralcontainers') || " +
-  "!has(object.metadata.ownerReferences) || !object.metadata.ownerReferences.exists(r, has(r.controller) && " +
-  "r.controller && r.kind in ['CronJob', 'DaemonSet', 'Deployment', 'Job', 'ReplicaSet', 'ReplicationController', 'StatefulSet'])";
+  "request.resource.resource != 'pods' || (has(request.subResource) && request.subResource != '') || " +
+  "(!has(request.userInfo.username) || !(request.userInfo.username in ['system:kube-controller-manager', " +
+  "'system:serviceaccount:kube-system:daemon-set-controller', 'system:serviceaccount:kube-system:job-controller', " +
+  "'system:serviceaccount:kube-system:replicaset-controller', 'system:serviceaccount:kube-system:replication-controller', " +
+  "'system:serviceaccount:kube-system:statefulset-controller'])) || " +
+  "!has(object.metadata.ownerReferences) || (!object.metadata.ownerReferences.exists(r, has(r.controller) && " +
+  "r.controller && ((r.kind == 'CronJob' && r.apiVersion.startsWith('batch/')) || " +
+  "(r.kind == 'DaemonSet' && r.apiVersion.startsWith('apps/')) || (r.kind == 'Deployment' && r.apiVersion.startsWith('apps/')) || " +
+  "(r.kind == 'Job' && r.apiVersion.startsWith('batch/')) || (r.kind == 'ReplicaSet' && r.apiVersion.startsWith('apps/')) || " +
+  "(r.kind == 'ReplicationController' && r.apiVersion == 'v1') || (r.kind == 'StatefulSet' && r.apiVersion.startsWith('apps/')))))";
 
 const NAMESPACED_RULES = [
   {
     apiGroups: [""],
     apiVersions: ["v1"],
     operations: ["CREATE", "UPDATE"],
-    resources: ["pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers"],
+    resources: [
+      "pods",
+      "pods/ephemeralcontainers",
+      "pods/status",
+      "podtemplates",
+      "replicationcontrollers",
+      "replicationcontrollers/status",
+    ],
     scope: "Namespaced",
   },
   {
     apiGroups: ["apps"],
     apiVersions: ["v1"],
     operations: ["CREATE", "UPDATE"],
-    resources: ["daemonsets", "deployments", "replicasets", "statefulsets"],
+    resources: [
+      "daemonsets",
+      "daemonsets/status",
+      "deployments",
+      "deployments/status",
+      "replicasets",
+      "replicasets/status",
+      "statefulsets",
+      "statefulsets/status",
+    ],
     scope: "Namespaced",
   },
   {
     apiGroups: ["batch"],
     apiVersions: ["v1"],
     operations: ["CREATE", "UPDATE"],
-    resources: ["cronjobs", "jobs"],
+    resources: ["cronjobs", "cronjobs/status", "jobs", "jobs/status"],
     scope: "Namespaced",
   },
   {
@@ -85,7 +109,8 @@ function entry(name: string, path: string, namespaceSelector: object, extra: obj
 describe("buildWebhookConfiguration", () => {
   it("builds one entry per mode, a default entry and a cluster-scoped entry for the shipped rules", () => {
     const built = buildWebhookConfiguration(DEFAULT_CONFIG, { caBundle: "CA", rules: CORE });
-    const owned = [{ name: "not-an-owned-pod", expression: OWNED_POD_CEL }];
+    const metadata = policyMetadataCondition();
+    const owned = [{ name: "not-an-owned-pod", expression: OWNED_POD_CEL }, metadata];
     expect(built).toEqual({
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "ValidatingWebhookConfiguration",
@@ -125,7 +150,7 @@ describe("buildWebhookConfiguration", () => {
           "cluster.tollgate.dev",
           "/validate",
           { matchExpressions: [NOT_EXCLUDED] },
-          { rules: CLUSTER_RULES },
+          { matchConditions: [metadata], rules: CLUSTER_RULES },
         ),
       ],
     });
@@ -166,7 +191,7 @@ describe("buildWebhookConfiguration", () => {
     });
     expect(first.failurePolicy).toBe("Ignore");
     expect(first.timeoutSeconds).toBe(5);
-    expect(first.matchConditions).toBeUndefined();
+    expect(first.matchConditions).toEqual([policyMetadataCondition()]);
     expect(first.namespaceSelector?.matchExpressions?.[1]).toEqual({
       key: "kubernetes.io/metadata.name",
       operator: "NotIn",
@@ -185,7 +210,7 @@ describe("buildWebhookConfiguration", () => {
         apiGroups: [""],
         apiVersions: ["v1"],
         operations: ["CREATE", "UPDATE"],
-        resources: ["namespaces"],
+        resources: ["namespaces", "namespaces/finalize", "namespaces/status"],
         scope: "Cluster",
       },
     ]);
@@ -209,9 +234,11 @@ describe("buildWebhookConfiguration", () => {
   });
 
   it("keeps ephemeral containers and non-Pod resources out of the owned-Pod skip", () => {
-    expect(ownedPodCondition().expression).toBe(OWNED_POD_CEL);
+    expect(ownedPodCondition(DEFAULT_CONFIG.workloadControllers).expression).toBe(OWNED_POD_CEL);
   });
 });
+
+const CONTROLLER = "system:serviceaccount:kube-system:replicaset-controller";
 
 describe("ownedPodCondition, evaluated as CEL on requests shaped like the apiserver's", () => {
   // The apiserver drops empty fields from the AdmissionRequest (no `subResource` on a plain Pod
@@ -237,11 +264,38 @@ describe("ownedPodCondition, evaluated as CEL on requests shaped like the apiser
     spec: { containers: [{ name: "web", image: "web:1" }] },
   });
   const sent = (request: object, object: object): unknown =>
-    evaluateCel(ownedPodCondition().expression, { request, object });
+    evaluateCel(ownedPodCondition(DEFAULT_CONFIG.workloadControllers).expression, {
+      request: { userInfo: { username: CONTROLLER }, ...request },
+      object,
+    });
+
+  it("sends an owned Pod that anyone but a workload controller creates", () => {
+    const asUser = (username?: string) => ({ ...podRequest(), userInfo: username ? { username } : {} });
+    expect(sent(asUser("alice"), pod([owner("ReplicaSet", true)]))).toBe(true);
+    expect(sent(asUser(), pod([owner("ReplicaSet", true)]))).toBe(true);
+    expect(
+      sent(asUser("system:serviceaccount:team-a:replicaset-controller"), pod([owner("ReplicaSet", true)])),
+    ).toBe(true);
+  });
+
+  it("sends an owned Pod whose owner is not in the workload's API group", () => {
+    expect(
+      sent(podRequest(), pod([{ ...owner("ReplicaSet", true), apiVersion: "evil.example.com/v1" }])),
+    ).toBe(true);
+    expect(sent(podRequest(), pod([{ ...owner("Deployment", true), apiVersion: "apps.evil/v1" }]))).toBe(
+      true,
+    );
+    expect(
+      sent(podRequest(), pod([{ ...owner("ReplicationController", true), apiVersion: "evil/v1" }])),
+    ).toBe(true);
+    expect(sent(podRequest(), pod([{ ...owner("ReplicationController", true), apiVersion: "v1" }]))).toBe(
+      false,
+    );
+  });
 
   it("skips a Pod whose controller is a workload kind, with no subResource in the request", () => {
     expect(sent(podRequest(), pod([owner("ReplicaSet", true)]))).toBe(false);
-    expect(sent(podRequest(), pod([owner("Job", true)]))).toBe(false);
+    expect(sent(podRequest(), pod([{ ...owner("Job", true), apiVersion: "batch/v1" }]))).toBe(false);
   });
 
   it("sends Pods without a workload controller", () => {
@@ -261,5 +315,63 @@ describe("ownedPodCondition, evaluated as CEL on requests shaped like the apiser
     expect(sent(deployment, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" } })).toBe(
       true,
     );
+  });
+});
+
+describe("policyMetadataCondition, evaluated as CEL on requests shaped like the apiserver's", () => {
+  const request = (subResource?: string) => ({
+    uid: "1",
+    resource: { group: "", version: "v1", resource: "namespaces" },
+    ...(subResource ? { subResource } : {}),
+    operation: "UPDATE",
+  });
+  const ns = (labels?: Record<string, string>, annotations?: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "team-a", ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+  });
+  const sent = (req: object, object: object, oldObject: object | null): unknown =>
+    evaluateCel(policyMetadataCondition().expression, { request: req, object, oldObject });
+
+  it("sends every write to the main resource and to other subresources", () => {
+    expect(sent(request(), ns(), ns())).toBe(true);
+    expect(sent(request("ephemeralcontainers"), ns(), ns())).toBe(true);
+  });
+
+  it("sends a status or finalize write that adds, changes or removes the mode label", () => {
+    for (const sub of ["status", "finalize"]) {
+      expect(sent(request(sub), ns({ "tollgate.dev/mode": "off" }), ns())).toBe(true);
+      expect(
+        sent(request(sub), ns({ "tollgate.dev/mode": "off" }), ns({ "tollgate.dev/mode": "enforce" })),
+      ).toBe(true);
+      expect(sent(request(sub), ns({}), ns({ "tollgate.dev/mode": "enforce" }))).toBe(true);
+      expect(sent(request(sub), ns({ "tollgate.dev/mode": "" }), ns({}))).toBe(true);
+    }
+  });
+
+  it("sends a status write that adds or changes an exemption annotation", () => {
+    const exempt = { "tollgate.dev/exempt": "run-as-root" };
+    expect(sent(request("status"), ns(undefined, exempt), ns())).toBe(true);
+    expect(
+      sent(
+        request("status"),
+        ns(undefined, { ...exempt, "tollgate.dev/exempt-until": "2027-01-01" }),
+        ns(undefined, exempt),
+      ),
+    ).toBe(true);
+  });
+
+  it("keeps status writes that leave the policy metadata alone away from tollgate", () => {
+    const labels = { "tollgate.dev/mode": "enforce", team: "a" };
+    const annotations = { "tollgate.dev/exempt": "run-as-root", note: "x" };
+    expect(sent(request("status"), ns(), ns())).toBe(false);
+    expect(sent(request("status"), ns(labels, annotations), ns(labels, annotations))).toBe(false);
+    expect(
+      sent(
+        request("status"),
+        ns({ ...labels, team: "b" }, { ...annotations, note: "y" }),
+        ns(labels, annotations),
+      ),
+    ).toBe(false);
   });
 });
