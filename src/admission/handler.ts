@@ -71,7 +71,7 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
     deps.log.warn({ uid: request.uid, rule: slow.rule, kind, ms: slow.ms }, "rule slow");
   }
   for (const ruleError of evaluation.ruleErrors) {
-    if (!ruleError.timedOut) metrics.ruleErrors.inc({ rule: ruleError.rule });
+    if (ruleError.unfinished === undefined) metrics.ruleErrors.inc({ rule: ruleError.rule });
     deps.log.error(
       {
         uid: request.uid,
