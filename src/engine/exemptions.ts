@@ -11,7 +11,7 @@ import { MAX_QUOTED, quote } from "../rules/visit.js";
 
 const DAY_MS = 86_400_000;
 /**
- * Ids read from one `tollgate.dev/exempt`: many times the rules there are. Read whole, a policy
+ * Comma-separated entries read from one `tollgate.dev/exempt`: many times the rules there are. Read whole, a policy
  * admin's 7 MB annotation of 3.5 M ids that are no rule made 3.5 M notices, a 185 MB answer and
  * 2 GiB of memory; now the first ones are read and a notice says the rest were not.
  */
