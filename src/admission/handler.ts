@@ -1,10 +1,31 @@
 import type { FastifyBaseLogger } from "fastify";
 import { evaluate } from "../engine/evaluate.js";
 import type { Policy } from "../engine/policy.js";
-import type { Metrics } from "../metrics.js";
-import type { ClusterFacts, Mode } from "../rules/types.js";
+import { kindLabel, type Metrics } from "../metrics.js";
+import type { ClusterFacts, Mode, Rule } from "../rules/types.js";
+import { clipText } from "../rules/visit.js";
 import { type AdmissionResponse, admissionResponse, verdictOf } from "./respond.js";
 import type { AdmissionReview } from "./schema.js";
+
+/**
+ * The longest string a log line takes from the request (a name is at most 253 characters): a 7 MiB
+ * object name made a 7 MB line, and anyone who reaches the webhook port chooses every field.
+ */
+export const MAX_LOG_FIELD = 256;
+
+const logText = (text: string | undefined): string => clipText(text ?? "", MAX_LOG_FIELD);
+
+/** The kinds the rules name, per registry: the only kinds a metric label takes as they are. */
+const knownKinds = new WeakMap<ReadonlyMap<string, Rule>, ReadonlySet<string>>();
+
+function kindsOf(registry: ReadonlyMap<string, Rule>): ReadonlySet<string> {
+  let kinds = knownKinds.get(registry);
+  if (!kinds) {
+    kinds = new Set([...registry.values()].flatMap((rule) => rule.kinds));
+    knownKinds.set(registry, kinds);
+  }
+  return kinds;
+}
 
 function nameOf(object: Record<string, unknown>): string {
   const meta = object.metadata;
@@ -46,7 +67,6 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
   const verdict = verdictOf(evaluation, policy.config.onRuleError, mode === "enforce");
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
-  const kind = request.kind.kind;
   const label = evaluation.skipped
     ? "skipped"
     : !verdict.allowed
@@ -55,7 +75,11 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
         ? "warned"
         : "allowed";
   const { metrics } = deps;
-  metrics.decisions.inc({ verdict: label, kind, mode });
+  metrics.decisions.inc({
+    verdict: label,
+    kind: kindLabel(request.kind.kind, kindsOf(policy.registry)),
+    mode,
+  });
   metrics.duration.observe({ mode }, seconds);
   // Counted per rule and severity first: an object can yield a finding per container per rule.
   const counts = new Map<string, { rule: string; severity: string; n: number }>();
@@ -66,37 +90,39 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
     else counts.set(key, { rule, severity, n: 1 });
   }
   for (const { rule, severity, n } of counts.values()) metrics.findings.inc({ rule, mode, severity }, n);
+  const uid = logText(request.uid);
+  const kind = logText(request.kind.kind);
   for (const slow of evaluation.slowRules) {
     metrics.ruleSlow.inc({ rule: slow.rule });
-    deps.log.warn({ uid: request.uid, rule: slow.rule, kind, ms: slow.ms }, "rule slow");
+    deps.log.warn({ uid, rule: slow.rule, kind, ms: slow.ms }, "rule slow");
   }
   for (const ruleError of evaluation.ruleErrors) {
-    if (!ruleError.timedOut) metrics.ruleErrors.inc({ rule: ruleError.rule });
+    if (ruleError.unfinished === undefined) metrics.ruleErrors.inc({ rule: ruleError.rule });
     deps.log.error(
       {
-        uid: request.uid,
+        uid,
         rule: ruleError.rule,
         kind,
-        namespace: request.namespace,
-        name: request.name,
-        err: ruleError.error,
+        namespace: logText(request.namespace),
+        name: logText(request.name),
+        err: logText(ruleError.error),
       },
       "rule failed",
     );
   }
   deps.log.info(
     {
-      uid: request.uid,
+      uid,
       operation: request.operation,
       kind,
-      namespace: request.namespace ?? "",
-      name: request.name || nameOf(object),
-      user: request.userInfo?.username ?? "",
+      namespace: logText(request.namespace),
+      name: logText(request.name || nameOf(object)),
+      user: logText(request.userInfo?.username),
       mode,
       dryRun: request.dryRun === true,
       verdict: label,
       rules: [...new Set(evaluation.findings.map((f) => f.rule))],
-      skipped: evaluation.skipped,
+      skipped: evaluation.skipped === undefined ? undefined : logText(evaluation.skipped),
       durationMs: Math.round(seconds * 1e6) / 1e3,
     },
     "decision",

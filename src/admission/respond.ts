@@ -1,5 +1,6 @@
-import type { Evaluation } from "../engine/evaluate.js";
+import type { Evaluation, RuleError } from "../engine/evaluate.js";
 import type { Finding } from "../rules/types.js";
+import { clipText, MAX_QUOTED, quote } from "../rules/visit.js";
 
 /** Kubernetes cuts a warning past 256 characters. */
 export const MAX_WARNING = 256;
@@ -9,6 +10,16 @@ export const MAX_WARNING = 256;
  * thousands of findings: unbounded, that is a response of tens of megabytes.
  */
 export const MAX_LISTED = 30;
+/**
+ * One line of a denial. Names are clipped where rules quote them (`MAX_QUOTED`), but rules also
+ * interpolate values (a hostPath's path) that can be megabytes long; 1 KiB holds three quoted
+ * names, a field path and the fix.
+ */
+export const MAX_DENIAL_LINE = 1024;
+/** Notices, and warnings about rules that failed or did not finish, shown each; the rest are counted. */
+export const MAX_NOTICES = 10;
+/** The whole status message, whatever the object holds: MAX_LISTED lines and the rest fit. */
+export const MAX_MESSAGE = 40 * 1024;
 
 export interface AdmissionResponse {
   apiVersion: "admission.k8s.io/v1";
@@ -29,8 +40,8 @@ function locationOf(finding: Finding): string {
   return at === -1 ? finding.path : finding.path.slice(0, at + marker.length);
 }
 
-function clip(text: string): string {
-  return text.length <= MAX_WARNING ? text : `${text.slice(0, MAX_WARNING - 1)}…`;
+function clip(text: string, max = MAX_WARNING): string {
+  return clipText(text, max);
 }
 
 /** One short warning for one finding: `rule: message (where)`. */
@@ -39,8 +50,8 @@ export function warningOf(finding: Finding): string {
 }
 
 function describeObject(finding: Finding): string {
-  const where = finding.namespace ? ` in namespace ${JSON.stringify(finding.namespace)}` : "";
-  return `${finding.kind} ${JSON.stringify(finding.name)}${where}`;
+  const where = finding.namespace ? ` in namespace ${quote(finding.namespace)}` : "";
+  return `${clipText(finding.kind, MAX_QUOTED)} ${quote(finding.name)}${where}`;
 }
 
 /** The denial message: every deny finding with its field path and fix. */
@@ -50,7 +61,7 @@ export function denialMessage(denials: readonly Finding[]): string {
   const count = denials.length === 1 ? "1 violation" : `${denials.length} violations`;
   const lines = denials
     .slice(0, MAX_LISTED)
-    .map((f) => `- ${f.rule}: ${f.message} at ${f.path}. Fix: ${f.fix}`);
+    .map((f) => clip(`- ${f.rule}: ${f.message} at ${f.path}. Fix: ${f.fix}`, MAX_DENIAL_LINE));
   if (denials.length > MAX_LISTED) {
     lines.push(`- and ${denials.length - MAX_LISTED} more; \`tollgate check\` lists them all`);
   }
@@ -63,35 +74,98 @@ export interface Verdict {
   message?: string;
 }
 
-/** Turn an evaluation into a verdict: deny findings deny, everything else warns. */
-export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny", enforce: boolean): Verdict {
-  const warnings: string[] = [];
-  let unlisted = 0;
-  for (const finding of evaluation.findings) {
-    if (finding.severity === "deny") continue;
-    if (warnings.length < MAX_LISTED) warnings.push(warningOf(finding));
-    else unlisted++;
+/**
+ * Up to `max` distinct lines for the items `keep` keeps (all when absent), then one that counts
+ * the rest. Lines are made for at most
+ * `4 * max` items, so that a million notices, alike or not, are not all turned into text to show ten.
+ */
+function listed<T>(
+  items: readonly T[],
+  max: number,
+  line: (item: T) => string,
+  rest: (n: number) => string,
+  keep?: (item: T) => boolean,
+) {
+  // An array, not a Set: for a few dozen lines a scan that stops at the first differing length
+  // or character costs less than hashing every line (measured: a third of the time of verdictOf).
+  const shown: string[] = [];
+  let more = 0;
+  let tried = 0;
+  for (const item of items) {
+    if (keep && !keep(item)) continue;
+    if (shown.length >= max || tried >= 4 * max) {
+      more++;
+      continue;
+    }
+    tried++;
+    const text = line(item);
+    if (!shown.includes(text)) shown.push(text);
   }
-  if (unlisted > 0) warnings.push(`tollgate: ${unlisted} more warnings; \`tollgate check\` lists them all`);
-  for (const notice of evaluation.notices ?? []) warnings.push(clip(notice));
-  for (const { rule, timedOut } of evaluation.ruleErrors) {
-    warnings.push(
-      clip(
-        timedOut
-          ? `${rule}: tollgate ran out of time at this rule; later rules were not applied; tell your platform team`
-          : `${rule}: the rule failed on this object and was not applied; tell your platform team`,
+  if (more > 0) shown.push(rest(more));
+  return shown;
+}
+
+function ruleErrorWarning({ rule, error, unfinished }: RuleError): string {
+  return clip(
+    unfinished
+      ? `tollgate: judging did not finish at rule ${rule}: ${error}; tell your platform team`
+      : `${rule}: the rule failed on this object and was not applied; tell your platform team`,
+  );
+}
+
+/**
+ * Turn an evaluation into a verdict: deny findings deny, everything else warns. An evaluation that
+ * did not finish (time budget, size bounds) denies in enforce mode; `onRuleError` decides only
+ * about rules that threw. The answer is bounded whatever the object holds: MAX_LISTED findings,
+ * MAX_NOTICES notices and rule errors, each line clipped, the message at most MAX_MESSAGE.
+ */
+export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny", enforce: boolean): Verdict {
+  const warnings = listed(
+    evaluation.findings,
+    MAX_LISTED,
+    warningOf,
+    (n) => `tollgate: ${n} more warnings; \`tollgate check\` lists them all`,
+    (f) => f.severity !== "deny",
+  );
+  warnings.push(
+    ...listed(evaluation.notices ?? [], MAX_NOTICES, clip, (n) => `tollgate: ${n} more notices not shown`),
+    ...listed(
+      evaluation.ruleErrors,
+      MAX_NOTICES,
+      ruleErrorWarning,
+      (n) => `tollgate: ${n} more rule errors not shown`,
+    ),
+  );
+  const unfinished = evaluation.ruleErrors.filter((e) => e.unfinished !== undefined);
+  const failed = [
+    ...new Set(evaluation.ruleErrors.filter((e) => e.unfinished === undefined).map((e) => e.rule)),
+  ];
+  const failClosed = enforce && onRuleError === "deny" && failed.length > 0;
+  const notJudged = enforce && unfinished.length > 0;
+  if (evaluation.denials.length === 0 && !failClosed && !notJudged) return { allowed: true, warnings };
+  const parts = [denialMessage(evaluation.denials)];
+  if (notJudged) {
+    parts.push(
+      ...listed(
+        unfinished,
+        MAX_NOTICES,
+        ({ rule, error }) =>
+          clip(
+            `tollgate: could not finish judging the object at rule ${rule}: ${error}; it is denied until tollgate can judge it in full`,
+            MAX_DENIAL_LINE,
+          ),
+        (n) => `tollgate: and ${n} more reasons it could not finish`,
       ),
     );
   }
-  const failClosed = enforce && onRuleError === "deny" && evaluation.ruleErrors.length > 0;
-  if (evaluation.denials.length === 0 && !failClosed) return { allowed: true, warnings };
-  const parts = [denialMessage(evaluation.denials)];
   if (failClosed) {
+    const names = failed.slice(0, MAX_NOTICES).join(", ");
+    const more = failed.length > MAX_NOTICES ? ` and ${failed.length - MAX_NOTICES} more` : "";
     parts.push(
-      `tollgate: rule${evaluation.ruleErrors.length > 1 ? "s" : ""} ${evaluation.ruleErrors.map((e) => e.rule).join(", ")} failed on this object and the policy fails closed`,
+      `tollgate: rule${failed.length > 1 ? "s" : ""} ${names}${more} failed on this object and the policy fails closed`,
     );
   }
-  return { allowed: false, warnings, message: parts.filter((p) => p !== "").join("\n") };
+  return { allowed: false, warnings, message: clip(parts.filter((p) => p !== "").join("\n"), MAX_MESSAGE) };
 }
 
 export function admissionResponse(uid: string, verdict: Verdict): AdmissionResponse {

@@ -1,7 +1,8 @@
+import { isIPv4, isIPv6 } from "node:net";
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installYaml } from "../k8s/manifests.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
-export const MANIFESTS_HELP = `Usage: tollgate manifests [--namespace N] [--image IMAGE]
+export const MANIFESTS_HELP = `Usage: tollgate manifests [--namespace N] [--image IMAGE] [--apiserver-cidr CIDR...]
 
 Prints the YAML that installs tollgate in a cluster (namespace, RBAC, config, Deployment,
 PodDisruptionBudget, Service, NetworkPolicies, ValidatingWebhookConfiguration):
@@ -9,14 +10,32 @@ PodDisruptionBudget, Service, NetworkPolicies, ValidatingWebhookConfiguration):
   tollgate manifests | kubectl apply -f -
 
 --namespace  where tollgate runs (default ${DEFAULT_NAMESPACE}); it is excluded from admission
---image      the container image (default ${DEFAULT_IMAGE})`;
+--image      the container image (default ${DEFAULT_IMAGE})
+--apiserver-cidr
+             where the apiserver calls tollgate from (repeat, or separate with commas); only these
+             may reach the webhook port. Without it the port is open to every source, so any Pod
+             in the cluster can send tollgate reviews: find the apiserver's addresses with
+             \`kubectl get endpoints kubernetes -n default\` (a managed control plane may call from
+             another range; see its documentation)`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** An IPv4 or IPv6 CIDR as a NetworkPolicy's ipBlock takes it. */
+function isCidr(text: string): boolean {
+  const slash = text.indexOf("/");
+  if (slash === -1) return false;
+  const address = text.slice(0, slash);
+  const prefix = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  if (isIPv4(address)) return Number(prefix) <= 32;
+  return isIPv6(address) && Number(prefix) <= 128;
+}
 
 export async function manifests(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs("manifests", argv, {
     namespace: { type: "string" },
     image: { type: "string" },
+    "apiserver-cidr": { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -31,6 +50,14 @@ export async function manifests(argv: string[]): Promise<number> {
   if (values.image !== undefined && (values.image === "" || /\s/.test(values.image))) {
     throw new UsageError(`--image ${JSON.stringify(values.image)} is not an image reference`);
   }
-  process.stdout.write(installYaml({ namespace: values.namespace, image: values.image }));
+  const apiserverCidrs = (values["apiserver-cidr"] ?? []).flatMap((value) => value.split(","));
+  for (const cidr of apiserverCidrs) {
+    if (!isCidr(cidr)) {
+      throw new UsageError(
+        `--apiserver-cidr ${JSON.stringify(cidr)} is not a CIDR (an IPv4 or IPv6 address, a slash and a prefix length: 10.0.0.0/24)`,
+      );
+    }
+  }
+  process.stdout.write(installYaml({ namespace: values.namespace, image: values.image, apiserverCidrs }));
   return 0;
 }

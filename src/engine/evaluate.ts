@@ -9,7 +9,8 @@ import type {
   Target,
 } from "../rules/types.js";
 import { annotationExemption, applyExemptions } from "./exemptions.js";
-import { DEFAULT_LIMITS, roundMs, type SlowRule } from "./budget.js";
+import { containerTotalPastLimit, MAX_CONTAINERS } from "../rules/visit.js";
+import { DEFAULT_LIMITS, MAX_FINDINGS_PER_RULE, roundMs, type SlowRule } from "./budget.js";
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { applyRatchet } from "./ratchet.js";
@@ -40,8 +41,11 @@ export interface EvaluationInput {
 export interface RuleError {
   rule: string;
   error: string;
-  /** The evaluation ran out of time at this rule; it and the rules after it were not applied. */
-  timedOut?: boolean;
+  /**
+   * Judging did not finish at this rule: `time`, the evaluation ran over its budget here and the
+   * rules after it were not applied; `size`, the object holds more than the rule visits or keeps.
+   */
+  unfinished?: "time" | "size";
 }
 
 export interface Evaluation {
@@ -80,13 +84,14 @@ function skip(reason: string): Evaluation {
 
 /**
  * Run the rules that apply to each target of the object. A rule that throws becomes a RuleError;
- * so does the rule at which the evaluation runs over its time budget, and no rule runs after it.
+ * so does the rule at which the evaluation runs over its time budget when rules remain (they do not
+ * run), and a rule that met more of the object than it visits or keeps (`budget.ts`).
  */
 interface RunOptions {
   mode: Mode;
   source: Source;
   facts: ClusterFacts | undefined;
-  /** Where rules that throw or run over the budget are recorded. */
+  /** Where rules that throw or do not finish are recorded. */
   ruleErrors: RuleError[];
   slowRules: SlowRule[];
   request?: RequestContext | undefined;
@@ -94,44 +99,87 @@ interface RunOptions {
   only?: ReadonlySet<string> | undefined;
 }
 
+/** Deny rules run first, so that an evaluation cut short by the budget has looked for what denies. */
+const PASSES = ["deny", "warn"] as const;
+
 export function runRules(targets: readonly Target[], policy: Policy, run: RunOptions): Finding[] {
   const { mode, source, facts, ruleErrors, slowRules, request, only } = run;
-  const findings: Finding[] = [];
   const { allowedRegistries, nodePoolKeys } = policy.config;
   const limits = policy.limits ?? DEFAULT_LIMITS;
+  // Each rule's findings by its place in catalog order, so that the findings come out in that order
+  // whichever pass ran the rule.
+  const results: (RawFinding[] | undefined)[] = [];
   const started = performance.now();
-  let overBudget: RuleError | undefined;
+  let last = started;
+  let spentAt: string | undefined;
   let notApplied = 0;
+  let oversized: Target[] | undefined;
+  for (const pass of PASSES) {
+    let slot = 0;
+    for (const target of targets) {
+      const active = policy.byTarget.get(target.type);
+      if (!active) continue;
+      for (const { rule, severity, options } of active) {
+        if (rule.sources && !rule.sources.includes(source)) continue;
+        if (only && !only.has(rule.id)) continue;
+        const at = slot++;
+        if ((severity === "deny") !== (pass === "deny")) continue;
+        if (spentAt !== undefined) {
+          notApplied++;
+          continue;
+        }
+        let raw: RawFinding[] | undefined;
+        try {
+          raw = rule.check(target, { options, allowedRegistries, nodePoolKeys, source, facts, request });
+        } catch (error) {
+          ruleErrors.push({ rule: rule.id, error: error instanceof Error ? error.message : String(error) });
+        }
+        const now = performance.now();
+        const ms = now - last;
+        last = now;
+        const overBudget = now - started > limits.budgetMs;
+        if (ms >= limits.slowRuleMs || overBudget) slowRules.push({ rule: rule.id, ms: roundMs(ms) });
+        if (overBudget) spentAt = rule.id;
+        if (target.type === "podSpec") {
+          const total = containerTotalPastLimit(target);
+          if (total !== undefined && !oversized?.includes(target)) {
+            (oversized ??= []).push(target);
+            ruleErrors.push({
+              rule: rule.id,
+              error: `the pod spec has ${total} containers; tollgate judges at most ${MAX_CONTAINERS}`,
+              unfinished: "size",
+            });
+          }
+        }
+        if (!raw) continue;
+        if (raw.length > MAX_FINDINGS_PER_RULE) {
+          ruleErrors.push({
+            rule: rule.id,
+            error: `the rule found ${raw.length} violations on this object; tollgate keeps at most ${MAX_FINDINGS_PER_RULE}`,
+            unfinished: "size",
+          });
+          raw = raw.slice(0, MAX_FINDINGS_PER_RULE);
+        }
+        results[at] = raw;
+      }
+    }
+  }
+  if (spentAt !== undefined && notApplied > 0) {
+    ruleErrors.push({
+      rule: spentAt,
+      error: `the rules ran ${roundMs(last - started)} ms on this object, over the ${limits.budgetMs} ms budget; ${notApplied} later rule${notApplied === 1 ? " was" : "s were"} not applied`,
+      unfinished: "time",
+    });
+  }
+  const findings: Finding[] = [];
+  let slot = 0;
   for (const target of targets) {
     const active = policy.byTarget.get(target.type);
     if (!active) continue;
-    for (const { rule, severity, options } of active) {
+    for (const { rule, severity } of active) {
       if (rule.sources && !rule.sources.includes(source)) continue;
       if (only && !only.has(rule.id)) continue;
-      if (overBudget) {
-        notApplied++;
-        continue;
-      }
-      let raw: RawFinding[] | undefined;
-      const before = performance.now();
-      try {
-        raw = rule.check(target, { options, allowedRegistries, nodePoolKeys, source, facts, request });
-      } catch (error) {
-        ruleErrors.push({ rule: rule.id, error: error instanceof Error ? error.message : String(error) });
-      }
-      const after = performance.now();
-      const spent = after - started;
-      if (after - before >= limits.slowRuleMs || spent > limits.budgetMs) {
-        slowRules.push({ rule: rule.id, ms: roundMs(after - before) });
-      }
-      if (spent > limits.budgetMs) {
-        overBudget = {
-          rule: rule.id,
-          error: `the rules ran ${roundMs(spent)} ms on this object, over the ${limits.budgetMs} ms budget`,
-          timedOut: true,
-        };
-        ruleErrors.push(overBudget);
-      }
+      const raw = results[slot++];
       if (!raw) continue;
       for (const finding of raw) {
         findings.push({
@@ -145,8 +193,6 @@ export function runRules(targets: readonly Target[], policy: Policy, run: RunOpt
       }
     }
   }
-  if (overBudget)
-    overBudget.error += `; ${notApplied} later rule${notApplied === 1 ? " was" : "s were"} not applied`;
   return findings;
 }
 

@@ -33,6 +33,11 @@ const TOKEN_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 export interface InstallOptions {
   namespace?: string;
   image?: string;
+  /**
+   * Where the apiserver calls from. When given, only these CIDRs may reach the webhook port;
+   * when absent, every source may (see the NetworkPolicy below).
+   */
+  apiserverCidrs?: readonly string[];
 }
 
 /** The config tollgate is installed with: the defaults, with its own namespace excluded and named. */
@@ -282,8 +287,13 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     metadata: meta("default-deny-ingress"),
     spec: { podSelector: {}, policyTypes: ["Ingress"] },
   };
-  // The apiserver's source address differs per cluster (host network, a cloud's control plane),
-  // so the webhook port is open to every source; everything else stays closed.
+  // The apiserver's source address differs per cluster (host network, a cloud's control plane), so
+  // by default the webhook port is open to every source: any Pod in the cluster can then send
+  // tollgate any AdmissionReview, with any userInfo. tollgate bounds what one request can cost
+  // (RELIABILITY.md), and `--apiserver-cidr` narrows the port to the apiserver's addresses.
+  const webhookFrom = options.apiserverCidrs?.length
+    ? { from: options.apiserverCidrs.map((cidr) => ({ ipBlock: { cidr } })) }
+    : {};
   const allowWebhook: V1NetworkPolicy = {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
@@ -292,7 +302,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
       podSelector: { matchLabels: labels },
       policyTypes: ["Ingress"],
       ingress: [
-        { ports: [{ port: "https", protocol: "TCP" }] },
+        { ...webhookFrom, ports: [{ port: "https", protocol: "TCP" }] },
         { ports: [{ port: "metrics", protocol: "TCP" }] },
       ],
     },

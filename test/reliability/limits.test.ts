@@ -213,8 +213,12 @@ describe("an object with a finding per container", () => {
     const message = (denied.json as { response: { status: { message: string } } }).response.status.message;
     const lines = message.split("\n");
     expect(lines[0]).toMatch(/^tollgate: Pod "wide" in namespace "team-a" has \d+ violations:$/);
-    expect(lines).toHaveLength(32);
+    expect(lines).toHaveLength(33);
     expect(lines[31]).toMatch(/^- and \d+ more; `tollgate check` lists them all$/);
+    // Past MAX_CONTAINERS the rules judge the first ones only, and say so.
+    expect(lines[32]).toBe(
+      "tollgate: could not finish judging the object at rule container-requests-missing: the pod spec has 50000 containers; tollgate judges at most 1000; it is denied until tollgate can judge it in full",
+    );
     const decision = server.logs.find((l) => l.uid === "wide-deny" && l.msg === "decision");
     const rules = (decision?.rules ?? []) as string[];
     expect(rules.length).toBeGreaterThan(0);
