@@ -11,6 +11,7 @@ import { parseReview } from "./admission/schema.js";
 import type { Policy } from "./engine/policy.js";
 import type { Metrics } from "./metrics.js";
 import type { ClusterFacts, Mode } from "./rules/types.js";
+import { guardConnections } from "./server/connections.js";
 import { TLS_SERVER_OPTIONS } from "./tls/options.js";
 
 /** The apiserver drops idle connections after 90 s; keep ours open longer so it never races us. */
@@ -33,6 +34,24 @@ export const HANDSHAKE_TIMEOUT_MS = 2_000;
  * about 120 MiB; each apiserver pools a few dozen. Past it new connections are dropped and counted.
  */
 export const MAX_CONNECTIONS = 2048;
+/**
+ * One source address holds at most this many, so that one client cannot take every slot. An
+ * apiserver keeps a few dozen to about 100 idle connections per webhook, and opens one per
+ * concurrent call in a burst (writes are bounded by `--max-mutating-requests-inflight`, 200 by
+ * default); 512 covers two apiservers behind one address (a konnectivity agent, SNAT) at full burst,
+ * and four such peers still fit under MAX_CONNECTIONS.
+ */
+export const MAX_CONNECTIONS_PER_PEER = 512;
+/**
+ * When the server closes, a keep-alive connection used this recently may have its client's next
+ * request on the wire: it is kept this long and a request that arrives is answered.
+ */
+export const CLOSE_IDLE_GRACE_MS = 1_000;
+/**
+ * Node stops its header and request timeouts when the server closes; a request that began before
+ * the close has had REQUEST_TIMEOUT_MS by then, so what is still open is cut.
+ */
+export const DRAIN_TIMEOUT_MS = REQUEST_TIMEOUT_MS;
 
 export interface Readiness {
   ready: boolean;
@@ -50,6 +69,10 @@ export interface AppOptions {
   facts?: () => ClusterFacts | undefined;
   /** Open connections at most; MAX_CONNECTIONS when absent. */
   maxConnections?: number;
+  /** Open connections at most from one source address; MAX_CONNECTIONS_PER_PEER when absent. */
+  maxConnectionsPerPeer?: number;
+  /** True from SIGTERM on: every answer then says `Connection: close`. */
+  shuttingDown?: () => boolean;
 }
 
 interface HttpError {
@@ -119,8 +142,25 @@ export function buildApp(options: AppOptions): FastifyInstance {
       : {}),
   }) as unknown as FastifyInstance;
 
-  app.server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
-  app.server.on("drop", () => options.metrics.connectionsDropped.inc());
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  guardConnections(app.server, {
+    maxConnections,
+    maxConnectionsPerPeer:
+      options.maxConnectionsPerPeer ?? Math.min(MAX_CONNECTIONS_PER_PEER, maxConnections),
+    closeIdleGraceMs: CLOSE_IDLE_GRACE_MS,
+    drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    onDrop: (reason) => options.metrics.connectionsDropped.inc({ server: "webhook", reason }),
+  });
+
+  // From SIGTERM on, every answer (errors and 404s included) tells the client to retire its
+  // connection, so that clients move off it during the shutdown delay instead of losing a request
+  // when the server closes it. Decided as the answer goes out: a request whose body was still
+  // arriving at SIGTERM gets it too.
+  let draining = false;
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (draining || options.shuttingDown?.()) void reply.header("connection", "close");
+    done(null, payload);
+  });
 
   const deps = {
     policy: options.policy,
@@ -161,16 +201,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   });
 
-  // A request that was already in flight when close() began is answered on a keep-alive
-  // connection, which node then keeps open until the keep-alive timeout, holding up the exit.
-  let draining = false;
+  // A request that was already in flight when close() began is answered with `Connection: close`
+  // too: on a keep-alive connection node would keep it open until the keep-alive timeout.
   app.addHook("preClose", (done) => {
     draining = true;
     done();
   });
 
   const validate = (mode: () => Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (draining) void reply.header("connection", "close");
     const parsed = parseReview(request.body);
     if ("error" in parsed) {
       options.metrics.invalidReviews.inc({ reason: "not-a-review" });

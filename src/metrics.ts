@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerOptions } from "node:http";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
@@ -26,7 +26,7 @@ export interface Metrics {
   ruleSlow: Counter<"rule">;
   invalidReviews: Counter<"reason">;
   configReloads: Counter<"result">;
-  connectionsDropped: Counter;
+  connectionsDropped: Counter<"server" | "reason">;
   certificateExpiry: Gauge<"certificate">;
 }
 
@@ -80,7 +80,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
     connectionsDropped: new Counter({
       name: "tollgate_connections_dropped_total",
-      help: "Connections refused because the server already had its maximum open",
+      help: "Connections tollgate closed to keep room, by server (webhook, metrics) and reason (max-connections, per-peer, idle-shed, drain-timeout)",
+      labelNames: ["server", "reason"],
       registers: [registry],
     }),
     certificateExpiry: new Gauge({
@@ -93,8 +94,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
 }
 
 /** A plain-HTTP server that answers GET /metrics and nothing else. */
-export function createMetricsServer(metrics: Metrics): Server {
-  return createServer((req, res) => {
+export function createMetricsServer(metrics: Metrics, options: ServerOptions = {}): Server {
+  return createServer(options, (req, res) => {
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
       metrics.registry.metrics().then(
         (body) => {

@@ -3,14 +3,15 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Server as TlsServer } from "node:tls";
 import { pino } from "pino";
-import { buildApp } from "../app.js";
+import { buildApp, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER } from "../app.js";
 import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
 import type { ClusterFactsHandle } from "../k8s/facts.js";
-import { createMetrics, createMetricsServer } from "../metrics.js";
+import { createMetrics } from "../metrics.js";
 import { RULES } from "../rules/index.js";
+import { buildMetricsServer } from "../server/metricsServer.js";
 import { ensureLocalCertificates } from "../tls/certs.js";
 import { type CertificateManager, servingReadiness } from "../tls/manager.js";
 import { swapCertificate } from "../tls/reload.js";
@@ -19,7 +20,7 @@ import { parseCommandArgs, portFrom, UsageError } from "./args.js";
 export const SERVE_HELP = `Usage: tollgate serve [--config FILE] [--port 8443] [--metrics-port 9090] [--host 0.0.0.0]
                       [--tls-cert FILE --tls-key FILE | --certs-dir DIR |
                        --bootstrap [--kubeconfig FILE] [--context NAME] [--webhook-url URL]]
-                      [--shutdown-delay SECONDS]
+                      [--shutdown-delay SECONDS] [--max-connections-per-peer 512]
 
 Runs the admission webhook over HTTPS (POST /validate, /validate/enforce, /validate/warn;
 GET /healthz, /readyz) and Prometheus metrics over HTTP (GET /metrics on --metrics-port).
@@ -32,9 +33,14 @@ the ValidatingWebhookConfiguration, check hourly for renewal and CA rotation, an
 certificate without a restart. --webhook-url makes the apiserver call that URL instead of the
 Service (out-of-cluster use); the certificate then also names its host.
 
-On SIGTERM, /readyz answers 503 at once while requests are still served for --shutdown-delay
-seconds (default 0; give Kubernetes time to take the pod out of the endpoints), then the server
-stops accepting connections, answers every request in flight and exits 0.`;
+On SIGTERM, /readyz answers 503 at once and every answer says Connection: close, while requests
+are still served for --shutdown-delay seconds (default 0; give Kubernetes time to take the pod out
+of the endpoints, and clients time to move off their connections); then the server stops
+accepting connections, answers every request in flight and exits 0.
+
+--max-connections-per-peer: open connections at most from one source address (default 512 of
+2048 in all), so that one client cannot lock out the apiserver; near the global cap the
+connection idle longest of another peer is closed for a new one.`;
 
 function readPem(flag: string, path: string): string {
   try {
@@ -59,6 +65,7 @@ export async function serve(argv: string[]): Promise<number> {
     "webhook-url": { type: "string" },
     "log-level": { type: "string" },
     "shutdown-delay": { type: "string" },
+    "max-connections-per-peer": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -72,6 +79,17 @@ export async function serve(argv: string[]): Promise<number> {
   if (!Number.isFinite(shutdownDelay) || shutdownDelay < 0 || shutdownDelay > 300) {
     throw new UsageError(
       `--shutdown-delay must be a number of seconds from 0 to 300, got ${JSON.stringify(values["shutdown-delay"])}`,
+    );
+  }
+  const perPeer = values["max-connections-per-peer"];
+  const maxConnectionsPerPeer = Number(perPeer ?? MAX_CONNECTIONS_PER_PEER);
+  if (
+    !Number.isInteger(maxConnectionsPerPeer) ||
+    maxConnectionsPerPeer < 1 ||
+    maxConnectionsPerPeer > MAX_CONNECTIONS
+  ) {
+    throw new UsageError(
+      `--max-connections-per-peer must be a whole number from 1 to ${MAX_CONNECTIONS}, got ${JSON.stringify(perPeer)}`,
     );
   }
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
@@ -149,9 +167,11 @@ export async function serve(argv: string[]): Promise<number> {
     metrics,
     logger,
     readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : certificates()),
+    shuttingDown: () => shuttingDown,
     facts: facts ? () => facts.facts : undefined,
+    maxConnectionsPerPeer,
   });
-  const metricsServer = createMetricsServer(metrics);
+  const metricsServer = buildMetricsServer(metrics);
 
   const watcher: ConfigWatcher | undefined = configPath
     ? watchConfig({

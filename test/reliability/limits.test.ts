@@ -251,7 +251,9 @@ describe("connection cap", () => {
       const first = await Promise.all(Array.from({ length: 5 }, open));
       expect(first.every((s) => s !== undefined)).toBe(true);
       expect(await open()).toBeUndefined();
-      expect((await metrics.connectionsDropped.get()).values).toEqual([{ labels: {}, value: 1 }]);
+      expect((await metrics.connectionsDropped.get()).values).toEqual([
+        { labels: { server: "webhook", reason: "max-connections" }, value: 1 },
+      ]);
       first[0]?.destroy();
       await new Promise((resolve) => setTimeout(resolve, 50));
       const again = await open();

@@ -1,68 +1,28 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { UsageError } from "../../src/cli/args.js";
 import { serve } from "../../src/cli/serve.js";
 import { review, rootPod } from "../support/reviews.js";
-import { rawTls } from "./support.js";
+import { CLOSE_IDLE_GRACE_MS, DRAIN_TIMEOUT_MS } from "../../src/app.js";
+import {
+  holdConnection,
+  keepAliveLoad,
+  rawTls,
+  type ServeChild,
+  killServeChildren,
+  startServe,
+  trickle,
+} from "./support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tollgate-shutdown-"));
+afterEach(killServeChildren);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Child {
-  process: ChildProcessWithoutNullStreams;
-  port: number;
-  ca: string;
-  logs: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-/** `tollgate serve` from the sources, in a child process, on free ports of 127.0.0.1. */
-async function startChild(extra: string[]): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "./test/reliability/ts-register.mjs",
-      "src/main.ts",
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--metrics-port",
-      "0",
-      "--certs-dir",
-      join(dir, "certs"),
-      ...extra,
-    ],
-    { stdio: ["pipe", "pipe", "pipe"] },
-  );
-  const logs: Record<string, unknown>[] = [];
-  let buffered = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split("\n");
-      buffered = parts.pop() ?? "";
-      for (const part of parts) {
-        const line = JSON.parse(part) as Record<string, unknown>;
-        logs.push(line);
-        if (line.msg === "tollgate listening") resolve(line.port as number);
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening:\n${stderr}`)));
-  });
-  return { process: child, port, ca: readFileSync(join(dir, "certs", "ca.crt"), "utf8"), logs, exited };
-}
+type Child = ServeChild;
+const startChild = (extra: string[]) => startServe(join(dir, "certs"), extra);
 
 interface Answer {
   status: number;
@@ -104,11 +64,13 @@ function call(child: Child, path: string, body?: string): Promise<Answer> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const bodyOf = (uid: string) => JSON.stringify(review(rootPod(), { uid }));
+/** Timers fire late on a busy machine. */
+const SLACK_MS = 400;
 
 describe("graceful shutdown", () => {
   it("turns not ready first, answers every request started before and during the drain, and exits 0", async () => {
     const child = await startChild(["--shutdown-delay", "1"]);
-    const bodyOf = (uid: string) => JSON.stringify(review(rootPod(), { uid }));
 
     // Steady traffic on new connections until the endpoint would have been removed.
     let sending = true;
@@ -177,6 +139,103 @@ describe("graceful shutdown", () => {
       signal: "SIGTERM",
       delayMs: 1000,
     });
+  });
+
+  for (const delay of [0, 1]) {
+    it(`loses no request of 16 keep-alive clients posting in a loop, with --shutdown-delay ${delay}`, async () => {
+      const child = await startChild(["--shutdown-delay", String(delay)]);
+      const load = keepAliveLoad({
+        port: child.port,
+        ca: child.ca,
+        clients: 16,
+        body: (uid) => JSON.stringify(review(rootPod(), { uid })),
+      });
+      await sleep(400);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      // Every client stops by itself: once the server is gone its fresh connection is refused.
+      const tally = await load.done;
+      expect(tally.lost).toEqual([]);
+      expect(tally.wrong).toEqual([]);
+      expect(tally.answered).toBe(tally.sent);
+      expect(tally.refused).toBe(16);
+      expect(tally.answered).toBeGreaterThan(100);
+      // During the delay every answer tells its client to retire the connection.
+      if (delay > 0) expect(tally.closing).toBeGreaterThan(16);
+    });
+  }
+
+  it("with --shutdown-delay 0, answers a request that arrives on a kept-alive connection as the server closes", async () => {
+    const child = await startChild(["--shutdown-delay", "0"]);
+    const pooled = await holdConnection(child.port, child.ca, "127.0.0.1", bodyOf("before"));
+    expect(pooled.status).toBe(200);
+    const socket = pooled.socket!;
+    let text = "";
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+    });
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(performance.now())));
+
+    child.process.kill("SIGTERM");
+    // The server has begun to close (it logs that first); the request was already on its way.
+    while (!child.logs.some((l) => l.msg === "shutting down: not ready, finishing in-flight requests"))
+      await sleep(1);
+    const sent = performance.now();
+    const body = bodyOf("as-it-closes");
+    socket.write(
+      `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    const closedAt = await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toContain('"uid":"as-it-closes"');
+    expect(closedAt - sent).toBeLessThan(1_000);
+    expect(await child.exited).toBe(0);
+  });
+
+  it("closes idle and half-sent connections a grace after their last answer, and a slow body at the drain timeout", async () => {
+    const child = await startChild(["--shutdown-delay", "0"]);
+    const idle = await holdConnection(child.port, child.ca, "127.0.0.1", bodyOf("idle"));
+    const answeredAt = performance.now();
+    expect(idle.status).toBe(200);
+    const idleClosed = new Promise<number>((resolve) =>
+      idle.socket!.once("close", () => resolve(performance.now())),
+    );
+    const opened = performance.now();
+    // Headers, then a body, a byte every 100 ms: node stops its timeouts once the server closes.
+    const slowHeaders = rawTls(
+      child.port,
+      child.ca,
+      (socket, stop) =>
+        trickle(socket, `POST /validate HTTP/1.1\r\n${"X-Slow: x\r\n".repeat(20)}`, 100, stop),
+      20_000,
+    );
+    const body = bodyOf("slow-body");
+    const slowBody = rawTls(
+      child.port,
+      child.ca,
+      (socket, stop) => {
+        socket.write(
+          `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+        );
+        trickle(socket, body, 100, stop);
+      },
+      20_000,
+    );
+    await sleep(300);
+    child.process.kill("SIGTERM");
+    const signalled = performance.now();
+    const code = await child.exited;
+    const exitedAfter = performance.now() - signalled;
+    expect(code).toBe(0);
+    expect((await idleClosed) - answeredAt).toBeGreaterThanOrEqual(CLOSE_IDLE_GRACE_MS - 50);
+    expect((await idleClosed) - answeredAt).toBeLessThan(CLOSE_IDLE_GRACE_MS + SLACK_MS);
+    const headers = await slowHeaders;
+    expect(headers.status).toBe(0);
+    expect(headers.closedAfterMs + (opened - signalled)).toBeLessThan(CLOSE_IDLE_GRACE_MS + SLACK_MS);
+    expect((await slowBody).status).toBe(0);
+    expect(exitedAfter).toBeGreaterThanOrEqual(DRAIN_TIMEOUT_MS - 50);
+    expect(exitedAfter).toBeLessThan(DRAIN_TIMEOUT_MS + SLACK_MS + 500);
   });
 
   it("refuses a --shutdown-delay that is not a number of seconds", async () => {
