@@ -49,6 +49,15 @@ spec:
 `;
 }
 
+/** The pod spec of `compliantPod`, indented as a workload's `spec.template.spec`. */
+function compliantTemplate(): string {
+  return compliantPod("x")
+    .split("\n")
+    .slice(5)
+    .map((line) => (line === "" ? line : `    ${line}`))
+    .join("\n");
+}
+
 /** The rule ids of a tollgate denial, in the order the message lists them. */
 function deniedRules(stderr: string): string[] {
   return [...stderr.matchAll(/^- ([a-z-]+): /gm)].map((m) => m[1]!);
@@ -105,11 +114,7 @@ spec:
   template:
     metadata: { labels: { app: idle } }
     spec:
-${compliantPod("x")
-  .split("\n")
-  .slice(5)
-  .map((line) => (line === "" ? line : `    ${line}`))
-  .join("\n")}`;
+${compliantTemplate()}`;
     const created = await kubectl(["apply", "-n", namespace, "-f", "-"], replicaSet, true);
     expect(created.code).toBe(0);
     expect(created.stdout).toBe("replicaset.apps/idle created\n");
@@ -222,11 +227,7 @@ spec:
   template:
     metadata: { labels: { app: api } }
     spec:
-${compliantPod("x")
-  .split("\n")
-  .slice(5)
-  .map((line) => (line === "" ? line : `    ${line}`))
-  .join("\n")}`;
+${compliantTemplate()}`;
     const created = await kubectl(["apply", "-n", namespace, "-f", "-"], deployment, true);
     expect(created.code).toBe(0);
     const exemption = {
