@@ -1,11 +1,10 @@
 import { open } from "node:fs/promises";
 
 /**
- * The most `tollgate check` reads from one file or from stdin. The apiserver takes at most 3 MiB
- * a request, so this is some twenty thousand objects of the largest size in one stream, more than
- * any chart or overlay renders; reading it costs about 1 GB of memory (measured on 64 MiB of
- * Deployments), where an unbounded read of `/dev/zero` or of an endless pipe ran until the
- * process died.
+ * The most `tollgate check` reads from one file or from stdin: 80,000 Deployments fit in it, far
+ * more than a chart or an overlay renders, and checking 60 MB of them took 5.9 s and 1.2 GB of
+ * memory (built CLI, this machine). Without a bound `/dev/zero` or an endless pipe was read until
+ * the process died.
  */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
