@@ -1,6 +1,7 @@
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
 import { lineOf, loadManifests } from "../input/documents.js";
+import { MAX_INPUT_BYTES, readStreamBounded } from "../input/read.js";
 import { judgeObject } from "../report/judge.js";
 import { describeRule, exitCodeOf, type Report, type ReportError } from "../report/model.js";
 import { OUTPUTS, type Output, render } from "../report/render.js";
@@ -8,7 +9,7 @@ import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
 import { parseCommandArgs, UsageError } from "./args.js";
-import { type CliIO, processIO, readAll } from "./io.js";
+import { type CliIO, processIO } from "./io.js";
 
 export const CHECK_HELP = `Usage: tollgate check [PATH... | -] [--output text|json|sarif|junit] [--mode enforce|warn]
                       [--config FILE]
@@ -29,12 +30,20 @@ Options:
                    every finding is a warning.
   --config FILE    the webhook's config file (rule severities, options, exemptions)
 
+YAML is read as kubectl reads it (YAML 1.1: yes/no/on/off booleans, 0_0, 0644, 0x50 numbers),
+symbolic links are followed, and each file or stdin is read up to ${MAX_INPUT_BYTES / (1024 * 1024)} MiB.
+
 Exit codes:
   0  no deny finding
   1  deny findings
-  2  usage error, or an input that could not be checked (unreadable file, broken YAML, a document
-     without kind or apiVersion), whatever the findings in the rest: the other files are still
-     checked and reported`;
+  2  usage error, or an input that could not be checked (unreadable file, a dangling symbolic
+     link, broken YAML, excessive aliasing, a document without kind or apiVersion, an input with
+     no object at all), whatever the findings in the rest: the other files are still checked
+     and reported`;
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
 
 /** A flag's value, checked against the values it may take. */
 export function oneOf<T extends string>(
@@ -90,7 +99,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const ruleErrors: ReportError[] = [];
   const input = await loadManifests(
     positionals,
-    () => readAll(io.stdin),
+    () => readStreamBounded(io.stdin),
     (source) =>
       judgeObject(
         source.object,
@@ -102,6 +111,14 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       ),
   );
   const errors: ReportError[] = input.errors.map((e) => ({ file: e.file, line: e.line, message: e.message }));
+  if (input.objects.length === 0 && errors.length === 0) {
+    // An empty stream is what `helm template … | tollgate check -` gets when helm failed: a
+    // check of nothing must not pass. A report for a file (json, sarif, junit) says it too, and
+    // so does stderr, which a CI log shows.
+    const message = `no Kubernetes object in the input (${plural(input.files, "file")}, ${plural(input.documents, "document")}); nothing was checked`;
+    if (output !== "text") io.stderr.write(`tollgate check: ${message}\n`);
+    errors.push({ file: null, line: null, message });
+  }
   const report: Report = {
     command: "check",
     mode,

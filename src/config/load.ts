@@ -100,7 +100,15 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
   }
   if (documents.length > 1) throw new ConfigError(`${source}: the config must be one YAML document`);
   const document = documents[0];
-  const value: unknown = document?.value ?? {};
+  // An emptied file (`: > config.yaml`, a ConfigMap key set to "") is a mistake far more often
+  // than a wish for the defaults, and taking it for the defaults relaxed a hardened config
+  // without a word. The defaults are asked for with `{}`.
+  if (document === undefined || document.value === null || document.value === undefined) {
+    throw new ConfigError(
+      `${source}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults`,
+    );
+  }
+  const value: unknown = document.value;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`${source}: the config must be a YAML mapping`);
   }
@@ -112,7 +120,7 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
         segments.push((error.params as { additionalProperty: string }).additionalProperty);
       }
       const path = segments.map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `["${seg}"]`)).join("");
-      const line = document ? lineOfPath(document.lines, value, path, 0) : 0;
+      const line = lineOfPath(document.lines, value, path, 0);
       return { line, text: `${source}${line ? `:${line}` : ""}: ${describe(error)}` };
     });
     lines.sort((a, b) => a.line - b.line);

@@ -1,4 +1,4 @@
-import { type StatsListener, unwatchFile, watchFile } from "node:fs";
+import { type Stats, type StatsListener, unwatchFile, watchFile } from "node:fs";
 import type { Metrics } from "../metrics.js";
 import { ConfigError, loadConfigFile } from "./load.js";
 import type { Config } from "./schema.js";
@@ -26,8 +26,23 @@ export interface ConfigWatcher {
 }
 
 /**
- * Watch the config file. An invalid new file (unreadable, bad YAML, schema or unknown rule)
- * is rejected, logged with the reason and counted, and the last good config stays in force.
+ * Is it the same file, unchanged? The inode tells a new file: the kubelet updates a mounted
+ * ConfigMap by pointing its `..data` link at a new folder, and the new file can have the old one's
+ * size and mtime. The ctime tells a rewrite in place: unlike the mtime, no one can set it back.
+ */
+function sameFile(a: Stats, b: Stats): boolean {
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.ctimeMs === b.ctimeMs &&
+    a.mtimeMs === b.mtimeMs &&
+    a.size === b.size
+  );
+}
+
+/**
+ * Watch the config file. An invalid new file (unreadable, empty, bad YAML, schema or unknown
+ * rule) is rejected, logged with the reason and counted, and the last good config stays in force.
  */
 export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
   const { path, metrics, log } = options;
@@ -45,7 +60,7 @@ export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
     return "applied";
   };
   const listener: StatsListener = (current, previous) => {
-    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+    if (sameFile(current, previous)) return;
     reload();
   };
   watchFile(path, { interval: options.intervalMs ?? 2000 }, listener);

@@ -1,9 +1,12 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import type { Dirent, Stats } from "node:fs";
+import { readdir, readlink, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { YAMLException } from "js-yaml";
 import type { KubeObject } from "../engine/targets.js";
 import { isRecord } from "../rules/visit.js";
+import { ExcessiveAliasing } from "./aliases.js";
 import { type LineTable, lineOfPath, parseYamlDocuments } from "./positions.js";
+import { InputTooLarge, readFileBounded } from "./read.js";
 import { MANIFEST_SCHEMA } from "./schemas.js";
 
 /** The name stdin goes by in reports. */
@@ -145,6 +148,12 @@ function objectsOf<T>(
   into.objects.push(judge({ object: value, file, line, lines }));
 }
 
+/** sigs.k8s.io/yaml hands json.Marshal the float, which has no JSON form for it, and kubectl stops. */
+function nonFiniteMessage(value: number): string {
+  const yaml = Number.isNaN(value) ? ".nan" : value > 0 ? ".inf" : "-.inf";
+  return `${yaml} is not a number JSON can carry, so kubectl cannot send this document (json: unsupported value)`;
+}
+
 /** Parse one file's text into objects and input errors, each with its file and line. */
 export function parseManifests<T>(
   text: string,
@@ -161,54 +170,137 @@ export function parseManifests<T>(
       into.errors.push({
         file,
         line: chunk.line + error.mark.line,
-        message: `invalid YAML: ${error.reason}`,
+        message: error instanceof ExcessiveAliasing ? error.reason : `invalid YAML: ${error.reason}`,
       });
       continue;
     }
     for (const document of documents) {
       if (document.value === null || document.value === undefined) continue;
       into.documents++;
+      if (document.nonFinite) {
+        into.errors.push({
+          file,
+          line: document.nonFinite.line,
+          message: nonFiniteMessage(document.nonFinite.value),
+        });
+        continue;
+      }
       objectsOf(document.value, { file, line: document.line, lines: document.lines }, into, judge);
     }
   }
 }
 
-async function walk<T>(
-  path: string,
-  explicit: boolean,
-  into: LoadedInput<T>,
-  found: string[],
-): Promise<void> {
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    into.errors.push({
-      file: path,
-      line: null,
-      message: code === "ENOENT" ? "no such file or folder" : `cannot read (${code ?? "unknown error"})`,
-    });
-    return;
-  }
-  if (info.isDirectory()) {
-    const entries = await readdir(path, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      // Hidden folders (.git, .github) hold no manifests to ship.
-      if (entry.name.startsWith(".")) continue;
-      const child = join(path, entry.name);
-      if (entry.isDirectory()) await walk(child, false, into, found);
-      else if (entry.isFile() && EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(child);
-    }
-    return;
-  }
-  if (explicit || EXTENSIONS.has(extname(path).toLowerCase())) found.push(path);
+function statError(path: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return {
+    file: path,
+    line: null,
+    message: code === "ENOENT" ? "no such file or folder" : `cannot read (${code ?? "unknown error"})`,
+  };
 }
 
 /**
- * Read every manifest named by `paths`: files, folders (recursively, `.yaml`, `.yml`, `.json`),
- * and `-` for stdin. Unreadable paths and broken documents become input errors; each object read
+ * Why `path` cannot be read; for a symbolic link, where it points (kubectl opens the link and fails
+ * there too, where a folder walk that skipped links read nothing and passed).
+ */
+async function pathError(path: string, error: unknown): Promise<InputError> {
+  const code = (error as NodeJS.ErrnoException).code;
+  const target = await readlink(path).catch(() => undefined);
+  if (target !== undefined && code === "ENOENT") {
+    return { file: path, line: null, message: `a symbolic link to ${target}, which does not exist` };
+  }
+  if (target !== undefined && code === "ELOOP") {
+    return { file: path, line: null, message: `a symbolic link to ${target}, which loops back on itself` };
+  }
+  return statError(path, error);
+}
+
+function isManifestName(name: string): boolean {
+  return EXTENSIONS.has(extname(name).toLowerCase());
+}
+
+/**
+ * A folder's manifests, recursively, in name order. A symbolic link to a file is read when its
+ * name is a manifest's, as `kubectl apply -f` reads it (a mounted ConfigMap is made of such
+ * links); one whose target is missing is then an input error naming it, as kubectl fails on it.
+ * A link to a folder is walked too, once: `visited` holds every folder walked (device and
+ * inode), so a link back to a parent, or two links to one folder, walk nothing twice or forever.
+ */
+async function walkFolder<T>(
+  path: string,
+  into: LoadedInput<T>,
+  found: string[],
+  visited: Set<string>,
+): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch (error) {
+    into.errors.push(statError(path, error));
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    // Hidden folders (.git, .github) hold no manifests to ship.
+    if (entry.name.startsWith(".")) continue;
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await walkOnce(child, into, found, visited);
+    else if (entry.isFile() && isManifestName(entry.name)) found.push(child);
+    else if (entry.isSymbolicLink()) {
+      let target: Stats;
+      try {
+        target = await stat(child);
+      } catch (error) {
+        if (isManifestName(entry.name)) into.errors.push(await pathError(child, error));
+        continue;
+      }
+      if (target.isDirectory()) await walkOnce(child, into, found, visited);
+      else if (target.isFile() && isManifestName(entry.name)) found.push(child);
+    }
+  }
+}
+
+async function walkOnce<T>(
+  path: string,
+  into: LoadedInput<T>,
+  found: string[],
+  visited: Set<string>,
+): Promise<void> {
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    into.errors.push(statError(path, error));
+    return;
+  }
+  const id = `${info.dev}:${info.ino}`;
+  if (visited.has(id)) return;
+  visited.add(id);
+  await walkFolder(path, into, found, visited);
+}
+
+/** A path named on the command line: a folder is walked, a file is read whatever its name. */
+async function walk<T>(
+  path: string,
+  into: LoadedInput<T>,
+  found: string[],
+  visited: Set<string>,
+): Promise<void> {
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    into.errors.push(await pathError(path, error));
+    return;
+  }
+  if (info.isDirectory()) await walkOnce(path, into, found, visited);
+  else found.push(path);
+}
+
+/**
+ * Read every manifest named by `paths`: files, folders (recursively, `.yaml`, `.yml`, `.json`,
+ * symbolic links followed), and `-` for stdin, each up to MAX_INPUT_BYTES (`readStdin` is to
+ * throw InputTooLarge past it). Unreadable paths and broken documents become input errors; each object read
  * is handed to `judge` at once, and only what `judge` returns is kept: the parsed tree and its
  * line table then die young instead of being promoted (on 10,000 documents, 40 % less time in
  * garbage-collection pauses).
@@ -219,22 +311,35 @@ export async function loadManifests<T>(
   judge: (source: SourceObject) => T,
 ): Promise<LoadedInput<T>> {
   const loaded: LoadedInput<T> = { objects: [], errors: [], files: 0, documents: 0 };
+  const visited = new Set<string>();
   let stdinRead = false;
   for (const path of paths) {
     if (path === "-") {
       if (stdinRead) continue;
       stdinRead = true;
+      let text: string;
+      try {
+        text = await readStdin();
+      } catch (error) {
+        if (!(error instanceof InputTooLarge)) throw error;
+        loaded.errors.push({ file: STDIN_NAME, line: null, message: error.message });
+        continue;
+      }
       loaded.files++;
-      parseManifests(await readStdin(), STDIN_NAME, loaded, judge);
+      parseManifests(text, STDIN_NAME, loaded, judge);
       continue;
     }
     const found: string[] = [];
-    await walk(path, true, loaded, found);
+    await walk(path, loaded, found, visited);
     for (const file of found) {
       let text: string;
       try {
-        text = await readFile(file, "utf8");
+        text = await readFileBounded(file);
       } catch (error) {
+        if (error instanceof InputTooLarge) {
+          loaded.errors.push({ file, line: null, message: error.message });
+          continue;
+        }
         const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
         loaded.errors.push({ file, line: null, message: `cannot read (${code})` });
         continue;

@@ -3,6 +3,20 @@
 import type { Type } from "js-yaml";
 
 declare module "js-yaml" {
+  // The loader's state as a listener sees it: the node's tag and anchor are there too, null when
+  // it has none (an alias has neither, and no kind).
+  interface State {
+    tag: string | null;
+    anchor: string | null;
+    lineStart: number;
+  }
+
+  // js-yaml 4.3's caps, which @types/js-yaml 4.0.9 does not know (-1 lifts the merge cap).
+  interface LoadOptions {
+    maxDepth?: number;
+    maxTotalMergeKeys?: number;
+  }
+
   export const types: Readonly<
     Record<
       | "binary"

@@ -1,4 +1,5 @@
 import { type EventType, loadAll, type Schema, type State } from "js-yaml";
+import { AliasCounter } from "./aliases.js";
 
 /** Where a mapping's keys or a sequence's items start, 1-based lines. */
 interface NodeLines {
@@ -33,6 +34,8 @@ export interface ParsedDocument {
   line: number;
   /** Where the document's mappings and sequences sit, for `lineOfPath`. */
   lines: LineTable;
+  /** The first `.nan` or `.inf` value and its line: JSON has no such number, so kubectl fails there. */
+  nonFinite?: { value: number; line: number };
 }
 
 function isContainer(value: unknown): value is object {
@@ -43,7 +46,8 @@ function isContainer(value: unknown): value is object {
  * Parse every document of a YAML (or JSON) text and remember where each key and item sits.
  * `firstLine` is the 1-based line of the text's first line in its file; `schema` says how plain
  * scalars resolve (see schemas.ts). Throws js-yaml's YAMLException, whose `mark.line` is 0-based
- * within `text`.
+ * within `text`, or its subclass ExcessiveAliasing (aliases.ts) where go-yaml v2, and so kubectl,
+ * would give up on the aliases.
  *
  * tollgate's one YAML parser is js-yaml: `tollgate check` must read 10,000 documents in well under
  * two seconds, and the `yaml` package builds a full AST at about 300 µs a document (3.0 s for
@@ -57,8 +61,13 @@ export function parseYamlDocuments(text: string, firstLine: number, schema: Sche
   const frames: Frame[] = [];
   const roots: Frame = { line: firstLine, count: 0, lines: [], results: [] };
   let depth = 0;
+  const aliases = new AliasCounter();
+  const nonFinite: ParsedDocument["nonFinite"][] = [];
+  let documentIndex = -1;
   const listener = (event: EventType, state: State): void => {
     if (event === "open") {
+      if (depth === 0) documentIndex++;
+      aliases.open(state);
       let frame = frames[depth];
       if (frame === undefined) {
         frame = { line: 0, count: 0, lines: [], results: [] };
@@ -69,10 +78,14 @@ export function parseYamlDocuments(text: string, firstLine: number, schema: Sche
       depth++;
       return;
     }
+    aliases.close(state);
     depth--;
     const frame = frames[depth]!;
     const result: unknown = state.result;
     let line = frame.line;
+    if (typeof result === "number" && !Number.isFinite(result)) {
+      nonFinite[documentIndex] ??= { value: result, line };
+    }
     if (isContainer(result) && !table.has(result)) {
       if (Array.isArray(result)) {
         table.set(result, { line, items: frame.lines.slice(0, frame.count) });
@@ -97,12 +110,19 @@ export function parseYamlDocuments(text: string, firstLine: number, schema: Sche
     parent.count++;
   };
   const values: unknown[] = [];
-  loadAll(text, (doc) => values.push(doc), { listener, schema });
-  return values.map((value, index) => ({
-    value,
-    line: isContainer(value) ? (table.get(value)?.line ?? firstLine) : (roots.lines[index] ?? firstLine),
-    lines: table,
-  }));
+  // js-yaml's own cap of 10,000 merged keys refused documents kubectl takes; the alias budget
+  // bounds what merges copy as go-yaml bounds it.
+  loadAll(text, (doc) => values.push(doc), { listener, schema, maxTotalMergeKeys: -1 });
+  return values.map((value, index) => {
+    const document: ParsedDocument = {
+      value,
+      line: isContainer(value) ? (table.get(value)?.line ?? firstLine) : (roots.lines[index] ?? firstLine),
+      lines: table,
+    };
+    const found = nonFinite[index];
+    if (found) document.nonFinite = found;
+    return document;
+  });
 }
 
 /** The line where a mapping or sequence of a parsed document starts. */

@@ -1,4 +1,5 @@
 import { CORE_SCHEMA, type Schema, Type, types } from "js-yaml";
+import { type Yaml11Number, yaml11Number } from "./yaml11Numbers.js";
 
 /**
  * The plain scalars that go-yaml v2 (the YAML 1.1 parser behind kubectl's sigs.k8s.io/yaml)
@@ -23,23 +24,54 @@ const yaml11Bool = new Type("tag:yaml.org,2002:bool", {
 });
 
 /**
+ * js-yaml asks the int type, then the float type, about the same scalar: the answer is kept for
+ * the second question, and for `construct` after `resolve`.
+ */
+let lastScalar: string | undefined;
+let lastNumber: Yaml11Number | undefined;
+
+function numberOf(data: string | null): Yaml11Number | undefined {
+  if (data === null) return undefined;
+  if (data !== lastScalar) {
+    lastScalar = data;
+    lastNumber = yaml11Number(data);
+  }
+  return lastNumber;
+}
+
+const yaml11Int = new Type("tag:yaml.org,2002:int", {
+  kind: "scalar",
+  resolve: (data: string | null) => numberOf(data)?.int === true,
+  construct: (data: string) => numberOf(data)!.value,
+});
+
+const yaml11Float = new Type("tag:yaml.org,2002:float", {
+  kind: "scalar",
+  // An explicit `!!float 1` is 1.0 in go-yaml too; an unsigned 64-bit integer is refused there.
+  resolve: (data: string | null) => {
+    const number = numberOf(data);
+    return number !== undefined && number.unsigned !== true;
+  },
+  construct: (data: string) => numberOf(data)!.value,
+});
+
+/**
  * Manifests, read as kubectl reads them before it sends JSON to the apiserver (go-yaml v2 through
  * sigs.k8s.io/yaml), so that `tollgate check` judges the object the webhook will see:
  * - YAML 1.1 booleans: `runAsNonRoot: yes` is `true`, `allowPrivilegeEscalation: off` is `false`;
  *   quoted (`"yes"`) they stay strings, as there.
+ * - YAML 1.1 numbers, as go-yaml v2 resolves them (yaml11Numbers.ts): `runAsUser: 0_0` is 0,
+ *   `hostPort: 8_0` is 80, `0644` is 420, `0b1`, `0x50`, `-0x1`, `08` (a float, 8). Quoted they
+ *   stay strings. No base 60: `1:30` is a string there and here.
  * - No timestamps: go-yaml v2 keeps `2027-01-31` a string when it decodes into an untyped value,
  *   so an unquoted `tollgate.dev/exempt-until` date is the string the exemption needs, where
  *   js-yaml's default schema made it a Date.
  * - Merge keys (`<<`), which go-yaml v2 also applies, and js-yaml's explicit `!!binary`, `!!omap`,
  *   `!!pairs`, `!!set`, as before.
- * Integers keep YAML 1.2's rules. go-yaml v2 reads `0644` as octal 420 where this reads 644, which
- * leaves zero zero and non-zero non-zero (what `runAsUser` and `hostPort` are judged on), so only
- * a message's number can differ; and it drops underscores (`8_080` is 8080) where this keeps a
- * string, a spelling no one gives a UID or a port. Neither sexagesimal `1:30` is a number here nor
- * there (go-yaml v2 dropped base 60).
+ * Each type here replaces the core schema's type of the same tag, in its place.
  */
 export const MANIFEST_SCHEMA: Schema = CORE_SCHEMA.extend({
-  implicit: [yaml11Bool, types.merge],
+  implicit: [yaml11Bool, yaml11Int, yaml11Float, types.merge],
   explicit: [types.binary, types.omap, types.pairs, types.set],
 });
 

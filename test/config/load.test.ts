@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, parseConfig } from "../../src/config/load.js";
+import { runTollgate } from "../cli/run.js";
 
 const KNOWN = new Set(["run-as-root", "container-limits-missing"]);
 
@@ -17,8 +18,25 @@ function errorOf(fn: () => unknown): string {
 }
 
 describe("config", () => {
-  it("gives the defaults for an empty file", () => {
-    expect(parseConfig("", "tollgate.yaml")).toEqual(DEFAULT_CONFIG);
+  it("gives the defaults for {}, and refuses an empty file: emptied by mistake, it would relax the config", () => {
+    expect(parseConfig("{}\n", "tollgate.yaml")).toEqual(DEFAULT_CONFIG);
+    for (const empty of ["", "\n  \n", "# all rules at their defaults\n", "---\n", "~\n"]) {
+      expect(errorOf(() => parseConfig(empty, "tollgate.yaml"))).toBe(
+        "tollgate.yaml: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults",
+      );
+    }
+  });
+
+  it("refuses an empty file at start-up too, so a restart cannot relax what a reload refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-config-"));
+    const empty = join(dir, "config.yaml");
+    writeFileSync(empty, "\n");
+    const ran = await runTollgate(["serve", "--config", empty, "--port", "0", "--metrics-port", "0"]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(ran.stderr).toBe(
+      `${empty}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults\n`,
+    );
+    expect(ran.code).toBe(2);
   });
 
   it("merges a file over the defaults", () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { type ConfigWatcher, watchConfig } from "../../src/config/watch.js";
 import { compilePolicy, type Policy } from "../../src/engine/policy.js";
 import { createMetrics, type Metrics } from "../../src/metrics.js";
 import { RULES } from "../../src/rules/index.js";
-import { review, rootPod } from "../support/reviews.js";
+import { compliantPod, review, rootPod } from "../support/reviews.js";
 import { testCertificates } from "../support/server.js";
 
 const knownRules = new Set(RULES.keys());
@@ -39,8 +39,33 @@ async function reloads(result: "applied" | "rejected"): Promise<number> {
   return values.find((v) => v.labels.result === result)?.value ?? 0;
 }
 
+/** Wait for the poller to count a reload with this result, for up to 3 s. */
+async function polled(result: "applied" | "rejected"): Promise<number> {
+  const deadline = Date.now() + 3_000;
+  while ((await reloads(result)) === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return reloads(result);
+}
+
+/** A config that allows images from one registry only. */
+function hardened(registry: string): string {
+  return `rules:\n  image-registry-untrusted: { severity: deny }\nallowedRegistries: [${registry}]\n`;
+}
+
+/** A Pod that passes every rule but, when it is not allowed, the registry one. */
+function podFrom(registry: string): Record<string, unknown> {
+  const pod = compliantPod();
+  const containers = (pod.spec as { containers: { image: string }[] }).containers;
+  containers[0]!.image = `${registry}/web:1.4.2`;
+  return pod;
+}
+
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-function validate(uid: string): Promise<{ status: number; uid: unknown; allowed: unknown }> {
+function validate(
+  uid: string,
+  object: Record<string, unknown> = rootPod(),
+): Promise<{ status: number; uid: unknown; allowed: unknown }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -66,7 +91,7 @@ function validate(uid: string): Promise<{ status: number; uid: unknown; allowed:
       },
     );
     req.on("error", reject);
-    req.end(JSON.stringify(review(rootPod(), { uid })));
+    req.end(JSON.stringify(review(object, { uid })));
   });
 }
 
@@ -131,6 +156,60 @@ describe("config reload", () => {
     expect(line?.err).toMatch(why);
     expect(policy.config.defaultMode).toBe("enforce");
     expect(await validate("still-enforced")).toEqual({ status: 200, uid: "still-enforced", allowed: false });
+  });
+
+  it("rejects an emptied file and keeps the hardened config: an untrusted image stays denied", async () => {
+    writeConfig(hardened("registry.example.com"));
+    expect(watcher.reload()).toBe("applied");
+    expect(await validate("hardened", podFrom("evil.example"))).toMatchObject({ allowed: false });
+    // `: > config.yaml`, noticed by the poller.
+    writeConfig("");
+    expect(await polled("rejected")).toBe(1);
+    expect(lines.at(-1)?.err).toBe(
+      `${path}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults`,
+    );
+    expect(await reloads("applied")).toBe(1);
+    expect(policy.config.allowedRegistries).toEqual(["registry.example.com"]);
+    expect(await validate("still-hardened", podFrom("evil.example"))).toMatchObject({ allowed: false });
+    expect(await validate("trusted", podFrom("registry.example.com"))).toMatchObject({ allowed: true });
+  });
+
+  it("applies a ConfigMap update: the ..data link swapped to a file of the same size and mtime", async () => {
+    watcher.close();
+    // The layout the kubelet makes: config.yaml -> ..data/config.yaml, ..data -> ..<timestamp>.
+    const mount = join(dir, "mount");
+    const stampOf = Date.now() / 1000 - 3600;
+    for (const [version, registry] of [
+      ["..2026_01_01_v1", "registry-a.example"],
+      ["..2026_01_01_v2", "registry-b.example"],
+    ] as const) {
+      mkdirSync(join(mount, version), { recursive: true });
+      writeFileSync(join(mount, version, "config.yaml"), hardened(registry));
+      utimesSync(join(mount, version, "config.yaml"), stampOf, stampOf);
+    }
+    symlinkSync("..2026_01_01_v1", join(mount, "..data"));
+    symlinkSync(join("..data", "config.yaml"), join(mount, "config.yaml"));
+    const mounted = join(mount, "config.yaml");
+    policy = compilePolicy(loadConfigFile(mounted, knownRules));
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    watcher = watchConfig({
+      path: mounted,
+      knownRules,
+      apply: (next) => {
+        policy = compilePolicy(next);
+      },
+      metrics,
+      log,
+      intervalMs: 50,
+    });
+    expect(await validate("before-swap", podFrom("registry-b.example"))).toMatchObject({ allowed: false });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    // The swap, as the kubelet does it: a new link renamed over ..data in one step.
+    symlinkSync("..2026_01_01_v2", join(mount, "..data_tmp"));
+    renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
+    expect(await polled("applied")).toBe(1);
+    expect(policy.config.allowedRegistries).toEqual(["registry-b.example"]);
+    expect(await validate("after-swap", podFrom("registry-b.example"))).toMatchObject({ allowed: true });
   });
 
   it("rejects a config file that went away", async () => {
