@@ -12,7 +12,7 @@ import type { ClusterFactsHandle } from "../k8s/facts.js";
 import { createMetrics } from "../metrics.js";
 import { RULES } from "../rules/index.js";
 import { buildMetricsServer } from "../server/metricsServer.js";
-import { ensureLocalCertificates } from "../tls/certs.js";
+import { CertificatesRefused, ensureLocalCertificates } from "../tls/certs.js";
 import { type CertificateManager, servingReadiness } from "../tls/manager.js";
 import { swapCertificate } from "../tls/reload.js";
 import { parseCommandArgs, portFrom, UsageError } from "./args.js";
@@ -150,11 +150,14 @@ export async function serve(argv: string[]): Promise<number> {
     certificates = () => servingReadiness(cert, undefined, new Date());
   } else {
     const dir = resolve(values["certs-dir"] ?? "certs");
-    const local = await ensureLocalCertificates(dir);
+    const local = await ensureLocalCertificates(dir).catch((error: unknown) => {
+      throw error instanceof CertificatesRefused ? new UsageError(error.message) : error;
+    });
     tls = local.serving;
     const verb =
       local.created.length > 0 ? `created ${local.created.join(", ")} in` : "using certificates in";
-    process.stderr.write(`tollgate: ${verb} ${dir} (CA: ${dir}/ca.crt)\n`);
+    const why = local.renewed === undefined ? "" : ` (renewed: ${local.renewed})`;
+    process.stderr.write(`tollgate: ${verb} ${dir}${why} (CA: ${dir}/ca.crt)\n`);
     const { cert } = local.serving;
     const ca = local.ca.cert;
     certificates = () => servingReadiness(cert, ca, new Date());
