@@ -7,11 +7,11 @@ import type {
   RbacV1Subject as V1Subject,
 } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.js";
-import { controllerOf, type KubeObject, metadataOf, refOf } from "../engine/targets.js";
 import type { ReportFinding, RuleDescriptor } from "../report/model.js";
-import { isRecord } from "../rules/visit.js";
 import { isDefaultDeny, policyTypes, selectorMatches } from "../k8s/selectors.js";
-import type { ClusterSnapshot, KindName } from "./snapshot.js";
+import type { ClusterSnapshot } from "./snapshot.js";
+import { BINDING_KINDS, type KindName, REPLICATED_KINDS, ROLE_KINDS } from "../objects/kinds.js";
+import { controllerOf, isRecord, type KubeObject, metadataOf, refOf, replicasOf } from "../objects/object.js";
 
 /**
  * The newest Kubernetes minor release tollgate knows of (v1.37: the end-to-end tests run v1.37.2).
@@ -175,13 +175,6 @@ function subjectTarget(subject: V1Subject, bindingNamespace: string): Target {
     : { kind: subject.kind, namespace: "", name: subject.name };
 }
 
-const WORKLOAD_KINDS: readonly KindName[] = [
-  "Deployment",
-  "StatefulSet",
-  "ReplicaSet",
-  "ReplicationController",
-];
-
 export const CHECKLIST: readonly ChecklistItem[] = [
   {
     id: "cluster-admin-binding",
@@ -192,7 +185,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
       "A binding to the cluster-admin ClusterRole gives its subject every permission on every resource. Only the control plane's own subjects (system:*) should hold it; people and CI get narrower roles.",
     remediation:
       "Bind a narrower ClusterRole, or a Role in the namespaces the subject works in, and delete the binding.",
-    needs: ["ClusterRoleBinding", "RoleBinding"],
+    needs: [...BINDING_KINDS],
     coveredBy: "rbac-cluster-admin-binding",
     namespaceScoped: false,
     run(snapshot, { config }) {
@@ -320,21 +313,21 @@ export const CHECKLIST: readonly ChecklistItem[] = [
       "A node drain may evict every replica of a workload at once unless a PodDisruptionBudget selects its Pods.",
     remediation:
       "```yaml\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app: web\n```",
-    needs: ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "PodDisruptionBudget"],
+    needs: [...REPLICATED_KINDS, "PodDisruptionBudget"],
     coveredBy: "pdb-missing",
     namespaceScoped: true,
     run(snapshot, { config }) {
       const budgets = list(snapshot, "PodDisruptionBudget") as unknown as V1PodDisruptionBudget[];
       const findings: ReportFinding[] = [];
-      for (const kind of WORKLOAD_KINDS) {
+      for (const kind of REPLICATED_KINDS) {
         for (const workload of list(snapshot, kind)) {
           const ref = refOf(workload);
           if (config.excludedNamespaces.includes(ref.namespace)) continue;
           if (kind === "ReplicaSet" && metadataOf(workload).ownerReferences?.some((o) => o.controller))
             continue;
-          const spec = isRecord(workload.spec) ? workload.spec : {};
-          const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
+          const replicas = replicasOf(workload) ?? 1;
           if (replicas < 2) continue;
+          const spec = isRecord(workload.spec) ? workload.spec : {};
           const template = isRecord(spec.template) ? spec.template : {};
           const podLabels = labelsOf(template);
           const covered = budgets.some(
@@ -366,7 +359,7 @@ export const CHECKLIST: readonly ChecklistItem[] = [
       "Reading a Secret reveals its credentials. Every subject outside the system namespaces that can get, list or watch Secrets is listed, with the bindings that grant it, so that the list can be reviewed. A grant limited by resourceNames to the Secrets it names is the least privilege, and is not listed.",
     remediation:
       "Narrow the roles to the Secrets the subject needs (`resourceNames`), or let it read them through a mounted volume instead of the API.",
-    needs: ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"],
+    needs: [...ROLE_KINDS, ...BINDING_KINDS],
     namespaceScoped: false,
     run(snapshot, { config }) {
       const roles = new Map<string, V1PolicyRule[]>();

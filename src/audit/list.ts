@@ -10,7 +10,6 @@ import {
   RbacAuthorizationV1Api,
   VersionApi,
 } from "@kubernetes/client-node";
-import type { KubeObject } from "../engine/targets.js";
 import {
   type ApiFailure,
   ClusterError,
@@ -18,7 +17,9 @@ import {
   fatalClusterError,
   serverOf,
 } from "../k8s/client.js";
-import { type ClusterSnapshot, groupName, KINDS, type KindName, type ResourceKind } from "./snapshot.js";
+import type { ClusterSnapshot } from "./snapshot.js";
+import { apiVersionOf, type KindInfo, type KindName, KINDS } from "../objects/kinds.js";
+import type { KubeObject } from "../objects/object.js";
 
 const PAGE_SIZE = 500;
 
@@ -210,7 +211,7 @@ export interface ListRequest {
 export interface ListOptions {
   namespace?: string | undefined;
   /** Called before each kind is listed, for a progress bar. */
-  onProgress?: (done: number, total: number, kind: ResourceKind, objects: number) => void;
+  onProgress?: (done: number, total: number, kind: KindInfo, objects: number) => void;
 }
 
 /** A problem with one list call that does not stop the audit. */
@@ -227,11 +228,11 @@ export interface ListResult {
 }
 
 function describeFailure(
-  kind: ResourceKind,
+  kind: KindInfo,
   failure: ApiFailure,
   namespace: string | undefined,
 ): ListProblem | null {
-  const resource = `${kind.plural} (${groupName(kind)})`;
+  const resource = `${kind.resource} (${kind.group || "core"})`;
   switch (failure.type) {
     case "forbidden":
       return {
@@ -245,8 +246,8 @@ function describeFailure(
       return {
         kind: kind.kind as KindName,
         message: kind.crd
-          ? `${kind.apiVersion} ${kind.kind} is not served (its CRD is not installed)`
-          : `${kind.apiVersion} ${kind.kind} is not served by this cluster`,
+          ? `${apiVersionOf(kind)} ${kind.kind} is not served (its CRD is not installed)`
+          : `${apiVersionOf(kind)} ${kind.kind} is not served by this cluster`,
         error: false,
       };
     default:
@@ -263,12 +264,12 @@ function describeFailure(
  * undefined when discovery cannot tell. kube-apiserver authorizes a request before it routes it, so a
  * user without list permission gets 403, not 404, for a resource whose CRD is not installed.
  */
-async function served(apis: Apis, kind: ResourceKind): Promise<boolean | undefined> {
-  const [group, version] = kind.apiVersion.split("/");
-  if (group === undefined || version === undefined) return undefined;
+async function served(apis: Apis, kind: KindInfo): Promise<boolean | undefined> {
+  const { group, version } = kind;
+  if (group === "") return undefined;
   try {
     const resources = await apis.custom.getAPIResources({ group, version });
-    return resources.resources.some((r) => r.name === kind.plural);
+    return resources.resources.some((r) => r.name === kind.resource);
   } catch (error) {
     return classifyApiError(error).type === "not found" ? false : undefined;
   }
@@ -319,7 +320,7 @@ export async function listCluster(
 
   let done = 0;
   for (const request of requests) {
-    const kind: ResourceKind = KINDS[request.kind];
+    const kind: KindInfo = KINDS[request.kind];
     const namespace = kind.namespaced ? options.namespace : undefined;
     options.onProgress?.(done, requests.length, kind, 0);
     const objects: KubeObject[] = [];
@@ -335,7 +336,7 @@ export async function listCluster(
           if (typeof item === "object" && item !== null) {
             objects.push({
               ...(item as Record<string, unknown>),
-              apiVersion: kind.apiVersion,
+              apiVersion: apiVersionOf(kind),
               kind: kind.kind,
             });
           }

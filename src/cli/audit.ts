@@ -1,12 +1,10 @@
-import { POD_SPEC_KINDS } from "../rules/resources.js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CHECKLIST, isOwnedWorkload, runChecklist, withoutCovered } from "../audit/checklist.js";
 import { type ListRequest, listCluster } from "../audit/list.js";
-import { type ClusterSnapshot, KINDS, type KindName } from "../audit/snapshot.js";
+import { type ClusterSnapshot } from "../audit/snapshot.js";
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
-import { type KubeObject, metadataOf, refOf } from "../engine/targets.js";
 import { ClusterError, loadKubeConfig } from "../k8s/client.js";
 import { judgeObject } from "../report/judge.js";
 import {
@@ -25,6 +23,8 @@ import type { TargetType } from "../rules/types.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
+import { BINDING_KINDS, type KindName, KINDS, POD_SPEC_KINDS, ROLE_KINDS } from "../objects/kinds.js";
+import { type KubeObject, metadataOf, refOf } from "../objects/object.js";
 
 export const AUDIT_HELP = `Usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--namespace NS]
                       [--output text|json|sarif] [--config FILE]
@@ -57,8 +57,8 @@ function activeTargets(policy: Policy): Set<TargetType> {
 
 const KINDS_BY_TARGET: Record<TargetType, readonly KindName[]> = {
   podSpec: POD_SPEC_KINDS,
-  rbacRules: ["Role", "ClusterRole"],
-  binding: ["RoleBinding", "ClusterRoleBinding"],
+  rbacRules: ROLE_KINDS,
+  binding: BINDING_KINDS,
   namespace: ["Namespace"],
   serviceAccount: ["ServiceAccount"],
   secret: ["Secret"],
@@ -238,7 +238,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
           const width = 20;
           const filled = Math.round((done / total) * width);
           const bar = `${"#".repeat(filled)}${".".repeat(width - filled)}`;
-          const what = done === total ? "done" : `listing ${kind.plural}${count > 0 ? ` (${count})` : ""}`;
+          const what = done === total ? "done" : `listing ${kind.resource}${count > 0 ? ` (${count})` : ""}`;
           io.stderr.write(`\r\u001b[K[${bar}] ${done}/${total} ${what}`);
           if (done === total) io.stderr.write("\r\u001b[K");
         }

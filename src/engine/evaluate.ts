@@ -14,7 +14,8 @@ import { DEFAULT_LIMITS, MAX_FINDINGS_PER_RULE, roundMs, type SlowRule } from ".
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { applyRatchet } from "./ratchet.js";
-import { controllerOf, extractTargets, type KubeObject, refOf } from "./targets.js";
+import { extractTargets } from "./targets.js";
+import { controllerOf, type KubeObject, refOf } from "../objects/object.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 

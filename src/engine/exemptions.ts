@@ -1,13 +1,8 @@
 import type { Config, ConfigExemption } from "../config/schema.js";
-import {
-  EXEMPT_ANNOTATION,
-  EXEMPT_REASON_ANNOTATION,
-  EXEMPT_UNTIL_ANNOTATION,
-  metadataMap,
-  stringAt,
-} from "../rules/annotations.js";
 import type { ExemptionRef, Finding, Rule } from "../rules/types.js";
 import { MAX_QUOTED, quote } from "../rules/visit.js";
+import { EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, EXEMPT_UNTIL_ANNOTATION } from "../objects/labels.js";
+import { metadataMap, stringAt } from "../objects/object.js";
 
 const DAY_MS = 86_400_000;
 /**

@@ -2,12 +2,11 @@ import type { Dirent, Stats } from "node:fs";
 import { readdir, readlink, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { YAMLException } from "js-yaml";
-import type { KubeObject } from "../engine/targets.js";
-import { isRecord } from "../rules/visit.js";
 import { ExcessiveAliasing } from "./aliases.js";
 import { type LineTable, lineOfPath, parseYamlDocuments } from "./positions.js";
 import { InputTooLarge, readFileBounded } from "./read.js";
 import { MANIFEST_SCHEMA } from "./schemas.js";
+import { isRecord, type KubeObject } from "../objects/object.js";
 
 /** The name stdin goes by in reports. */
 export const STDIN_NAME = "<stdin>";

@@ -17,7 +17,8 @@ import { dump } from "js-yaml";
 import { DEFAULT_CONFIG, SYSTEM_NAMESPACES } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { CERT_SECRET_NAME } from "./certSecret.js";
-import { buildWebhookConfiguration, MODE_LABEL } from "./webhookConfig.js";
+import { buildWebhookConfiguration } from "./webhookConfig.js";
+import { MODE_LABEL } from "../objects/labels.js";
 
 /** The image `tollgate manifests` points at unless told; its tag follows package.json. */
 export const DEFAULT_IMAGE = "ghcr.io/tollgate-dev/tollgate:0.1.0";

@@ -6,15 +6,12 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.js";
-import { POD_CONTROLLER_KINDS } from "../engine/targets.js";
 import { ALL_RULES } from "../rules/index.js";
-import { EXEMPTION_ANNOTATIONS, MODE_LABEL } from "../rules/annotations.js";
 import type { Rule } from "../rules/types.js";
+import { type KindInfo, KINDS, POD_CONTROLLER_KINDS } from "../objects/kinds.js";
+import { EXEMPTION_ANNOTATIONS, MODE_LABEL, NAME_LABEL } from "../objects/labels.js";
 
-export { MODE_LABEL };
-/** Set by the apiserver on every Namespace since Kubernetes 1.21; selects namespaces by name. */
-export const NAME_LABEL = "kubernetes.io/metadata.name";
-
+/** Where a kind lives in the API, as the webhook's rules name it. */
 interface ResourceOf {
   group: string;
   version: string;
@@ -22,119 +19,27 @@ interface ResourceOf {
   resources: readonly string[];
   /**
    * Subresources whose writes keep the object's labels and annotations, so they can set the mode
-   * label or an exemption annotation (`kubectl patch --subresource=status`). The webhook receives
-   * them only when that metadata changes (`policyMetadataCondition`).
+   * label or an exemption annotation. The webhook receives them only when that metadata changes
+   * (`policyMetadataCondition`).
    */
-  metadataSubresources?: readonly string[];
+  metadataSubresources: readonly string[];
   scope: "Namespaced" | "Cluster";
 }
 
-/**
- * Where each kind a rule can name lives in the API. A rule naming a kind missing here makes
- * the builder throw, so a new rule cannot silently go unchecked by the webhook.
- */
-export const KIND_RESOURCES: Readonly<Record<string, ResourceOf>> = {
-  // `kubectl debug` adds containers through the subresource: they must be checked as well.
-  Pod: {
-    group: "",
-    version: "v1",
-    resources: ["pods", "pods/ephemeralcontainers"],
-    metadataSubresources: ["pods/status"],
-    scope: "Namespaced",
-  },
-  PodTemplate: { group: "", version: "v1", resources: ["podtemplates"], scope: "Namespaced" },
-  ReplicationController: {
-    group: "",
-    version: "v1",
-    resources: ["replicationcontrollers"],
-    metadataSubresources: ["replicationcontrollers/status"],
-    scope: "Namespaced",
-  },
-  ServiceAccount: { group: "", version: "v1", resources: ["serviceaccounts"], scope: "Namespaced" },
-  Secret: { group: "", version: "v1", resources: ["secrets"], scope: "Namespaced" },
-  Service: { group: "", version: "v1", resources: ["services"], scope: "Namespaced" },
-  ConfigMap: { group: "", version: "v1", resources: ["configmaps"], scope: "Namespaced" },
-  Namespace: {
-    group: "",
-    version: "v1",
-    resources: ["namespaces"],
-    metadataSubresources: ["namespaces/status", "namespaces/finalize"],
-    scope: "Cluster",
-  },
-  Deployment: {
-    group: "apps",
-    version: "v1",
-    resources: ["deployments"],
-    metadataSubresources: ["deployments/status"],
-    scope: "Namespaced",
-  },
-  StatefulSet: {
-    group: "apps",
-    version: "v1",
-    resources: ["statefulsets"],
-    metadataSubresources: ["statefulsets/status"],
-    scope: "Namespaced",
-  },
-  DaemonSet: {
-    group: "apps",
-    version: "v1",
-    resources: ["daemonsets"],
-    metadataSubresources: ["daemonsets/status"],
-    scope: "Namespaced",
-  },
-  ReplicaSet: {
-    group: "apps",
-    version: "v1",
-    resources: ["replicasets"],
-    metadataSubresources: ["replicasets/status"],
-    scope: "Namespaced",
-  },
-  Job: {
-    group: "batch",
-    version: "v1",
-    resources: ["jobs"],
-    metadataSubresources: ["jobs/status"],
-    scope: "Namespaced",
-  },
-  CronJob: {
-    group: "batch",
-    version: "v1",
-    resources: ["cronjobs"],
-    metadataSubresources: ["cronjobs/status"],
-    scope: "Namespaced",
-  },
-  Role: { group: "rbac.authorization.k8s.io", version: "v1", resources: ["roles"], scope: "Namespaced" },
-  RoleBinding: {
-    group: "rbac.authorization.k8s.io",
-    version: "v1",
-    resources: ["rolebindings"],
-    scope: "Namespaced",
-  },
-  ClusterRole: {
-    group: "rbac.authorization.k8s.io",
-    version: "v1",
-    resources: ["clusterroles"],
-    scope: "Cluster",
-  },
-  ClusterRoleBinding: {
-    group: "rbac.authorization.k8s.io",
-    version: "v1",
-    resources: ["clusterrolebindings"],
-    scope: "Cluster",
-  },
-  NetworkPolicy: {
-    group: "networking.k8s.io",
-    version: "v1",
-    resources: ["networkpolicies"],
-    scope: "Namespaced",
-  },
-  PodDisruptionBudget: {
-    group: "policy",
-    version: "v1",
-    resources: ["poddisruptionbudgets"],
-    scope: "Namespaced",
-  },
-};
+/** The kinds table's entry for `kind`, in the webhook's terms. */
+function resourceOf(kind: string): ResourceOf | undefined {
+  const info: KindInfo | undefined = (KINDS as Record<string, KindInfo>)[kind];
+  if (info === undefined) return undefined;
+  const sub = (names: readonly string[] | undefined) =>
+    (names ?? []).map((name) => `${info.resource}/${name}`);
+  return {
+    group: info.group,
+    version: info.version,
+    resources: [info.resource, ...sub(info.judgedSubresources)],
+    metadataSubresources: sub(info.metadataSubresources),
+    scope: info.namespaced ? "Namespaced" : "Cluster",
+  };
+}
 
 /** How the apiserver reaches tollgate: the in-cluster Service, or a URL (local and out-of-cluster). */
 export type ClientTarget =
@@ -168,15 +73,15 @@ export function admissionKinds(rules: readonly Rule[]): string[] {
 export function webhookRules(kinds: readonly string[], scope: ResourceOf["scope"]): V1RuleWithOperations[] {
   const byGroup = new Map<string, { version: string; resources: Set<string> }>();
   for (const kind of kinds) {
-    const where = KIND_RESOURCES[kind];
+    const where = resourceOf(kind);
     if (!where) {
       throw new Error(
-        `no API resource is known for kind ${JSON.stringify(kind)}: add it to KIND_RESOURCES in src/k8s/webhookConfig.ts`,
+        `no API resource is known for kind ${JSON.stringify(kind)}: add it to KINDS in src/objects/kinds.ts`,
       );
     }
     if (where.scope !== scope) continue;
     const entry = byGroup.get(where.group) ?? { version: where.version, resources: new Set<string>() };
-    for (const resource of [...where.resources, ...(where.metadataSubresources ?? [])]) {
+    for (const resource of [...where.resources, ...where.metadataSubresources]) {
       entry.resources.add(resource);
     }
     byGroup.set(where.group, entry);
@@ -202,8 +107,9 @@ export function webhookRules(kinds: readonly string[], scope: ResourceOf["scope"
  * guarded with `has()`.
  */
 export function ownedPodCondition(controllers: readonly string[]): V1MatchCondition {
-  const owners = [...POD_CONTROLLER_KINDS.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+  const owners = [...POD_CONTROLLER_KINDS]
+    .sort((a, b) => a.localeCompare(b))
+    .map((kind) => [kind, KINDS[kind].group] as const)
     .map(([kind, group]) =>
       group === ""
         ? `(r.kind == '${kind}' && r.apiVersion == 'v1')`
@@ -261,9 +167,7 @@ export function policyMetadataCondition(): V1MatchCondition {
 
 /** The names, after the slash, of every kind's metadata-keeping subresources. */
 const METADATA_SUBRESOURCE_NAMES = new Set(
-  Object.values(KIND_RESOURCES).flatMap((where) =>
-    (where.metadataSubresources ?? []).map((resource) => resource.slice(resource.indexOf("/") + 1)),
-  ),
+  Object.values(KINDS as Record<string, KindInfo>).flatMap((info) => info.metadataSubresources ?? []),
 );
 
 function clientConfigFor(target: ClientTarget, path: string, caBundle: string | undefined) {

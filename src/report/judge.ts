@@ -1,8 +1,9 @@
 import { evaluate } from "../engine/evaluate.js";
 import type { Policy } from "../engine/policy.js";
-import { extractTargets, type KubeObject, refOf } from "../engine/targets.js";
+import { extractTargets } from "../engine/targets.js";
 import type { Mode, Source } from "../rules/types.js";
 import { type ReportError, type ReportObject, reportFinding } from "./model.js";
+import { type KubeObject, refOf } from "../objects/object.js";
 
 /** Where an object came from: a file and line for `check`, nothing for `audit`. */
 export interface Placement {

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containerSecurity, containersOf, isRecord, podMetaPath, podSecurity, quote } from "./visit.js";
+import { containerSecurity, containersOf, podMetaPath, podSecurity, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
 

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containerSecurity, containersOf, isRecord, isWindows, quote } from "./visit.js";
+import { containerSecurity, containersOf, isWindows, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 export const capabilitiesNotDropped: Rule<PodSpecTarget> = {
   id: "capabilities-not-dropped",

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS, resourceGaps } from "./resources.js";
+import { resourceGaps } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containersOf, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 export const containerLimitsMissing: Rule<PodSpecTarget> = {
   id: "container-limits-missing",

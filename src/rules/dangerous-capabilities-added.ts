@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containerSecurity, containersOf, isRecord, isWindows, quote } from "./visit.js";
+import { containerSecurity, containersOf, isWindows, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /** The one capability the restricted profile lets a container add back. */
 const ALLOWED = "NET_BIND_SERVICE";

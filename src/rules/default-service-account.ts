@@ -1,5 +1,5 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, Rule } from "./types.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 export const defaultServiceAccount: Rule<PodSpecTarget> = {
   id: "default-service-account",

@@ -1,5 +1,5 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 const FIELDS = ["hostNetwork", "hostPID", "hostIPC"] as const;
 

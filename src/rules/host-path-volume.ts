@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { isRecord, quote } from "./visit.js";
+import { quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 export const hostPathVolume: Rule<PodSpecTarget> = {
   id: "host-path-volume",

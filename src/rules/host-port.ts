@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containersOf, isRecord, quote } from "./visit.js";
+import { containersOf, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 export const hostPort: Rule<PodSpecTarget> = {
   id: "host-port",

@@ -1,7 +1,7 @@
 import { isFromRegistry, parseImage } from "./image.js";
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containersOf, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 export const imageRegistryUntrusted: Rule<PodSpecTarget> = {
   id: "image-registry-untrusted",

@@ -1,5 +1,5 @@
 import type { NamespaceTarget, Rule } from "./types.js";
-import { isRecord } from "./visit.js";
+import { isRecord } from "../objects/object.js";
 
 export const PSS_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 

@@ -1,6 +1,6 @@
-import { WORKLOAD_KINDS } from "./resources.js";
 import type { PodSpecTarget, Rule } from "./types.js";
 import { quote } from "./visit.js";
+import { WORKLOAD_KINDS } from "../objects/kinds.js";
 
 export const networkpolicyMissing: Rule<PodSpecTarget> = {
   id: "networkpolicy-missing",

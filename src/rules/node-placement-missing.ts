@@ -1,6 +1,6 @@
-import { WORKLOAD_KINDS } from "./resources.js";
 import type { PodSpecTarget, Rule } from "./types.js";
-import { isRecord } from "./visit.js";
+import { WORKLOAD_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /** Keys that required node affinity selects on. */
 function affinityKeys(affinity: unknown): string[] {

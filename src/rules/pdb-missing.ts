@@ -1,5 +1,7 @@
 import type { PodSpecTarget, Rule } from "./types.js";
-import { isRecord, podMetaPath } from "./visit.js";
+import { podMetaPath } from "./visit.js";
+import { REPLICATED_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 const NO_LABELS: Record<string, string> = {};
 
@@ -20,7 +22,7 @@ export const pdbMissing: Rule<PodSpecTarget> = {
   defaultSeverity: "warn",
   targets: ["podSpec"],
   needsFacts: true,
-  kinds: ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"],
+  kinds: REPLICATED_KINDS,
   description:
     "Node drains during upgrades and autoscaling evict pods without regard for the service: without a PodDisruptionBudget all replicas of a workload can go at once. Every workload with two or more replicas should be selected by a PodDisruptionBudget. Read from the informer cache, so it only warns (a cache can be stale) and is inactive without a cluster connection.",
   remediation: `Keep at least one replica up during voluntary disruptions:

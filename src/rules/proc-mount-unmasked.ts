@@ -1,6 +1,6 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 export const procMountUnmasked: Rule<PodSpecTarget> = {
   id: "proc-mount-unmasked",

@@ -1,8 +1,8 @@
-import { MODE_LABEL, policyMetadataChanges } from "./annotations.js";
-import { BINDING_KINDS, ROLE_KINDS } from "./rbac.js";
-import { POD_SPEC_KINDS } from "./resources.js";
+import { policyMetadataChanges } from "./annotations.js";
 import type { RawFinding, Rule } from "./types.js";
 import { quote } from "./visit.js";
+import { BINDING_KINDS, POD_SPEC_KINDS, ROLE_KINDS } from "../objects/kinds.js";
+import { MODE_LABEL } from "../objects/labels.js";
 
 export const protectedPolicyLabel: Rule = {
   id: "protected-policy-label",

@@ -1,6 +1,7 @@
-import { BINDING_KINDS } from "./rbac.js";
 import type { BindingTarget, RawFinding, Rule } from "./types.js";
-import { isRecord, quote } from "./visit.js";
+import { quote } from "./visit.js";
+import { BINDING_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 export const rbacClusterAdminBinding: Rule<BindingTarget> = {
   id: "rbac-cluster-admin-binding",

@@ -1,6 +1,7 @@
-import { BINDING_KINDS } from "./rbac.js";
 import type { BindingTarget, RawFinding, Rule } from "./types.js";
-import { isRecord, quote } from "./visit.js";
+import { quote } from "./visit.js";
+import { BINDING_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 export const rbacDefaultServiceAccountBinding: Rule<BindingTarget> = {
   id: "rbac-default-service-account-binding",

@@ -1,7 +1,8 @@
 import type { V1PolicyRule } from "@kubernetes/client-node";
-import { grantedResources, grantedVerbs, grantsGroup, ROLE_KINDS } from "./rbac.js";
+import { grantedResources, grantedVerbs, grantsGroup } from "./rbac.js";
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
-import { isRecord } from "./visit.js";
+import { ROLE_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /** What each escalation verb acts on: bind and escalate on roles, impersonate on identities. */
 const ESCALATIONS = [

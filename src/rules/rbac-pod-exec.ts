@@ -1,6 +1,7 @@
-import { grantedResources, grantedVerbs, grantsGroup, ROLE_KINDS } from "./rbac.js";
+import { grantedResources, grantedVerbs, grantsGroup } from "./rbac.js";
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
-import { isRecord } from "./visit.js";
+import { ROLE_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 export const rbacPodExec: Rule<RbacRulesTarget> = {
   id: "rbac-pod-exec",

@@ -1,5 +1,6 @@
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
-import { isRecord } from "./visit.js";
+import { ROLE_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 const FIELDS = ["verbs", "resources", "apiGroups"] as const;
 
@@ -9,7 +10,7 @@ export const rbacWildcard: Rule<RbacRulesTarget> = {
   category: "rbac",
   defaultSeverity: "deny",
   targets: ["rbacRules"],
-  kinds: ["Role", "ClusterRole"],
+  kinds: ROLE_KINDS,
   description:
     "A `*` in verbs, resources or apiGroups grants everything that exists today and everything a future API or CRD adds, including `escalate`, `bind` and `impersonate`. Least privilege means listing what the subject needs.",
   remediation: `List the verbs, resources and API groups the subject needs:

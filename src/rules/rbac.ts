@@ -32,8 +32,3 @@ export function grantedVerbs(rule: V1PolicyRule, wanted: readonly string[]): str
   if (verbs.includes("*")) return [...wanted];
   return wanted.filter((verb) => verbs.includes(verb));
 }
-
-/** The RBAC kinds rules about policy rules apply to. */
-export const ROLE_KINDS = ["Role", "ClusterRole"] as const;
-/** The RBAC kinds rules about bindings apply to. */
-export const BINDING_KINDS = ["RoleBinding", "ClusterRoleBinding"] as const;

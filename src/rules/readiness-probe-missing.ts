@@ -1,6 +1,6 @@
 import { missingProbe } from "./probes.js";
-import { LONG_RUNNING_KINDS } from "./resources.js";
 import type { PodSpecTarget, Rule } from "./types.js";
+import { LONG_RUNNING_KINDS } from "../objects/kinds.js";
 
 export const readinessProbeMissing: Rule<PodSpecTarget> = {
   id: "readiness-probe-missing",

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containerSecurity, containersOf, isRecord, isWindows, podSecurity, quote } from "./visit.js";
+import { containerSecurity, containersOf, isWindows, podSecurity, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /** The profile type a security context sets: undefined when unset, `""` when set without a type. */
 function profileType(profile: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import type { RawFinding, Rule, SecretTarget } from "./types.js";
-import { isRecord } from "./visit.js";
+import { isRecord } from "../objects/object.js";
 
 export const secretDataInManifest: Rule<SecretTarget> = {
   id: "secret-data-in-manifest",

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containersOf, isRecord, quote } from "./visit.js";
+import { containersOf, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /**
  * Env var names that hold a credential: the credential word ends the name (DB_PASSWORD,

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { containerSecurity, containersOf, isRecord, podSecurity, quote } from "./visit.js";
+import { containerSecurity, containersOf, podSecurity, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /** SELinux types the Pod Security Standards allow (container_engine_t since Kubernetes 1.31). */
 export const ALLOWED_SELINUX_TYPES: ReadonlySet<string> = new Set([

@@ -1,5 +1,5 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule, ServiceAccountTarget } from "./types.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 export const serviceAccountTokenAutomounted: Rule<PodSpecTarget | ServiceAccountTarget> = {
   id: "service-account-token-automounted",

@@ -1,6 +1,7 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
-import { isRecord, podSecurity } from "./visit.js";
+import { podSecurity } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
 
 /**
  * The Pod Security Standards' safe sysctls, as of their newest version (Kubernetes 1.32 added

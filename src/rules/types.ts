@@ -9,6 +9,7 @@ import type {
   V1Secret,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
+import type { ObjectRef } from "../objects/object.js";
 import type { VisitedContainer } from "./visit.js";
 
 export type Severity = "deny" | "warn" | "off";
@@ -30,14 +31,6 @@ export type Category =
 
 /** Where a check runs: the webhook, `tollgate check` on files, or `tollgate audit` on a cluster. */
 export type Source = "admission" | "check" | "audit";
-
-/** The object under review, reduced to what every finding names. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-}
 
 /** A Pod spec, wherever it sits: a Pod, or the pod template of a workload. */
 export interface PodSpecTarget {

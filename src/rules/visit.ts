@@ -1,4 +1,5 @@
 import type { V1Container, V1PodSecurityContext, V1SecurityContext } from "@kubernetes/client-node";
+import { isRecord } from "../objects/object.js";
 import type { PodSpecTarget } from "./types.js";
 
 export type ContainerList = "initContainers" | "containers" | "ephemeralContainers";
@@ -40,10 +41,6 @@ export function clipText(text: string, max: number): string {
 
 /** Pod specs whose containers were not all visited, with how many they have. */
 const oversized = new WeakMap<VisitedContainer[], number>();
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * Every container of a pod spec: init, regular and ephemeral, in that order, so that no rule
@@ -126,5 +123,3 @@ export function podMetaPath(target: PodSpecTarget): string {
 export function quote(name: string): string {
   return JSON.stringify(clipText(name, MAX_QUOTED));
 }
-
-export { isRecord };

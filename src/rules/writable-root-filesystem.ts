@@ -1,6 +1,6 @@
-import { POD_SPEC_KINDS } from "./resources.js";
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, isWindows, quote } from "./visit.js";
+import { POD_SPEC_KINDS } from "../objects/kinds.js";
 
 export const writableRootFilesystem: Rule<PodSpecTarget> = {
   id: "writable-root-filesystem",

@@ -15,10 +15,10 @@ import { planAudit, runAudit } from "../../src/cli/audit.js";
 import { runCheck } from "../../src/cli/check.js";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 import { compilePolicy } from "../../src/engine/policy.js";
-import { KINDS } from "../../src/audit/snapshot.js";
 import { RULES } from "../../src/rules/index.js";
 import { captureIO } from "../cli/helpers.js";
 import { type ControlPlane, startControlPlane, USER_BINDING_NAME, USER_NAME } from "./controlplane.js";
+import { apiVersionOf, KINDS } from "../../src/objects/kinds.js";
 
 // The first run builds kube-apiserver, kubectl and etcd (7-11 min on 2 cores); later runs use the cache.
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
@@ -232,8 +232,8 @@ describe("tollgate audit against a real kube-apiserver", () => {
     const { judged } = planAudit(compilePolicy(DEFAULT_CONFIG), undefined);
     let total = 0;
     for (const kind of judged) {
-      const { apiVersion, plural } = KINDS[kind];
-      const path = `/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}/${plural}`;
+      const apiVersion = apiVersionOf(KINDS[kind]);
+      const path = `/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}/${KINDS[kind].resource}`;
       const response = await cp.request("GET", path);
       expect(response.status).toBe(200);
       total += (JSON.parse(response.body) as { items: unknown[] }).items.length;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { verdictOf } from "../../src/admission/respond.js";
 import type { EvaluationInput } from "../../src/engine/evaluate.js";
-import type { KubeObject } from "../../src/engine/targets.js";
 import { ADMIN, judge, rootPod } from "./helpers.js";
+import type { KubeObject } from "../../src/objects/object.js";
 
 const podSpec = { containers: [{ name: "web", image: "nginx:1.27" }] };
 const template = { metadata: { labels: { app: "web" } }, spec: podSpec };

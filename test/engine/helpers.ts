@@ -2,7 +2,7 @@ import { resolveConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { type Evaluation, type EvaluationInput, evaluate } from "../../src/engine/evaluate.js";
 import { compilePolicy } from "../../src/engine/policy.js";
-import type { KubeObject } from "../../src/engine/targets.js";
+import type { KubeObject } from "../../src/objects/object.js";
 
 export const NOW = new Date("2026-06-01T12:00:00Z");
 export const ADMIN = { username: "carol", groups: ["system:masters", "system:authenticated"] };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { verdictOf } from "../../src/admission/respond.js";
 import { isPolicyAdmin } from "../../src/engine/protected.js";
-import type { KubeObject } from "../../src/engine/targets.js";
 import { ADMIN, DEVELOPER, judge } from "./helpers.js";
+import type { KubeObject } from "../../src/objects/object.js";
 
 function namespace(mode?: string): KubeObject {
   const labels: Record<string, string> = { "pod-security.kubernetes.io/enforce": "restricted" };

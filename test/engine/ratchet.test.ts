@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { verdictOf } from "../../src/admission/respond.js";
 import { applyRatchet } from "../../src/engine/ratchet.js";
-import type { KubeObject } from "../../src/engine/targets.js";
 import type { Finding } from "../../src/rules/types.js";
 import { judge, rootPod } from "./helpers.js";
+import type { KubeObject } from "../../src/objects/object.js";
 
 function privileged(): KubeObject {
   return rootPod(undefined, { securityContext: { allowPrivilegeEscalation: false, privileged: true } });

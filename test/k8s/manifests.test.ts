@@ -5,9 +5,9 @@ import { loadAll } from "js-yaml";
 import { DEFAULT_CONFIG, parseConfig } from "../../src/config/load.js";
 import { evaluate } from "../../src/engine/evaluate.js";
 import { compilePolicy } from "../../src/engine/policy.js";
-import type { KubeObject } from "../../src/engine/targets.js";
 import { DEFAULT_IMAGE, installManifests, installYaml } from "../../src/k8s/manifests.js";
 import { RULES } from "../../src/rules/index.js";
+import type { KubeObject } from "../../src/objects/object.js";
 
 /** Warnings the install accepts on purpose, and why. Anything else is a defect in the manifests. */
 const ACCEPTED_WARNINGS: Record<string, string> = {

@@ -5,7 +5,6 @@ import type { Config } from "../../src/config/schema.js";
 import {
   admissionKinds,
   buildWebhookConfiguration,
-  KIND_RESOURCES,
   ownedPodCondition,
   policyMetadataCondition,
   webhookRules,
@@ -13,6 +12,7 @@ import {
 import { ALL_RULES, RULES } from "../../src/rules/index.js";
 import type { Rule } from "../../src/rules/types.js";
 import { CORE_RULES } from "../support/core-rules.js";
+import { KINDS } from "../../src/objects/kinds.js";
 
 /** The six first rules: the expected configuration stays readable and stable as the catalog grows. */
 const CORE = [...CORE_RULES.values()];
@@ -223,12 +223,12 @@ describe("buildWebhookConfiguration", () => {
 
   it("throws, naming the table to extend, for a kind it does not know", () => {
     expect(() => webhookRules(["Gadget"], "Namespaced")).toThrow(
-      'no API resource is known for kind "Gadget": add it to KIND_RESOURCES in src/k8s/webhookConfig.ts',
+      'no API resource is known for kind "Gadget": add it to KINDS in src/objects/kinds.ts',
     );
   });
 
   it("knows the API resource of every kind every shipped rule names", () => {
-    const unknown = ALL_RULES.flatMap((rule) => rule.kinds).filter((kind) => !(kind in KIND_RESOURCES));
+    const unknown = ALL_RULES.flatMap((rule) => rule.kinds).filter((kind) => !(kind in KINDS));
     expect(unknown).toEqual([]);
     expect(() => buildWebhookConfiguration(DEFAULT_CONFIG)).not.toThrow();
   });

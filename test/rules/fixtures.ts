@@ -7,9 +7,9 @@ import { resolveConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { type Evaluation, evaluate, type Operation, type UserInfo } from "../../src/engine/evaluate.js";
 import { compilePolicy } from "../../src/engine/policy.js";
-import type { KubeObject } from "../../src/engine/targets.js";
 import { CachedClusterFacts } from "../../src/k8s/facts.js";
 import type { ClusterFacts, Mode, Rule, Source } from "../../src/rules/types.js";
+import type { KubeObject } from "../../src/objects/object.js";
 
 /**
  * Rule fixtures live in test/fixtures/rules/<rule-id>/{pass,fail}-<what>.yaml.

@@ -1,0 +1,279 @@
+/**
+ * The one table of the Kubernetes kinds tollgate knows: where each lives in the API, where its pod
+ * spec sits, and what it is for the rules. The webhook configuration's rules, the audit's lists and
+ * the engine's targets are all read from here; a kind's group and resource are written nowhere else.
+ */
+export interface KindInfo {
+  kind: string;
+  /** The API group, `""` for the core group. */
+  group: string;
+  version: string;
+  /** The resource name, as RBAC, the webhook's rules and error messages call it. */
+  resource: string;
+  namespaced: boolean;
+  /** Subresources whose writes carry the whole object to admission (`kubectl debug` uses `ephemeralcontainers`). */
+  judgedSubresources?: readonly string[];
+  /**
+   * Subresources whose writes keep the object's labels and annotations, so they can set the mode
+   * label or an exemption annotation (`kubectl patch --subresource=status`).
+   */
+  metadataSubresources?: readonly string[];
+  /** Where the pod spec sits, for kinds that carry one. */
+  podSpecPath?: readonly string[];
+  /** How many Pods it asks for: one (a Pod), `spec.replicas` (defaulted to 1), or no fixed count. */
+  replicas?: "one" | "spec";
+  /** Its Pods run to completion (no probes expected). */
+  runsToCompletion?: boolean;
+  /** Only describes Pods, runs none (a PodTemplate). */
+  describesOnly?: boolean;
+  /** Its controller creates the objects whose template tollgate already judged (owned Pods, a CronJob's Jobs). */
+  controlsPods?: boolean;
+  /** Served by a CRD that may not be installed. */
+  crd?: boolean;
+}
+
+const TEMPLATE = ["spec", "template", "spec"] as const;
+const RBAC = "rbac.authorization.k8s.io";
+
+export const KINDS = {
+  Namespace: {
+    kind: "Namespace",
+    group: "",
+    version: "v1",
+    resource: "namespaces",
+    namespaced: false,
+    metadataSubresources: ["status", "finalize"],
+  },
+  Pod: {
+    kind: "Pod",
+    group: "",
+    version: "v1",
+    resource: "pods",
+    namespaced: true,
+    judgedSubresources: ["ephemeralcontainers"],
+    metadataSubresources: ["status"],
+    podSpecPath: ["spec"],
+    replicas: "one",
+  },
+  PodTemplate: {
+    kind: "PodTemplate",
+    group: "",
+    version: "v1",
+    resource: "podtemplates",
+    namespaced: true,
+    podSpecPath: ["template", "spec"],
+    describesOnly: true,
+  },
+  ReplicationController: {
+    kind: "ReplicationController",
+    group: "",
+    version: "v1",
+    resource: "replicationcontrollers",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: TEMPLATE,
+    replicas: "spec",
+    controlsPods: true,
+  },
+  ServiceAccount: {
+    kind: "ServiceAccount",
+    group: "",
+    version: "v1",
+    resource: "serviceaccounts",
+    namespaced: true,
+  },
+  Secret: { kind: "Secret", group: "", version: "v1", resource: "secrets", namespaced: true },
+  LimitRange: { kind: "LimitRange", group: "", version: "v1", resource: "limitranges", namespaced: true },
+  ResourceQuota: {
+    kind: "ResourceQuota",
+    group: "",
+    version: "v1",
+    resource: "resourcequotas",
+    namespaced: true,
+  },
+  Deployment: {
+    kind: "Deployment",
+    group: "apps",
+    version: "v1",
+    resource: "deployments",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: TEMPLATE,
+    replicas: "spec",
+    controlsPods: true,
+  },
+  StatefulSet: {
+    kind: "StatefulSet",
+    group: "apps",
+    version: "v1",
+    resource: "statefulsets",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: TEMPLATE,
+    replicas: "spec",
+    controlsPods: true,
+  },
+  DaemonSet: {
+    kind: "DaemonSet",
+    group: "apps",
+    version: "v1",
+    resource: "daemonsets",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: TEMPLATE,
+    controlsPods: true,
+  },
+  ReplicaSet: {
+    kind: "ReplicaSet",
+    group: "apps",
+    version: "v1",
+    resource: "replicasets",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: TEMPLATE,
+    replicas: "spec",
+    controlsPods: true,
+  },
+  Job: {
+    kind: "Job",
+    group: "batch",
+    version: "v1",
+    resource: "jobs",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: TEMPLATE,
+    runsToCompletion: true,
+    controlsPods: true,
+  },
+  CronJob: {
+    kind: "CronJob",
+    group: "batch",
+    version: "v1",
+    resource: "cronjobs",
+    namespaced: true,
+    metadataSubresources: ["status"],
+    podSpecPath: ["spec", "jobTemplate", ...TEMPLATE],
+    runsToCompletion: true,
+    controlsPods: true,
+  },
+  NetworkPolicy: {
+    kind: "NetworkPolicy",
+    group: "networking.k8s.io",
+    version: "v1",
+    resource: "networkpolicies",
+    namespaced: true,
+  },
+  PodDisruptionBudget: {
+    kind: "PodDisruptionBudget",
+    group: "policy",
+    version: "v1",
+    resource: "poddisruptionbudgets",
+    namespaced: true,
+  },
+  Role: { kind: "Role", group: RBAC, version: "v1", resource: "roles", namespaced: true },
+  ClusterRole: {
+    kind: "ClusterRole",
+    group: RBAC,
+    version: "v1",
+    resource: "clusterroles",
+    namespaced: false,
+  },
+  RoleBinding: {
+    kind: "RoleBinding",
+    group: RBAC,
+    version: "v1",
+    resource: "rolebindings",
+    namespaced: true,
+  },
+  ClusterRoleBinding: {
+    kind: "ClusterRoleBinding",
+    group: RBAC,
+    version: "v1",
+    resource: "clusterrolebindings",
+    namespaced: false,
+  },
+  ValidatingWebhookConfiguration: {
+    kind: "ValidatingWebhookConfiguration",
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    resource: "validatingwebhookconfigurations",
+    namespaced: false,
+  },
+  Schedule: {
+    kind: "Schedule",
+    group: "velero.io",
+    version: "v1",
+    resource: "schedules",
+    namespaced: true,
+    crd: true,
+  },
+  Prometheus: {
+    kind: "Prometheus",
+    group: "monitoring.coreos.com",
+    version: "v1",
+    resource: "prometheuses",
+    namespaced: true,
+    crd: true,
+  },
+} as const satisfies Record<string, KindInfo>;
+
+export type KindName = keyof typeof KINDS;
+
+const TABLE: readonly KindInfo[] = Object.values(KINDS);
+const BY_GROUP_KIND = new Map(TABLE.map((info) => [`${info.group}/${info.kind}`, info]));
+
+/** `apps/v1` for apps, `v1` for the core group. */
+export function apiVersionOf(info: KindInfo): string {
+  return info.group === "" ? info.version : `${info.group}/${info.version}`;
+}
+
+/** The API group of an `apiVersion` (`apps/v1` → `apps`, `v1` → ``). */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash === -1 ? "" : apiVersion.slice(0, slash);
+}
+
+/** The table's entry for a kind in a group: `evil.example.com` Deployment is not a Deployment. */
+export function kindInGroup(group: string, kind: string): KindInfo | undefined {
+  return BY_GROUP_KIND.get(`${group}/${kind}`);
+}
+
+function kindsWhere(test: (info: KindInfo) => boolean): readonly KindName[] {
+  return (Object.keys(KINDS) as KindName[]).filter((name) => test(KINDS[name]));
+}
+
+/** Kinds whose objects carry a pod spec, as the catalog lists them. */
+export const POD_SPEC_KINDS = [
+  "Pod",
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "ReplicaSet",
+  "ReplicationController",
+  "Job",
+  "CronJob",
+  "PodTemplate",
+] as const satisfies readonly KindName[];
+
+/** Pod-spec kinds whose pods keep running (not Jobs and CronJobs, which run to completion). */
+export const LONG_RUNNING_KINDS = POD_SPEC_KINDS.filter(
+  (kind) => (KINDS[kind] as KindInfo).runsToCompletion !== true,
+);
+
+/** Pod-spec kinds that run pods in the cluster (a PodTemplate only describes them). */
+export const WORKLOAD_KINDS = POD_SPEC_KINDS.filter(
+  (kind) => (KINDS[kind] as KindInfo).describesOnly !== true,
+);
+
+/** Workloads that ask for a number of replicas in `spec.replicas`. */
+export const REPLICATED_KINDS = POD_SPEC_KINDS.filter(
+  (kind) => (KINDS[kind] as KindInfo).replicas === "spec",
+);
+
+/** Kinds whose controller creates objects from a template tollgate already judged. */
+export const POD_CONTROLLER_KINDS = kindsWhere((info) => info.controlsPods === true);
+
+/** The RBAC kinds that hold policy rules. */
+export const ROLE_KINDS = ["Role", "ClusterRole"] as const satisfies readonly KindName[];
+/** The RBAC kinds that bind roles to subjects. */
+export const BINDING_KINDS = ["RoleBinding", "ClusterRoleBinding"] as const satisfies readonly KindName[];
