@@ -12,6 +12,7 @@ import type { Policy } from "./engine/policy.js";
 import type { Metrics } from "./metrics.js";
 import type { ClusterFacts, Mode } from "./rules/types.js";
 import { guardConnections } from "./server/connections.js";
+import type { Readiness } from "./tls/manager.js";
 import { TLS_SERVER_OPTIONS } from "./tls/options.js";
 
 /** The apiserver drops idle connections after 90 s; keep ours open longer so it never races us. */
@@ -52,11 +53,6 @@ export const CLOSE_IDLE_GRACE_MS = 1_000;
  * the close has had REQUEST_TIMEOUT_MS by then, so what is still open is cut.
  */
 export const DRAIN_TIMEOUT_MS = REQUEST_TIMEOUT_MS;
-
-export interface Readiness {
-  ready: boolean;
-  reason?: string;
-}
 
 export interface AppOptions {
   /** PEM key and certificate; plain HTTP when absent (tests with inject only). */

@@ -15,14 +15,11 @@ import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { applyRatchet } from "./ratchet.js";
 import { extractTargets } from "./targets.js";
-import { controllerOf, type KubeObject, refOf } from "../objects/object.js";
+import { controllerOf, type KubeObject, refOf, type UserInfo } from "../objects/object.js";
+
+export type { UserInfo };
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
-
-export interface UserInfo {
-  username?: string;
-  groups?: string[];
-}
 
 export interface EvaluationInput {
   object: KubeObject;

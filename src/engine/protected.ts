@@ -1,5 +1,5 @@
 import type { PolicyAdmins } from "../config/schema.js";
-import type { UserInfo } from "./evaluate.js";
+import type { UserInfo } from "../objects/object.js";
 
 const SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:";
 

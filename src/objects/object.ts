@@ -12,6 +12,12 @@ export interface ObjectRef {
   name: string;
 }
 
+/** Who sent a request, as the apiserver vouches for it in `request.userInfo`. */
+export interface UserInfo {
+  username?: string;
+  groups?: string[];
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

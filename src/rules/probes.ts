@@ -1,5 +1,6 @@
 import type { PodSpecTarget, RawFinding } from "./types.js";
-import { containersOf, quote, type VisitedContainer } from "./visit.js";
+import type { VisitedContainer } from "./types.js";
+import { containersOf, quote } from "./visit.js";
 
 /**
  * The containers expected to answer probes: regular containers of pods that keep running.

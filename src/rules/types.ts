@@ -10,7 +10,6 @@ import type {
   V1ServiceAccount,
 } from "@kubernetes/client-node";
 import type { ObjectRef } from "../objects/object.js";
-import type { VisitedContainer } from "./visit.js";
 
 export type Severity = "deny" | "warn" | "off";
 export type Mode = "enforce" | "warn";
@@ -31,6 +30,17 @@ export type Category =
 
 /** Where a check runs: the webhook, `tollgate check` on files, or `tollgate audit` on a cluster. */
 export type Source = "admission" | "check" | "audit";
+
+export type ContainerList = "initContainers" | "containers" | "ephemeralContainers";
+
+export interface VisitedContainer {
+  container: V1Container;
+  list: ContainerList;
+  /** The container's name, or `#<index>` when it has none. */
+  name: string;
+  /** Field path from the object's root to the container, e.g. `spec.containers[name=web]`. */
+  path: string;
+}
 
 /** A Pod spec, wherever it sits: a Pod, or the pod template of a workload. */
 export interface PodSpecTarget {

@@ -1,19 +1,8 @@
 import type { V1Container, V1PodSecurityContext, V1SecurityContext } from "@kubernetes/client-node";
 import { isRecord } from "../objects/object.js";
-import type { PodSpecTarget } from "./types.js";
-
-export type ContainerList = "initContainers" | "containers" | "ephemeralContainers";
+import type { ContainerList, PodSpecTarget, VisitedContainer } from "./types.js";
 
 const LISTS: readonly ContainerList[] = ["initContainers", "containers", "ephemeralContainers"];
-
-export interface VisitedContainer {
-  container: V1Container;
-  list: ContainerList;
-  /** The container's name, or `#<index>` when it has none. */
-  name: string;
-  /** Field path from the object's root to the container, e.g. `spec.containers[name=web]`. */
-  path: string;
-}
 
 /**
  * Containers judged in one pod spec. Kubernetes sets no limit, but no real Pod comes near it; past

@@ -1,6 +1,11 @@
 import { X509Certificate } from "node:crypto";
-import type { Readiness } from "../app.js";
 import type { Metrics } from "../metrics.js";
+
+/** Whether the server should get traffic, and why not. */
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
 import type { KeyPair } from "./certs.js";
 import {
   type CertState,

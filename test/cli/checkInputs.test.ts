@@ -132,9 +132,10 @@ no findings in 0 objects in 1 file (enforce mode); 1 error
 no findings in 0 objects in 1 file (enforce mode); 1 error
 `,
       );
+      // It used to run 45 s and die of OOM (exit 134). How fast it is now is the benchmark's to
+      // say, not a timed test's: the refusal at line 24, before any expansion, is what proves it.
       expect(ran.code).toBe(2);
-      // Start-up included; it used to run 45 s and die of OOM (exit 134).
-      expect(ran.ms).toBeLessThan(10_000);
+      expect(ran.signal).toBeNull();
     },
   );
 });
