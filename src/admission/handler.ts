@@ -64,7 +64,7 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
     },
     policy,
   );
-  const verdict = verdictOf(evaluation, policy.config.onRuleError, mode === "enforce");
+  const verdict = verdictOf(evaluation);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   const label = evaluation.skipped

@@ -114,12 +114,11 @@ function ruleErrorWarning({ rule, error, unfinished }: RuleError): string {
 }
 
 /**
- * Turn an evaluation into a verdict: deny findings deny, everything else warns. An evaluation that
- * did not finish (time budget, size bounds) denies in enforce mode; `onRuleError` decides only
- * about rules that threw. The answer is bounded whatever the object holds: MAX_LISTED findings,
+ * Turn an evaluation into a verdict: deny findings deny, and so does an evaluation that fails
+ * closed (the engine's `resolve` decides both); everything else warns. The answer is bounded whatever the object holds: MAX_LISTED findings,
  * MAX_NOTICES notices and rule errors, each line clipped, the message at most MAX_MESSAGE.
  */
-export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny", enforce: boolean): Verdict {
+export function verdictOf(evaluation: Evaluation): Verdict {
   const warnings = listed(
     evaluation.findings,
     MAX_LISTED,
@@ -128,7 +127,7 @@ export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny",
     (f) => f.severity !== "deny",
   );
   warnings.push(
-    ...listed(evaluation.notices ?? [], MAX_NOTICES, clip, (n) => `tollgate: ${n} more notices not shown`),
+    ...listed(evaluation.notices, MAX_NOTICES, clip, (n) => `tollgate: ${n} more notices not shown`),
     ...listed(
       evaluation.ruleErrors,
       MAX_NOTICES,
@@ -136,15 +135,12 @@ export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny",
       (n) => `tollgate: ${n} more rule errors not shown`,
     ),
   );
-  const unfinished = evaluation.ruleErrors.filter((e) => e.unfinished !== undefined);
-  const failed = [
-    ...new Set(evaluation.ruleErrors.filter((e) => e.unfinished === undefined).map((e) => e.rule)),
-  ];
-  const failClosed = enforce && onRuleError === "deny" && failed.length > 0;
-  const notJudged = enforce && unfinished.length > 0;
-  if (evaluation.denials.length === 0 && !failClosed && !notJudged) return { allowed: true, warnings };
+  const { failClosed } = evaluation;
+  if (evaluation.denials.length === 0 && failClosed === undefined) return { allowed: true, warnings };
+  const unfinished = failClosed?.unfinished ?? [];
+  const failed = failClosed?.failed ?? [];
   const parts = [denialMessage(evaluation.denials)];
-  if (notJudged) {
+  if (unfinished.length > 0) {
     parts.push(
       ...listed(
         unfinished,
@@ -158,7 +154,7 @@ export function verdictOf(evaluation: Evaluation, onRuleError: "allow" | "deny",
       ),
     );
   }
-  if (failClosed) {
+  if (failed.length > 0) {
     const names = failed.slice(0, MAX_NOTICES).join(", ");
     const more = failed.length > MAX_NOTICES ? ` and ${failed.length - MAX_NOTICES} more` : "";
     parts.push(

@@ -49,9 +49,7 @@ cluster refused (the report still shows everything that could be read).`;
 /** Which target types the active rules read in audit, to list only the kinds that matter. */
 function activeTargets(policy: Policy): Set<TargetType> {
   const types = new Set<TargetType>();
-  for (const [type, rules] of policy.byTarget) {
-    if (rules.some(({ rule }) => !rule.sources || rule.sources.includes("audit"))) types.add(type);
-  }
+  for (const type of policy.bySource.audit.byTarget.keys()) types.add(type);
   return types;
 }
 

@@ -1,4 +1,4 @@
-import type { Config, ConfigExemption } from "../config/schema.js";
+import type { ConfigExemption } from "../config/schema.js";
 import type { ExemptionRef, Finding, Rule } from "../rules/types.js";
 import { MAX_QUOTED, quote } from "../rules/visit.js";
 import { EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, EXEMPT_UNTIL_ANNOTATION } from "../objects/labels.js";
@@ -29,7 +29,7 @@ export function dayStart(text: string): number | undefined {
 }
 
 /** One exemption ready to match findings. `until` is the last day it holds, UTC. */
-interface Grant {
+export interface Grant {
   ref: ExemptionRef;
   /** Rule ids it covers; undefined for every rule. */
   rules: ReadonlySet<string> | undefined;
@@ -38,7 +38,7 @@ interface Grant {
   endsAt: number;
 }
 
-interface CompiledConfigExemption extends Grant {
+export interface CompiledConfigExemption extends Grant {
   namespace: string | undefined;
   kind: string | undefined;
   name: RegExp | undefined;
@@ -63,13 +63,9 @@ function labelOf(exemption: ConfigExemption): string {
   return parts.length === 0 ? "config exemption" : `config exemption for ${parts.join(", ")}`;
 }
 
-const compiled = new WeakMap<Config, CompiledConfigExemption[]>();
-
-/** Config exemptions compiled once per config (globs to RegExps, dates to times). */
-function configExemptions(config: Config): CompiledConfigExemption[] {
-  const cached = compiled.get(config);
-  if (cached) return cached;
-  const list = config.exemptions.map((exemption): CompiledConfigExemption => {
+/** Config exemptions compiled once, with the policy (globs to RegExps, dates to times). */
+export function compileConfigExemptions(exemptions: readonly ConfigExemption[]): CompiledConfigExemption[] {
+  return exemptions.map((exemption): CompiledConfigExemption => {
     const start = dayStart(exemption.until);
     return {
       ref: { source: "config", reason: exemption.reason, until: exemption.until },
@@ -83,8 +79,6 @@ function configExemptions(config: Config): CompiledConfigExemption[] {
       label: labelOf(exemption),
     };
   });
-  compiled.set(config, list);
-  return list;
 }
 
 function covers(grant: Grant, finding: Finding): boolean {
@@ -199,12 +193,11 @@ export interface ExemptionResult {
  */
 export function applyExemptions(
   findings: readonly Finding[],
-  config: Config,
+  fromConfig: readonly CompiledConfigExemption[],
   annotation: Grant | undefined,
   registry: ReadonlyMap<string, Rule>,
   now: number,
 ): ExemptionResult {
-  const fromConfig = configExemptions(config);
   const kept: Finding[] = [];
   const exempted: Finding[] = [];
   const expired = new Set<CompiledConfigExemption>();

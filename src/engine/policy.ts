@@ -1,7 +1,8 @@
 import type { Config } from "../config/schema.js";
 import { RULES } from "../rules/index.js";
-import type { Rule, Severity, TargetType } from "../rules/types.js";
+import type { Rule, Severity, Source, TargetType } from "../rules/types.js";
 import type { EvaluationLimits } from "./budget.js";
+import { type CompiledConfigExemption, compileConfigExemptions } from "./exemptions.js";
 
 /** A rule as the config sets it: its severity (never `off`) and merged options. */
 export interface ActiveRule {
@@ -10,13 +11,57 @@ export interface ActiveRule {
   options: Readonly<Record<string, unknown>>;
 }
 
-/** The config compiled once for the hot path: active rules grouped by the target they read. */
+export const SOURCES: readonly Source[] = ["admission", "check", "audit"];
+
+/** Does the rule run in this source? A rule that names no sources runs in all of them. */
+export function runsIn(rule: Rule, source: Source): boolean {
+  return rule.sources === undefined || rule.sources.includes(source);
+}
+
+/** What runs in one source (the webhook, `check`, `audit`), worked out once per config. */
+export interface SourcePlan {
+  /** The active rules that run here, by the target they read, in catalog order. */
+  byTarget: ReadonlyMap<TargetType, readonly ActiveRule[]>;
+  /**
+   * The kinds of every registered rule that runs here, whatever severity the config gives it now,
+   * sorted: the webhook configuration is written once and outlives a reload that turns a rule on.
+   */
+  kinds: readonly string[];
+}
+
+/** The config compiled once for the hot path: the rules of each source, the exemptions ready to match. */
 export interface Policy {
   config: Config;
   registry: ReadonlyMap<string, Rule>;
-  byTarget: ReadonlyMap<TargetType, readonly ActiveRule[]>;
+  bySource: Readonly<Record<Source, SourcePlan>>;
+  /** `config.exemptions` with globs and dates compiled. */
+  exemptions: readonly CompiledConfigExemption[];
   /** Time limits on one evaluation; DEFAULT_LIMITS when absent. */
   limits?: EvaluationLimits;
+}
+
+/** The kinds of the rules that run in `source`, sorted. */
+export function kindsRunIn(rules: Iterable<Rule>, source: Source): string[] {
+  const kinds = new Set<string>();
+  for (const rule of rules) if (runsIn(rule, source)) for (const kind of rule.kinds) kinds.add(kind);
+  return [...kinds].sort();
+}
+
+function planFor(
+  source: Source,
+  active: readonly ActiveRule[],
+  registry: ReadonlyMap<string, Rule>,
+): SourcePlan {
+  const byTarget = new Map<TargetType, ActiveRule[]>();
+  for (const entry of active) {
+    if (!runsIn(entry.rule, source)) continue;
+    for (const type of entry.rule.targets) {
+      const list = byTarget.get(type) ?? [];
+      list.push(entry);
+      byTarget.set(type, list);
+    }
+  }
+  return { byTarget, kinds: kindsRunIn(registry.values(), source) };
 }
 
 export function compilePolicy(
@@ -24,21 +69,24 @@ export function compilePolicy(
   registry: ReadonlyMap<string, Rule> = RULES,
   limits?: EvaluationLimits,
 ): Policy {
-  const byTarget = new Map<TargetType, ActiveRule[]>();
+  const active: ActiveRule[] = [];
   for (const rule of registry.values()) {
     const configured = config.rules[rule.id];
     const severity = configured?.severity ?? rule.defaultSeverity;
     if (severity === "off") continue;
-    const active: ActiveRule = {
+    active.push({
       rule,
       severity,
       options: { ...(rule.defaultOptions ?? {}), ...(configured?.options ?? {}) },
-    };
-    for (const type of rule.targets) {
-      const list = byTarget.get(type) ?? [];
-      list.push(active);
-      byTarget.set(type, list);
-    }
+    });
   }
-  return limits ? { config, registry, byTarget, limits } : { config, registry, byTarget };
+  const bySource = {
+    admission: planFor("admission", active, registry),
+    check: planFor("check", active, registry),
+    audit: planFor("audit", active, registry),
+  };
+  const exemptions = compileConfigExemptions(config.exemptions);
+  const policy: Policy = { config, registry, bySource, exemptions };
+  if (limits) policy.limits = limits;
+  return policy;
 }

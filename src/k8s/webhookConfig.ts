@@ -6,7 +6,7 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.js";
-import { ALL_RULES } from "../rules/index.js";
+import { compilePolicy, kindsRunIn } from "../engine/policy.js";
 import type { Rule } from "../rules/types.js";
 import { type KindInfo, KINDS, POD_CONTROLLER_KINDS } from "../objects/kinds.js";
 import { EXEMPTION_ANNOTATIONS, MODE_LABEL, NAME_LABEL } from "../objects/labels.js";
@@ -59,14 +59,12 @@ export interface WebhookBuildOptions {
 /** The suffix of every webhook entry's name (entries need a fully qualified name). */
 const ENTRY_DOMAIN = "tollgate.dev";
 
-/** The kinds the admission webhook must receive: those of every rule that runs at admission. */
-export function admissionKinds(rules: readonly Rule[]): string[] {
-  const kinds = new Set<string>();
-  for (const rule of rules) {
-    if (rule.sources && !rule.sources.includes("admission")) continue;
-    for (const kind of rule.kinds) kinds.add(kind);
-  }
-  return [...kinds].sort();
+/**
+ * The kinds the admission webhook must receive: those of every rule that runs at admission,
+ * whatever its severity in this config (the configuration outlives a reload that turns one on).
+ */
+export function admissionKinds(rules: readonly Rule[]): readonly string[] {
+  return kindsRunIn(rules, "admission");
 }
 
 /** Webhook rules for `kinds` in one scope: one rule per API group, resources sorted. */
@@ -197,7 +195,9 @@ export function buildWebhookConfiguration(
   const target: ClientTarget = options.clientConfig ?? {
     service: { namespace: webhook.namespace, name: webhook.service, port: webhook.port },
   };
-  const kinds = admissionKinds(options.rules ?? ALL_RULES);
+  const kinds = options.rules
+    ? admissionKinds(options.rules)
+    : compilePolicy(config).bySource.admission.kinds;
   const namespacedRules = webhookRules(kinds, "Namespaced");
   const clusterRules = webhookRules(kinds, "Cluster");
   const excluded = [...new Set([...config.excludedNamespaces, webhook.namespace])].sort();

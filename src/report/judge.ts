@@ -22,8 +22,7 @@ export function rulesFor(object: KubeObject, policy: Policy, source: Source): st
   const ids = new Set<string>();
   const kind = refOf(object).kind;
   for (const target of extractTargets(object)) {
-    for (const { rule } of policy.byTarget.get(target.type) ?? []) {
-      if (rule.sources && !rule.sources.includes(source)) continue;
+    for (const { rule } of policy.bySource[source].byTarget.get(target.type) ?? []) {
       if (rule.needsFacts || !rule.kinds.includes(kind)) continue;
       ids.add(rule.id);
     }

@@ -175,12 +175,12 @@ describe("evaluate", () => {
     const evaluation = judge({ object: rootPod(), mode: "warn" });
     expect(evaluation.denials).toEqual([]);
     expect(evaluation.findings.find((f) => f.rule === "run-as-root")?.severity).toBe("warn");
-    expect(verdictOf(evaluation, "allow", false).allowed).toBe(true);
+    expect(verdictOf(evaluation).allowed).toBe(true);
   });
 
   it("lists every deny finding in the denial message", () => {
     const object = rootPod(undefined, { securityContext: { privileged: true } });
-    const verdict = verdictOf(judge({ object }), "allow", true);
+    const verdict = verdictOf(judge({ object }));
     expect(verdict.allowed).toBe(false);
     expect(verdict.message).toBe(
       [

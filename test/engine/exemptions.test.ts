@@ -71,7 +71,7 @@ describe("annotation exemptions", () => {
     expect(evaluation.denials.map((f) => f.rule)).toEqual(["run-as-root"]);
     expect(evaluation.exempted).toEqual([]);
     expect(evaluation.notices).toEqual([notice]);
-    expect(verdictOf(evaluation, "allow", true).warnings).toContain(notice);
+    expect(verdictOf(evaluation).warnings).toContain(notice);
   });
 
   it("hold through their last day and end after it", () => {

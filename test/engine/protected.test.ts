@@ -37,7 +37,7 @@ describe("protected-policy-label", () => {
           fix: "leave tollgate.dev/mode as it was, or ask a policy admin to change it",
         },
       ]);
-      expect(verdictOf(evaluation, "allow", mode === "enforce").allowed).toBe(false);
+      expect(verdictOf(evaluation).allowed).toBe(false);
     }
   });
 
@@ -49,7 +49,7 @@ describe("protected-policy-label", () => {
       namespace: "team-a",
     });
     expect(evaluation.denials.map((f) => f.namespace)).toEqual([""]);
-    expect(verdictOf(evaluation, "allow", true).message).toBe(
+    expect(verdictOf(evaluation).message).toBe(
       'tollgate: Namespace "team-a" has 1 violation:\n' +
         '- protected-policy-label: "alice" is not a policy admin: cannot change label tollgate.dev/mode at metadata.labels[tollgate.dev/mode]. ' +
         "Fix: leave tollgate.dev/mode as it was, or ask a policy admin to change it",

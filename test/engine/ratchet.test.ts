@@ -19,7 +19,7 @@ describe("the ratchet", () => {
     expect(evaluation.notices).toEqual([
       "ratchet: 1 violation the object already had warn instead of deny; new ones deny",
     ]);
-    const verdict = verdictOf(evaluation, "allow", true);
+    const verdict = verdictOf(evaluation);
     expect(verdict.allowed).toBe(true);
     expect(verdict.warnings).toContain(
       'run-as-root: container "web" must set securityContext.runAsNonRoot=true (spec.containers[name=web])',

@@ -94,7 +94,7 @@ function engineProperty(against: readonly Policy[]) {
           expect(typeof finding[field]).toBe("string");
         }
       }
-      const verdict = verdictOf(evaluation, policy.config.onRuleError, mode === "enforce");
+      const verdict = verdictOf(evaluation);
       for (const warning of verdict.warnings) expect(warning.length).toBeLessThanOrEqual(256);
     },
   );

@@ -1,0 +1,112 @@
+import { policyMetadataChanges } from "../rules/annotations.js";
+import type { ClusterFacts, Mode, RequestContext, Source, Target } from "../rules/types.js";
+import { controllerOf, type KubeObject, type ObjectRef, refOf, type UserInfo } from "../objects/object.js";
+import type { Policy } from "./policy.js";
+import { isPolicyAdmin, requesterName } from "./protected.js";
+import { extractTargets } from "./targets.js";
+
+export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+
+export interface EvaluationInput {
+  object: KubeObject;
+  oldObject?: KubeObject | undefined;
+  operation: Operation;
+  /** The request's namespace, for objects that do not carry one. */
+  namespace?: string | undefined;
+  subResource?: string | undefined;
+  userInfo?: UserInfo | undefined;
+  mode: Mode;
+  source: Source;
+  facts?: ClusterFacts | undefined;
+  /** The clock for exemption expiry; the current time when absent. */
+  now?: Date | undefined;
+}
+
+/** What the rules and the resolution need to know about one request, worked out once. */
+export interface Prepared {
+  input: EvaluationInput;
+  ref: ObjectRef;
+  /** The namespace the object is in, or names itself for a Namespace. */
+  namespace: string;
+  /** The namespace an object without one is in: the request's. */
+  fallbackNamespace: string;
+  targets: Target[];
+  /** Who asks and what changes, at admission only: `check` and `audit` judge the object as it is. */
+  request: RequestContext | undefined;
+  /** Run only these rules: a status write judges the policy metadata, not the spec. */
+  only: ReadonlySet<string> | undefined;
+  /**
+   * The requester who added or changed exemption annotations without being a policy admin, so
+   * that the exemption they wrote grants nothing.
+   */
+  exemptionSetByNonAdmin: string | undefined;
+}
+
+/**
+ * Subresources whose writes keep the object's metadata (labels, annotations) but not its spec: a
+ * status update cannot make a Pod privileged, but it can set the mode label or an exemption
+ * annotation, so only `protected-policy-label` judges it.
+ */
+const METADATA_ONLY_SUBRESOURCES: ReadonlySet<string> = new Set(["status", "finalize"]);
+const POLICY_METADATA_RULES: ReadonlySet<string> = new Set(["protected-policy-label"]);
+
+/**
+ * May a controlled Pod be skipped as already judged? Only when a workload controller creates it
+ * (the webhook) or it already runs in the cluster (audit). Anyone can write `ownerReferences`, so a
+ * Pod that a person applies, or that `check` reads from a file, is judged like any other.
+ */
+function ownerIsTrusted(input: EvaluationInput, config: Policy["config"]): boolean {
+  if (input.source === "audit") return true;
+  if (input.source !== "admission") return false;
+  const username = input.userInfo?.username;
+  return username !== undefined && config.workloadControllers.includes(username);
+}
+
+/**
+ * The first step of an evaluation: the object's identity and targets, the requester, the policy
+ * metadata the change sets; or why the object is not judged at all (a DELETE, an excluded
+ * namespace, a Pod a workload controller made from a template already judged).
+ */
+export function prepare(input: EvaluationInput, policy: Policy): Prepared | { skipped: string } {
+  const { config } = policy;
+  if (input.operation === "DELETE" || input.operation === "CONNECT")
+    return { skipped: `${input.operation} is not checked` };
+  const fallbackNamespace = input.namespace ?? "";
+  const ref = refOf(input.object, fallbackNamespace);
+  const namespace = ref.kind === "Namespace" ? ref.name : ref.namespace;
+  // The webhook never sees excluded namespaces and audit leaves them out, but `check` judges
+  // whatever files it is given: a manifest is not exempt because of the namespace it names.
+  if (input.source !== "check" && namespace !== "" && config.excludedNamespaces.includes(namespace)) {
+    return { skipped: `namespace ${namespace} is excluded` };
+  }
+  if (ref.kind === "Pod" && config.skipOwnedPods && !input.subResource && ownerIsTrusted(input, config)) {
+    const owner = controllerOf(input.object);
+    if (owner) return { skipped: `Pod is controlled by a ${owner}, whose template was checked` };
+  }
+  const request: RequestContext | undefined =
+    input.source === "admission"
+      ? {
+          operation: input.operation,
+          object: input.object,
+          oldObject: input.oldObject,
+          requester: requesterName(input.userInfo),
+          requesterIsPolicyAdmin: isPolicyAdmin(input.userInfo, config.policyAdmins),
+        }
+      : undefined;
+  const exemptionSetByNonAdmin =
+    request !== undefined &&
+    !request.requesterIsPolicyAdmin &&
+    policyMetadataChanges(input.object, input.oldObject).annotations.length > 0
+      ? request.requester
+      : undefined;
+  return {
+    input,
+    ref,
+    namespace,
+    fallbackNamespace,
+    targets: extractTargets(input.object, fallbackNamespace),
+    request,
+    only: METADATA_ONLY_SUBRESOURCES.has(input.subResource ?? "") ? POLICY_METADATA_RULES : undefined,
+    exemptionSetByNonAdmin,
+  };
+}
