@@ -185,7 +185,8 @@ export const CHECKLIST: readonly ChecklistItem[] = [
       "A binding to the cluster-admin ClusterRole gives its subject every permission on every resource. Only the control plane's own subjects (system:*) should hold it; people and CI get narrower roles.",
     remediation:
       "Bind a narrower ClusterRole, or a Role in the namespaces the subject works in, and delete the binding.",
-    needs: [...BINDING_KINDS],
+    // Cluster-wide bindings first: the note that says what could not be read names them in this order.
+    needs: ["ClusterRoleBinding", "RoleBinding"],
     coveredBy: "rbac-cluster-admin-binding",
     namespaceScoped: false,
     run(snapshot, { config }) {
