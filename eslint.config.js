@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist-e2e/", "node_modules/", "coverage/", "test/e2e/controlplane/"] },
+  {
+    ignores: [
+      "dist/",
+      "dist-e2e/",
+      "node_modules/",
+      "coverage/",
+      "test/e2e/controlplane/",
+      ".stryker-tmp/",
+      "reports/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
