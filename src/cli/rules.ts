@@ -1,10 +1,12 @@
-import { catalog, renderRulesMarkdown, renderRulesText } from "../rules/catalog.js";
+import { fullCatalog, renderCatalogMarkdown, renderCatalogText } from "../audit/catalog.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
 export const RULES_HELP = `Usage: tollgate rules [--output text|json|markdown]
 
-Lists the rule catalog from the rules' own metadata: id, category, default severity, title
-(text), every field (json), or the reference page docs/rules.md is generated from (markdown).`;
+Lists the catalog from its own metadata: the rules, then the checks of the audit's cluster
+checklist. Id, category, default severity, title (text), every field with where each runs
+(json: {"rules": [...], "checks": [...]}), or the reference page docs/rules.md is generated
+from (markdown).`;
 
 const OUTPUTS = ["text", "json", "markdown"] as const;
 
@@ -23,8 +25,8 @@ export async function rules(argv: string[]): Promise<number> {
       `tollgate rules: --output must be one of ${OUTPUTS.join(", ")}, got ${JSON.stringify(output)}`,
     );
   }
-  if (output === "json") process.stdout.write(`${JSON.stringify({ rules: catalog() }, null, 2)}\n`);
-  else if (output === "markdown") process.stdout.write(renderRulesMarkdown());
-  else process.stdout.write(renderRulesText());
+  if (output === "json") process.stdout.write(`${JSON.stringify(fullCatalog(), null, 2)}\n`);
+  else if (output === "markdown") process.stdout.write(renderCatalogMarkdown());
+  else process.stdout.write(renderCatalogText());
   return 0;
 }

@@ -37,15 +37,21 @@ import { writableRootFilesystem } from "./writable-root-filesystem.js";
 
 const KEBAB_CASE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
-/** A registry that refuses duplicate or malformed ids, so two rules can never answer to one name. */
-export function buildRegistry(rules: readonly Rule[]): ReadonlyMap<string, Rule> {
-  const registry = new Map<string, Rule>();
-  for (const rule of rules) {
-    if (!KEBAB_CASE.test(rule.id)) {
-      throw new Error(`rule id ${JSON.stringify(rule.id)} is not kebab-case`);
+/**
+ * A registry that refuses duplicate or malformed ids, so two entries can never answer to one name.
+ * Rules and the audit's checklist items are both registered by it; `noun` names them in the errors.
+ */
+export function buildRegistry<T extends { readonly id: string }>(
+  entries: readonly T[],
+  noun = "rule",
+): ReadonlyMap<string, T> {
+  const registry = new Map<string, T>();
+  for (const entry of entries) {
+    if (!KEBAB_CASE.test(entry.id)) {
+      throw new Error(`${noun} id ${JSON.stringify(entry.id)} is not kebab-case`);
     }
-    if (registry.has(rule.id)) throw new Error(`rule id ${JSON.stringify(rule.id)} is registered twice`);
-    registry.set(rule.id, rule);
+    if (registry.has(entry.id)) throw new Error(`${noun} id ${JSON.stringify(entry.id)} is registered twice`);
+    registry.set(entry.id, entry);
   }
   return registry;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../../src/cli/args.js";
 import { rules } from "../../src/cli/rules.js";
-import { renderRulesMarkdown } from "../../src/rules/catalog.js";
+import { renderCatalogMarkdown } from "../../src/audit/catalog.js";
 
 /** The ids of the rule table in the design (docs/DESIGN.md, "Rules"), in its order. */
 const DESIGN_TABLE = [
@@ -43,6 +43,24 @@ const DESIGN_TABLE = [
   "protected-policy-label",
 ];
 
+/** The checks of the audit's cluster checklist, in the order audit runs them. */
+const CHECKLIST = [
+  "cluster-admin-binding",
+  "namespace-default-deny-missing",
+  "namespace-dns-egress-missing",
+  "namespace-limitrange-missing",
+  "namespace-resourcequota-missing",
+  "namespace-pss-enforce-missing",
+  "workload-pdb-missing",
+  "secrets-readers",
+  "backup-schedule-missing",
+  "monitoring-missing",
+  "tls-secret-expiring",
+  "server-version-unsupported",
+  "tollgate-webhook-missing",
+  "tollgate-webhook-cert-expiring",
+];
+
 async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = "";
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
@@ -74,13 +92,67 @@ describe("tollgate rules", () => {
     });
   });
 
-  it("prints a table by default", async () => {
+  it("prints the checklist's checks beside the rules, with their fields and where they run", async () => {
+    const { stdout } = await run(["--output", "json"]);
+    const parsed = JSON.parse(stdout) as { checks: Record<string, unknown>[] };
+    expect(parsed.checks.map((c) => c.id)).toEqual(CHECKLIST);
+    for (const check of parsed.checks) {
+      expect(Object.keys(check)).toEqual([
+        "id",
+        "title",
+        "category",
+        "defaultSeverity",
+        "kinds",
+        "sources",
+        "description",
+        "remediation",
+        "options",
+        "optionalKinds",
+        "readsVersion",
+        "namespaceScoped",
+        "coveredBy",
+      ]);
+    }
+    expect(parsed.checks.find((c) => c.id === "backup-schedule-missing")).toEqual({
+      id: "backup-schedule-missing",
+      title: "Backups are scheduled",
+      category: "cluster",
+      defaultSeverity: "warn",
+      kinds: ["CronJob"],
+      sources: ["audit"],
+      description:
+        "A cluster without a scheduled backup (a Velero Schedule, or a CronJob that snapshots etcd) cannot be restored after a failed upgrade or a deleted namespace.",
+      remediation:
+        "Install Velero and create a Schedule (`velero schedule create daily --schedule='0 3 * * *'`).",
+      options: {},
+      optionalKinds: ["Schedule"],
+      readsVersion: false,
+      namespaceScoped: false,
+      coveredBy: null,
+    });
+    expect(parsed.checks.find((c) => c.id === "workload-pdb-missing")).toMatchObject({
+      defaultSeverity: "warn",
+      kinds: ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "PodDisruptionBudget"],
+      namespaceScoped: true,
+      coveredBy: "pdb-missing",
+    });
+  });
+
+  it("prints a table by default, the checklist's in a second one", async () => {
     const { code, stdout } = await run([]);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split("\n");
-    expect(lines).toHaveLength(DESIGN_TABLE.length + 1);
+    expect(lines).toHaveLength(DESIGN_TABLE.length + 1 + 3 + CHECKLIST.length);
     expect(lines[0]).toMatch(/^ID +CATEGORY +DEFAULT +TITLE$/);
     expect(lines[4]).toMatch(/^run-as-root +security +deny +Containers do not run as root$/);
+    expect(lines.slice(DESIGN_TABLE.length + 1, DESIGN_TABLE.length + 5)).toEqual([
+      "",
+      "Cluster checklist (runs in audit only):",
+      expect.stringMatching(/^ID +CATEGORY +DEFAULT +TITLE$/),
+      expect.stringMatching(
+        /^cluster-admin-binding +cluster +deny +cluster-admin is bound only to system subjects$/,
+      ),
+    ]);
   });
 
   it("rejects an unknown output", async () => {
@@ -91,9 +163,17 @@ describe("tollgate rules", () => {
 });
 
 describe("docs/rules.md", () => {
+  it("has a section for every rule and every check", () => {
+    const headings = renderCatalogMarkdown()
+      .split("\n")
+      .filter((line) => line.startsWith("## "))
+      .map((line) => line.slice(3));
+    expect(headings).toEqual([...DESIGN_TABLE, ...CHECKLIST]);
+  });
+
   it("is generated from the rules' metadata and up to date (regenerate: npm run docs:rules)", () => {
     const committed = readFileSync(new URL("../../docs/rules.md", import.meta.url), "utf8");
-    expect(committed === renderRulesMarkdown(), "docs/rules.md is stale: run `npm run docs:rules`").toBe(
+    expect(committed === renderCatalogMarkdown(), "docs/rules.md is stale: run `npm run docs:rules`").toBe(
       true,
     );
   });

@@ -1,0 +1,36 @@
+import { buildRegistry } from "../../rules/index.js";
+import { backupScheduleMissing } from "./backup-schedule-missing.js";
+import { clusterAdminBinding } from "./cluster-admin-binding.js";
+import { monitoringMissing } from "./monitoring-missing.js";
+import { namespaceDefaultDenyMissing } from "./namespace-default-deny-missing.js";
+import { namespaceDnsEgressMissing } from "./namespace-dns-egress-missing.js";
+import { namespaceLimitrangeMissing } from "./namespace-limitrange-missing.js";
+import { namespacePssEnforceMissing } from "./namespace-pss-enforce-missing.js";
+import { namespaceResourcequotaMissing } from "./namespace-resourcequota-missing.js";
+import { secretsReaders } from "./secrets-readers.js";
+import { serverVersionUnsupported } from "./server-version-unsupported.js";
+import { tlsSecretExpiring } from "./tls-secret-expiring.js";
+import { tollgateWebhookCertExpiring } from "./tollgate-webhook-cert-expiring.js";
+import { tollgateWebhookMissing } from "./tollgate-webhook-missing.js";
+import type { Check } from "./types.js";
+import { workloadPdbMissing } from "./workload-pdb-missing.js";
+
+/** Every check of the audit's cluster checklist, in the order the audit runs and reports them. */
+export const ALL_CHECKS: readonly Check[] = [
+  clusterAdminBinding,
+  namespaceDefaultDenyMissing,
+  namespaceDnsEgressMissing,
+  namespaceLimitrangeMissing,
+  namespaceResourcequotaMissing,
+  namespacePssEnforceMissing,
+  workloadPdbMissing,
+  secretsReaders,
+  backupScheduleMissing,
+  monitoringMissing,
+  tlsSecretExpiring,
+  serverVersionUnsupported,
+  tollgateWebhookMissing,
+  tollgateWebhookCertExpiring,
+];
+
+export const CHECKS = buildRegistry(ALL_CHECKS, "check");

@@ -1,0 +1,47 @@
+import type { Policy } from "../engine/policy.js";
+import { BINDING_KINDS, type KindName, KINDS, POD_SPEC_KINDS, ROLE_KINDS } from "../objects/kinds.js";
+import type { TargetType } from "../rules/types.js";
+import { ALL_CHECKS } from "./checks/index.js";
+import type { ListRequest } from "./list.js";
+
+/** Which target types the active rules read in audit, to list only the kinds that matter. */
+function activeTargets(policy: Policy): Set<TargetType> {
+  const types = new Set<TargetType>();
+  for (const type of policy.bySource.audit.byTarget.keys()) types.add(type);
+  return types;
+}
+
+const KINDS_BY_TARGET: Record<TargetType, readonly KindName[]> = {
+  podSpec: POD_SPEC_KINDS,
+  rbacRules: ROLE_KINDS,
+  binding: BINDING_KINDS,
+  namespace: ["Namespace"],
+  serviceAccount: ["ServiceAccount"],
+  secret: ["Secret"],
+};
+
+/** The kinds the rules judge, and the list requests for them plus the checklist's inputs. */
+export function planAudit(policy: Policy, namespace: string | undefined) {
+  const targets = activeTargets(policy);
+  const judged = new Set<KindName>([...targets].flatMap((type) => KINDS_BY_TARGET[type]));
+  const wanted = new Set<KindName>(judged);
+  for (const item of ALL_CHECKS) {
+    if (namespace !== undefined && !item.namespaceScoped) continue;
+    for (const kind of [...item.needs, ...(item.optional ?? [])]) wanted.add(kind);
+  }
+  const requests: ListRequest[] = [];
+  for (const kind of Object.keys(KINDS) as KindName[]) {
+    if (!wanted.has(kind)) continue;
+    if (namespace !== undefined && !KINDS[kind].namespaced) {
+      if (kind === "Namespace") requests.push({ kind, fieldSelector: `metadata.name=${namespace}` });
+      continue;
+    }
+    // Without a rule on Secrets, only TLS Secrets are read (for their expiry), not every credential.
+    if (kind === "Secret" && !targets.has("secret")) {
+      requests.push({ kind, fieldSelector: "type=kubernetes.io/tls" });
+      continue;
+    }
+    requests.push({ kind });
+  }
+  return { judged, requests };
+}

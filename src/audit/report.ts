@@ -1,0 +1,128 @@
+import type { Policy } from "../engine/policy.js";
+import { type KindName, KINDS } from "../objects/kinds.js";
+import { controllerOf, type KubeObject, metadataOf, refOf } from "../objects/object.js";
+import { judgeObject } from "../report/judge.js";
+import {
+  describeRule,
+  type Report,
+  type ReportError,
+  type ReportFinding,
+  type ReportObject,
+  type RuleDescriptor,
+} from "../report/model.js";
+import { RULES } from "../rules/index.js";
+import { runChecklist, withoutCovered } from "./checklist.js";
+import { ALL_CHECKS } from "./checks/index.js";
+import type { Check } from "./checks/types.js";
+import type { ClusterSnapshot } from "./snapshot.js";
+
+/**
+ * Objects audit does not judge, though the webhook might see them: a Deployment's ReplicaSets and a
+ * CronJob's Jobs (their template was judged on the owner, as for owned Pods), and the RBAC objects
+ * the apiserver itself creates and reconciles (`cluster-admin`, `system:*`), which nobody can fix.
+ */
+function skipReason(kind: KindName, object: KubeObject, policy: Policy): string | undefined {
+  if (kind !== "Pod" && policy.config.skipOwnedPods && controllerOf(object) !== undefined) {
+    return "controlled by a workload whose template is checked";
+  }
+  if (metadataOf(object).labels?.["kubernetes.io/bootstrapping"] === "rbac-defaults") {
+    return "built-in RBAC object (kubernetes.io/bootstrapping=rbac-defaults)";
+  }
+  return undefined;
+}
+
+function key(object: { kind: string; namespace: string; name: string }): string {
+  return `${object.kind}\u0000${object.namespace}\u0000${object.name}`;
+}
+
+export interface AuditInput {
+  snapshot: ClusterSnapshot;
+  problems: { message: string; error: boolean }[];
+  judged: ReadonlySet<KindName>;
+  policy: Policy;
+  now: Date;
+  newestMinor?: number;
+  /** The namespace the lists were limited to, if any. */
+  namespace?: string | undefined;
+}
+
+/** Everything after the listing, pure: rules on each object, the checklist, errors and notes. */
+export function auditReport(input: AuditInput): Report {
+  const { snapshot, policy } = input;
+  const errors: ReportError[] = input.problems
+    .filter((p) => p.error)
+    .map((p) => ({ file: null, line: null, message: p.message }));
+  const notes = input.problems.filter((p) => !p.error).map((p) => p.message);
+  const objects: ReportObject[] = [];
+  let listed = 0;
+  for (const kind of Object.keys(KINDS) as KindName[]) {
+    if (!input.judged.has(kind)) continue;
+    for (const object of snapshot.objects[kind] ?? []) {
+      listed++;
+      const skipped = skipReason(kind, object, policy);
+      if (skipped !== undefined) {
+        const ref = refOf(object);
+        objects.push({
+          kind: ref.kind,
+          namespace: ref.namespace,
+          name: ref.name,
+          file: null,
+          line: null,
+          rules: [],
+          skipped,
+          findings: [],
+        });
+        continue;
+      }
+      objects.push(judgeObject(object, policy, "enforce", "audit", { file: null, line: null }, errors));
+    }
+  }
+  const ruleFindings = objects.flatMap((o) => o.findings);
+  const checklist = runChecklist(snapshot, {
+    now: input.now,
+    config: policy.config,
+    ...(input.newestMinor === undefined ? {} : { newestMinor: input.newestMinor }),
+  });
+  notes.push(...checklist.notes);
+  const byKey = new Map(objects.map((o) => [key(o), o]));
+  for (const finding of withoutCovered(checklist.findings, ruleFindings)) {
+    let object = byKey.get(key(finding));
+    if (!object) {
+      object = { ...pick(finding), file: null, line: null, rules: [], findings: [] };
+      byKey.set(key(finding), object);
+      objects.push(object);
+    }
+    object.findings.push(finding);
+    if (!object.rules.includes(finding.rule)) object.rules.push(finding.rule);
+  }
+  return {
+    command: "audit",
+    mode: "enforce",
+    objects,
+    errors,
+    notes,
+    files: 0,
+    documents: listed,
+    namespace: input.namespace,
+  };
+}
+
+function pick(finding: ReportFinding) {
+  return { kind: finding.kind, namespace: finding.namespace, name: finding.name };
+}
+
+function describeCheck(check: Check): RuleDescriptor {
+  return {
+    id: check.id,
+    title: check.title,
+    category: check.category,
+    defaultSeverity: check.defaultSeverity,
+    description: check.description,
+    remediation: check.remediation,
+  };
+}
+
+/** Rules and checks, as SARIF describes them. */
+export function auditDescriptors(): RuleDescriptor[] {
+  return [...[...RULES.values()].map(describeRule), ...ALL_CHECKS.map(describeCheck)];
+}
