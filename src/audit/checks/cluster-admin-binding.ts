@@ -1,5 +1,4 @@
 import type { V1RoleBinding } from "@kubernetes/client-node";
-import { BINDING_KINDS } from "../../objects/kinds.js";
 import { refOf } from "../../objects/object.js";
 import type { ReportFinding } from "../../report/model.js";
 import { finding, isSystemSubject, list } from "./shared.js";
@@ -15,7 +14,8 @@ export const clusterAdminBinding: Check = {
     "A binding to the cluster-admin ClusterRole gives its subject every permission on every resource. Only the control plane's own subjects (system:*) should hold it; people and CI get narrower roles.",
   remediation:
     "Bind a narrower ClusterRole, or a Role in the namespaces the subject works in, and delete the binding.",
-  needs: [...BINDING_KINDS],
+  // Cluster-wide bindings first: the note that says what could not be read names them in this order.
+  needs: ["ClusterRoleBinding", "RoleBinding"],
   coveredBy: "rbac-cluster-admin-binding",
   namespaceScoped: false,
   run(snapshot, { config }) {
