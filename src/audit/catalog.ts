@@ -132,14 +132,24 @@ export function renderCatalogMarkdown(
   if (checks.length > 0) {
     out.push(
       "",
-      "The cluster checklist: checks that `tollgate audit` runs over the cluster as a whole, after the rules.",
-      "Each finding carries the check's id. They run at their default severity (the config's `rules` does",
-      "not name them), and a check whose inputs could not be listed is skipped with a note.",
+      "The [cluster checklist](#cluster-checklist), run by `tollgate audit` only:",
       "",
       ...checks.map(index),
     );
   }
   for (const rule of rules) out.push(...ruleSection(rule));
+  if (checks.length > 0) {
+    out.push(
+      "",
+      "## Cluster checklist",
+      "",
+      "Checks that `tollgate audit` runs over the cluster as a whole, after the rules: how objects stand",
+      "together (a namespace and its NetworkPolicies, a binding and the role it names) and what the",
+      "cluster lacks (backups, monitoring). Each finding carries the check's id. Checks run at their",
+      "default severity (the config's `rules` does not name them); one whose inputs could not be listed",
+      "is skipped, and the report says why.",
+    );
+  }
   for (const check of checks) out.push(...checkSection(check));
   return `${out.join("\n")}\n`;
 }

@@ -168,7 +168,7 @@ describe("docs/rules.md", () => {
       .split("\n")
       .filter((line) => line.startsWith("## "))
       .map((line) => line.slice(3));
-    expect(headings).toEqual([...DESIGN_TABLE, ...CHECKLIST]);
+    expect(headings).toEqual([...DESIGN_TABLE, "Cluster checklist", ...CHECKLIST]);
   });
 
   it("is generated from the rules' metadata and up to date (regenerate: npm run docs:rules)", () => {
