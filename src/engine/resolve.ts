@@ -56,6 +56,10 @@ export function resolve(
   const { input, fallbackNamespace } = prepared;
   const { config, registry } = policy;
   const alwaysEnforced = (finding: Finding) => registry.get(finding.rule)?.alwaysEnforced === true;
+  const enforce = input.mode === "enforce";
+  // Warn mode first, so that exempted findings carry the severity they would have had. The
+  // findings were made by runRules for this evaluation alone: lowered in place, not copied.
+  if (!enforce) for (const finding of found) if (!alwaysEnforced(finding)) finding.severity = "warn";
   const now = (input.now ?? new Date()).getTime();
   const annotation = annotationExemption({
     object: input.object,
@@ -73,7 +77,6 @@ export function resolve(
     exempted = result.exempted;
     notices.push(...result.notices);
   }
-  const enforce = input.mode === "enforce";
   const oldObject = input.oldObject;
   if (config.ratchet && input.operation === "UPDATE" && oldObject !== undefined && enforce) {
     const ratcheted = applyRatchet(
@@ -93,11 +96,6 @@ export function resolve(
       const count = ratcheted.downgraded === 1 ? "1 violation" : `${ratcheted.downgraded} violations`;
       notices.push(`ratchet: ${count} the object already had warn instead of deny; new ones deny`);
     }
-  }
-  if (!enforce && findings.length > 0) {
-    findings = findings.map((finding) =>
-      finding.severity === "warn" || alwaysEnforced(finding) ? finding : { ...finding, severity: "warn" },
-    );
   }
   const denials =
     findings.length === 0 ? (EMPTY as Finding[]) : findings.filter((f) => f.severity === "deny");

@@ -33,7 +33,7 @@ export function extractTargets(object: KubeObject, fallbackNamespace = ""): Targ
         specPath: podPath.join("."),
         workloadKind: ref.kind,
         runsToCompletion: info.runsToCompletion === true,
-        replicas: replicasOf(object),
+        replicas: replicasOf(object, info),
       },
     ];
   }

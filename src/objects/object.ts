@@ -1,5 +1,5 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
-import { groupOf, kindInGroup } from "./kinds.js";
+import { groupOf, type KindInfo, kindInGroup } from "./kinds.js";
 
 /** A Kubernetes object as it arrives: only apiVersion, kind and metadata are trusted to exist. */
 export type KubeObject = Record<string, unknown>;
@@ -76,8 +76,10 @@ export function stringAt(map: Readonly<Record<string, unknown>>, key: string): s
  * How many Pods the object asks for: 1 for a Pod, `spec.replicas` for a replicated workload (the
  * apiserver defaults it to 1), undefined for kinds with no fixed count (DaemonSet, Job…).
  */
-export function replicasOf(object: KubeObject): number | undefined {
-  const info = kindInGroup(groupOf(text(object.apiVersion)), text(object.kind));
+export function replicasOf(
+  object: KubeObject,
+  info: KindInfo | undefined = kindInGroup(groupOf(text(object.apiVersion)), text(object.kind)),
+): number | undefined {
   if (info?.replicas === "one") return 1;
   if (info?.replicas !== "spec") return undefined;
   const replicas = dig(object, ["spec", "replicas"]);

@@ -29,6 +29,13 @@ describe("annotation exemptions", () => {
     expect(evaluation.findings.some((f) => f.rule === "run-as-root")).toBe(false);
   });
 
+  it("report an exempted finding at the severity the mode gives it: warn in warn mode", () => {
+    const warn = judge({ object: rootPod(VALID), userInfo: ADMIN, mode: "warn" });
+    expect(warn.exempted.map((f) => [f.rule, f.severity])).toEqual([["run-as-root", "warn"]]);
+    const enforce = judge({ object: rootPod(VALID), userInfo: ADMIN });
+    expect(enforce.exempted.map((f) => [f.rule, f.severity])).toEqual([["run-as-root", "deny"]]);
+  });
+
   it("stay in force on UPDATE by anyone when unchanged from the old object", () => {
     const evaluation = judge({
       object: rootPod(VALID),
