@@ -208,6 +208,8 @@ describe("charts/tollgate with values set", () => {
         "webhook.timeoutSeconds=7",
         "--set",
         "webhook.failurePolicy=Ignore",
+        "--set",
+        "webhook.port=8444",
       ],
       "platform",
       "policy",
@@ -226,9 +228,17 @@ describe("charts/tollgate with values set", () => {
       name: "platform-tollgate",
       namespace: "policy",
       service: "platform-tollgate",
-      port: 443,
+      port: 8444,
       failurePolicy: "Ignore",
       timeoutSeconds: 7,
+    });
+    const service = only(objects, "Service");
+    expect((service.metadata as Json).name).toBe("platform-tollgate");
+    expect(((service.spec as Json).ports as Json[])[0]).toEqual({
+      name: "https",
+      port: 8444,
+      targetPort: "https",
+      protocol: "TCP",
     });
     const built = shipUnregistered(plain(buildWebhookConfiguration(config)));
     expect(normaliseChart(only(objects, "ValidatingWebhookConfiguration"))).toEqual({

@@ -56,7 +56,7 @@ tollgate needs to find and register itself (as installConfig in src/k8s/manifest
       "name" (include "tollgate.fullname" .)
       "namespace" .Release.Namespace
       "service" (include "tollgate.fullname" .)
-      "port" 443
+      "port" .Values.webhook.port
       "failurePolicy" .Values.webhook.failurePolicy
       "timeoutSeconds" .Values.webhook.timeoutSeconds -}}
 {{- $_ := set $config "webhook" $webhook -}}
