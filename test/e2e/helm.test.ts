@@ -291,6 +291,21 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
     expect(patched.stderr).toBe("");
     await waitForWebhook(cp);
     const before = await webhookEntries();
+    const certificates = async (): Promise<string> => {
+      const r = await cp.kubectl([
+        "get",
+        "secret",
+        "tollgate-certs",
+        "-n",
+        NAMESPACE,
+        "-o",
+        "jsonpath={.data}",
+      ]);
+      expect(r.stderr).toBe("");
+      return r.stdout;
+    };
+    const stored = await certificates();
+    expect(Object.keys(JSON.parse(stored) as Record<string, string>).length).toBeGreaterThan(0);
 
     const namespace = ns("served");
     await cp.createNamespace(namespace, { [MODE]: "enforce" });
@@ -308,6 +323,8 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
     expect(after.map((e) => [e.name, e.failurePolicy, e.clientConfig.caBundle])).toEqual(
       before.map((e) => [e.name, "Fail", e.clientConfig.caBundle]),
     );
+    // The chart's Secret carries no data, so the upgrade leaves the certificates tollgate stored.
+    expect(await certificates()).toBe(stored);
     const admitted = await apply(namespace, compliantPod("web"));
     expect(admitted.code).toBe(0);
   });
