@@ -27,6 +27,11 @@ export interface TollgateOptions {
   metricsPort?: number;
   /** How long start-up may take until /readyz answers 200; default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Listen on this address instead of 127.0.0.1, and register no `--webhook-url`: the apiserver then
+   * calls the config's Service, at its ClusterIP (a loopback one, see test/e2e/helm.test.ts).
+   */
+  serviceAddress?: string;
 }
 
 export interface Tollgate {
@@ -127,7 +132,8 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
   const [freePort, freeMetricsPort] = (await freePorts(2)) as [number, number];
   const port = options.port ?? freePort;
   const metricsPort = options.metricsPort ?? freeMetricsPort;
-  const url = `https://127.0.0.1:${port}`;
+  const host = options.serviceAddress ?? "127.0.0.1";
+  const url = `https://${host}:${port}`;
   const configPath = join(cp.dir, "tollgate.yaml");
   writeFileSync(configPath, options.config ?? "{}\n");
   const logFile = join(cp.dir, "tollgate.log");
@@ -137,10 +143,9 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
     "--bootstrap",
     "--kubeconfig",
     cp.adminKubeconfig,
-    "--webhook-url",
-    url,
+    ...(options.serviceAddress === undefined ? ["--webhook-url", url] : []),
     "--host",
-    "127.0.0.1",
+    host,
     "--port",
     String(port),
     "--metrics-port",
@@ -211,7 +216,7 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
   }
 
   const metrics = async (): Promise<string> => {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+    const res = await fetch(`http://${host}:${metricsPort}/metrics`, {
       signal: AbortSignal.timeout(5_000),
     });
     if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
