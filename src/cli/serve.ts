@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Server as TlsServer } from "node:tls";
 import { pino } from "pino";
-import { buildApp, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER } from "../app.js";
+import { buildApp, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER, type ServerTimeouts } from "../app.js";
 import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch.js";
@@ -50,7 +50,12 @@ function readPem(flag: string, path: string): string {
   }
 }
 
-export async function serve(argv: string[]): Promise<number> {
+export interface ServeOptions {
+  /** The webhook's and the metrics endpoint's; the production values when absent (tests shorten them). */
+  timeouts?: Partial<ServerTimeouts>;
+}
+
+export async function serve(argv: string[], options: ServeOptions = {}): Promise<number> {
   const { values } = parseCommandArgs("serve", argv, {
     config: { type: "string" },
     port: { type: "string" },
@@ -173,8 +178,9 @@ export async function serve(argv: string[]): Promise<number> {
     shuttingDown: () => shuttingDown,
     facts: facts ? () => facts.facts : undefined,
     maxConnectionsPerPeer,
+    timeouts: options.timeouts,
   });
-  const metricsServer = buildMetricsServer(metrics);
+  const metricsServer = buildMetricsServer(metrics, options.timeouts);
 
   const watcher: ConfigWatcher | undefined = configPath
     ? watchConfig({
