@@ -55,8 +55,12 @@ export const CLOSE_IDLE_GRACE_MS = 1_000;
 export const DRAIN_TIMEOUT_MS = REQUEST_TIMEOUT_MS;
 
 export interface AppOptions {
-  /** PEM key and certificate; plain HTTP when absent (tests with inject only). */
-  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /**
+   * PEM key and certificate; plain HTTP when absent (tests with inject only). `"later"`: HTTPS
+   * with no certificate yet, so that `serve --bootstrap` can hold its port before it reads its
+   * certificate from the cluster; handshakes fail until `swapCertificate` gives it one.
+   */
+  https?: { key: string | Buffer; cert: string | Buffer } | "later" | undefined;
   policy: () => Policy;
   metrics: Metrics;
   logger: FastifyBaseLogger;
@@ -127,7 +131,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...(options.https
       ? {
           https: {
-            ...options.https,
+            ...(options.https === "later" ? {} : options.https),
             ...TLS_SERVER_OPTIONS,
             headersTimeout: HEADERS_TIMEOUT_MS,
             requestTimeout: REQUEST_TIMEOUT_MS,

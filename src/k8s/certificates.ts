@@ -10,12 +10,24 @@ import { buildWebhookConfiguration, type ClientTarget } from "./webhookConfig.js
 
 /** How often a running replica re-reads the Secret and the caBundle; a CA rotation phase is 24 of these. */
 export const CHECK_INTERVAL_MS = 60 * 60 * 1000;
+/**
+ * How often a running replica checks its registration (caBundle and failurePolicy). A re-applied
+ * manifest or `helm upgrade` puts the shipped `failurePolicy: Ignore` back; this bounds how long the
+ * webhook stays fail-open after that, for the cost of one GET a minute.
+ */
+export const REGISTER_INTERVAL_MS = 60 * 1000;
 
 export interface ClusterCertificateOptions {
   config: Config;
   kubeConfig: KubeConfig;
   /** Base URL the apiserver calls instead of the Service (local and out-of-cluster serving). */
   url?: string | undefined;
+  /**
+   * The failurePolicy tollgate registers with, beside the caBundle (`serve`: the config's). Absent
+   * (`tollgate certs`, which runs where tollgate may not be serving), the entries keep theirs, and a
+   * configuration created here fails open (`Ignore`) until a running tollgate registers.
+   */
+  failurePolicy?: Config["webhook"]["failurePolicy"];
   metrics?: Metrics;
   logger?: CertLogger;
   clock?: () => Date;
@@ -37,15 +49,19 @@ export function hostsFor(config: Config, url?: string): Hosts {
  * builder when it does not exist).
  */
 export function clusterCertificateManager(options: ClusterCertificateOptions): CertificateManager {
-  const { config, kubeConfig, url } = options;
+  const { config, kubeConfig, url, failurePolicy } = options;
   const clientConfig: ClientTarget | undefined = url ? { url } : undefined;
+  const built: Config = {
+    ...config,
+    webhook: { ...config.webhook, failurePolicy: failurePolicy ?? "Ignore" },
+  };
   return new CertificateManager({
     store: new KubeSecretStore(kubeConfig.makeApiClient(CoreV1Api), config.webhook.namespace),
     publisher: new WebhookCaBundle(
       kubeConfig.makeApiClient(AdmissionregistrationV1Api),
       config.webhook.name,
-      (caBundle) =>
-        buildWebhookConfiguration(config, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
+      (caBundle) => buildWebhookConfiguration(built, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
+      failurePolicy,
     ),
     policy: { ...DEFAULT_ROTATION, hosts: hostsFor(config, url) },
     ...(options.clock ? { clock: options.clock } : {}),

@@ -12,6 +12,7 @@ import type {
   V1Secret,
   V1Service,
   V1ServiceAccount,
+  V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { dump } from "js-yaml";
 import { DEFAULT_CONFIG, SYSTEM_NAMESPACES } from "../config/load.js";
@@ -41,18 +42,37 @@ export interface InstallOptions {
   apiserverCidrs?: readonly string[];
 }
 
-/** The config tollgate is installed with: the defaults, with its own namespace excluded and named. */
+/**
+ * The config tollgate is installed with: the defaults, with its own namespace excluded and named,
+ * in `warn` mode. A first install only warns (namespaces switch to enforce one by one with the
+ * `tollgate.dev/mode` label, or all at once with `defaultMode`): it should show what it would
+ * block before it blocks anything.
+ */
 export function installConfig(namespace: string): Config {
   return {
     ...DEFAULT_CONFIG,
+    defaultMode: "warn",
     excludedNamespaces: [...SYSTEM_NAMESPACES, namespace],
     webhook: { ...DEFAULT_CONFIG.webhook, namespace, service: NAME },
   };
 }
 
 /**
+ * The ValidatingWebhookConfiguration as shipped: fail-open (`Ignore`) and without a caBundle, so that
+ * applying it while no tollgate runs (no image yet, a crash loop, a cluster without nodes) blocks
+ * nothing. It is shipped all the same, rather than created by tollgate, so that `kubectl delete -k`,
+ * `helm uninstall` and GitOps tools own and remove it. A replica that serves and is ready registers
+ * itself: it sets the caBundle and the config's failurePolicy (default Fail) in one patch, and puts
+ * them back within a minute when a re-apply resets them to these values.
+ */
+export function shippedWebhookConfiguration(config: Config): V1ValidatingWebhookConfiguration {
+  return buildWebhookConfiguration({ ...config, webhook: { ...config.webhook, failurePolicy: "Ignore" } });
+}
+
+/**
  * Everything a cluster needs to run tollgate, in apply order. The webhook configuration comes last,
- * without a caBundle: the first replica to start publishes it (and can only patch, not create, it).
+ * fail-open and without a caBundle (`shippedWebhookConfiguration`); the first replica to be ready
+ * registers in it (and can only patch, not create, it).
  */
 export function installManifests(options: InstallOptions = {}): KubernetesObject[] {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -170,6 +190,9 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
         metadata: { labels },
         spec: {
           serviceAccountName: NAME,
+          // Under `failurePolicy: Fail` a missing tollgate blocks what it covers: it must not be the
+          // Pod the scheduler evicts to make room when a node is full.
+          priorityClassName: "system-cluster-critical",
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
@@ -309,7 +332,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     },
   };
 
-  const webhook = buildWebhookConfiguration(config);
+  const webhook = shippedWebhookConfiguration(config);
 
   return [
     ns,

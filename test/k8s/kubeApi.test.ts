@@ -172,7 +172,76 @@ describe("WebhookCaBundle", () => {
       "tollgate",
       build,
     );
-    await publisher.publish("SAME\n");
+    expect(await publisher.publish("SAME\n")).toBe("unchanged");
     expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+});
+
+describe("WebhookCaBundle with a failurePolicy (tollgate registering itself)", () => {
+  const KEY = "validatingwebhookconfigurations/tollgate";
+  /** The shipped configuration: fail-open, no caBundle. */
+  const shipped = () =>
+    JSON.parse(
+      JSON.stringify(
+        buildWebhookConfiguration(
+          { ...DEFAULT_CONFIG, webhook: { ...DEFAULT_CONFIG.webhook, failurePolicy: "Ignore" } },
+          { rules: ALL_RULES },
+        ),
+      ),
+    ) as Record<string, unknown>;
+  const registrar = () =>
+    new WebhookCaBundle(
+      api.kubeConfig().makeApiClient(AdmissionregistrationV1Api),
+      "tollgate",
+      (bundle) => buildWebhookConfiguration(DEFAULT_CONFIG, { caBundle: bundle, rules: ALL_RULES }),
+      "Fail",
+    );
+  const entries = () =>
+    (api.objects.get(KEY) as { webhooks: { failurePolicy: string; clientConfig: { caBundle?: string } }[] })
+      .webhooks;
+
+  it("sets caBundle and failurePolicy on every entry in one guarded patch", async () => {
+    api.put(KEY, shipped());
+    expect(await registrar().publish("PEM\n")).toBe("patched");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET", "PATCH"]);
+    expect(api.requests[1]!.body).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "101" },
+      ...[0, 1, 2, 3].flatMap((i) => [
+        { op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: b64("PEM\n") },
+        { op: "add", path: `/webhooks/${i}/failurePolicy`, value: "Fail" },
+      ]),
+    ]);
+    expect(entries().map((e) => [e.failurePolicy, e.clientConfig.caBundle])).toEqual(
+      Array.from({ length: 4 }, () => ["Fail", b64("PEM\n")]),
+    );
+  });
+
+  it("patches when only the failurePolicy differs (a re-applied manifest), and not once it matches", async () => {
+    api.put(KEY, shipped());
+    await registrar().publish("PEM\n");
+    // kubectl apply of the manifests again: the caBundle stays, the policy is Ignore again.
+    const reapplied = structuredClone(api.objects.get(KEY)!) as { webhooks: { failurePolicy: string }[] };
+    for (const entry of reapplied.webhooks) entry.failurePolicy = "Ignore";
+    api.put(KEY, reapplied as unknown as Record<string, unknown>);
+    api.requests.length = 0;
+    expect(await registrar().publish("PEM\n")).toBe("patched");
+    expect(entries().map((e) => e.failurePolicy)).toEqual(["Fail", "Fail", "Fail", "Fail"]);
+    api.requests.length = 0;
+    expect(await registrar().publish("PEM\n")).toBe("unchanged");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+
+  it("leaves a deleted configuration deleted when asked not to create it", async () => {
+    expect(await registrar().publish("PEM\n", { create: false })).toBe("absent");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+    expect(api.objects.has(KEY)).toBe(false);
+  });
+
+  it("names both fields when the apiserver refuses the patch", async () => {
+    api.put(KEY, shipped());
+    api.beforeWrite = () => 403;
+    await expect(registrar().publish("PEM\n")).rejects.toThrow(
+      "cannot patch the caBundle and failurePolicy of ValidatingWebhookConfiguration tollgate: the apiserver answered 403: PATCH validatingwebhookconfigurations/tollgate is forbidden",
+    );
   });
 });

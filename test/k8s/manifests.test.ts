@@ -1,5 +1,11 @@
 import { readFileSync } from "node:fs";
-import type { V1ClusterRole, V1ConfigMap, V1Deployment, V1Role } from "@kubernetes/client-node";
+import type {
+  V1ClusterRole,
+  V1ConfigMap,
+  V1Deployment,
+  V1Role,
+  V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { loadAll } from "js-yaml";
 import { DEFAULT_CONFIG, parseConfig } from "../../src/config/load.js";
@@ -66,11 +72,36 @@ describe("manifests/install.yaml", () => {
     expect(unexplained).toEqual([]);
   });
 
-  it("ships a config that tollgate accepts, naming its own namespace", () => {
+  it("ships a config that tollgate accepts, naming its own namespace, in warn mode, registering fail-closed", () => {
     const configMap = find<V1ConfigMap>("ConfigMap");
     const config = parseConfig(configMap.data!["config.yaml"]!, "config.yaml", new Set(RULES.keys()));
     expect(config.webhook).toEqual({ ...DEFAULT_CONFIG.webhook, namespace: "tollgate" });
+    expect(config.webhook.failurePolicy).toBe("Fail");
+    expect(config.defaultMode).toBe("warn");
     expect(config.excludedNamespaces).toEqual(["kube-system", "kube-node-lease", "kube-public", "tollgate"]);
+  });
+
+  it("ships a webhook configuration that blocks nothing while tollgate is not running", () => {
+    const webhook = find<V1ValidatingWebhookConfiguration>("ValidatingWebhookConfiguration");
+    const entries = webhook.webhooks!;
+    expect(entries.map((e) => e.name)).toEqual([
+      "enforce.tollgate.dev",
+      "warn.tollgate.dev",
+      "default.tollgate.dev",
+      "cluster.tollgate.dev",
+    ]);
+    for (const entry of entries) {
+      expect(entry.failurePolicy).toBe("Ignore");
+      expect(entry.clientConfig.caBundle).toBeUndefined();
+      // Secrets never reach tollgate: Helm releases and cert-manager renewals never wait on it.
+      expect(entry.rules!.flatMap((rule) => rule.resources)).not.toContain("secrets");
+      // The system namespaces and tollgate's own are left out of every entry.
+      expect(entry.namespaceSelector!.matchExpressions).toContainEqual({
+        key: "kubernetes.io/metadata.name",
+        operator: "NotIn",
+        values: ["kube-node-lease", "kube-public", "kube-system", "tollgate"],
+      });
+    }
   });
 
   it("grants only what tollgate uses: its own Secret and webhook configuration by name, and the cache's lists", () => {
@@ -99,6 +130,7 @@ describe("manifests/install.yaml", () => {
     const pod = deployment.spec!.template.spec!;
     const container = pod.containers[0]!;
     expect(deployment.spec!.replicas).toBe(2);
+    expect(pod.priorityClassName).toBe("system-cluster-critical");
     expect(pod.securityContext?.runAsNonRoot).toBe(true);
     expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
     expect(container.livenessProbe?.httpGet?.path).toBe("/healthz");
