@@ -10,6 +10,9 @@ import { describeApiError, statusOf } from "./client.js";
 
 type FailurePolicy = Config["webhook"]["failurePolicy"];
 
+/** The failurePolicy tollgate registers each entry with, by the entry's name. */
+export type EntryPolicies = (entry: string) => FailurePolicy;
+
 interface JsonPatchOp {
   op: "add" | "test";
   path: string;
@@ -17,23 +20,23 @@ interface JsonPatchOp {
 }
 
 /**
- * The JSON patch that registers tollgate on every entry: the `caBundle`, and the `failurePolicy`
- * when one is given, guarded by the resourceVersion read. One patch, so the apiserver never holds
- * a fail-closed entry without the CA that lets it reach tollgate.
+ * The JSON patch that registers tollgate on every entry: the `caBundle`, and each entry's
+ * `failurePolicy` when `policies` is given, guarded by the resourceVersion read. One patch, so the
+ * apiserver never holds a fail-closed entry without the CA that lets it reach tollgate.
  */
 export function caBundlePatch(
   current: V1ValidatingWebhookConfiguration,
   bundle: string,
-  failurePolicy?: FailurePolicy,
+  policies?: EntryPolicies,
 ): JsonPatchOp[] {
   const encoded = Buffer.from(bundle).toString("base64");
   return [
     { op: "test", path: "/metadata/resourceVersion", value: current.metadata?.resourceVersion ?? "" },
-    ...(current.webhooks ?? []).flatMap((_, index): JsonPatchOp[] => [
+    ...(current.webhooks ?? []).flatMap((webhook, index): JsonPatchOp[] => [
       { op: "add", path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded },
-      ...(failurePolicy === undefined
+      ...(policies === undefined
         ? []
-        : [{ op: "add" as const, path: `/webhooks/${index}/failurePolicy`, value: failurePolicy }]),
+        : [{ op: "add" as const, path: `/webhooks/${index}/failurePolicy`, value: policies(webhook.name) }]),
     ]),
   ];
 }
@@ -49,18 +52,19 @@ export function bundleOf(configuration: V1ValidatingWebhookConfiguration): strin
 }
 
 /**
- * Whether every entry already carries `bundle` and `failurePolicy` (any policy when undefined).
- * The bundle alone is not enough: a re-applied manifest keeps the caBundle but puts `Ignore` back.
+ * Whether every entry already carries `bundle` and its failurePolicy from `policies` (any policy
+ * when undefined). The bundle alone is not enough: a re-applied manifest keeps the caBundle but
+ * puts `Ignore` back.
  */
 export function isRegistered(
   configuration: V1ValidatingWebhookConfiguration,
   bundle: string,
-  failurePolicy?: FailurePolicy,
+  policies?: EntryPolicies,
 ): boolean {
   if (bundleOf(configuration) !== bundle) return false;
   return (
-    failurePolicy === undefined ||
-    (configuration.webhooks ?? []).every((webhook) => webhook.failurePolicy === failurePolicy)
+    policies === undefined ||
+    (configuration.webhooks ?? []).every((webhook) => webhook.failurePolicy === policies(webhook.name))
   );
 }
 
@@ -68,19 +72,19 @@ const ATTEMPTS = 3;
 
 /**
  * tollgate's registration in its ValidatingWebhookConfiguration: the `caBundle`, and the
- * `failurePolicy` it serves under. Publishing patches them (JSON patch, so nothing else in the
+ * `failurePolicy` of each entry. Publishing patches them (JSON patch, so nothing else in the
  * object is touched), or creates the configuration from `build` when it does not exist and
  * creating is allowed.
  *
- * `failurePolicy` undefined (`tollgate certs`, which runs where tollgate may not be serving) leaves
- * the entries' policy as it is: only a running, ready tollgate makes the webhook fail closed.
+ * `policies` undefined (`tollgate certs`, which runs where tollgate may not be serving) leaves the
+ * entries' policy as it is: only a running, ready tollgate makes the webhook fail closed.
  */
 export class WebhookCaBundle implements BundlePublisher {
   constructor(
     private readonly api: AdmissionregistrationV1Api,
     readonly name: string,
     private readonly build: (caBundle: string) => V1ValidatingWebhookConfiguration,
-    readonly failurePolicy?: FailurePolicy,
+    private readonly policies?: EntryPolicies,
   ) {}
 
   private async fetch(): Promise<V1ValidatingWebhookConfiguration | undefined> {
@@ -111,10 +115,10 @@ export class WebhookCaBundle implements BundlePublisher {
           throw describeApiError(error, `cannot create ValidatingWebhookConfiguration ${this.name}`);
         }
       }
-      if (isRegistered(current, bundle, this.failurePolicy)) return "unchanged";
+      if (isRegistered(current, bundle, this.policies)) return "unchanged";
       try {
         await this.api.patchValidatingWebhookConfiguration(
-          { name: this.name, body: caBundlePatch(current, bundle, this.failurePolicy) },
+          { name: this.name, body: caBundlePatch(current, bundle, this.policies) },
           setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
         );
         return "patched";
@@ -122,7 +126,7 @@ export class WebhookCaBundle implements BundlePublisher {
         // 422: the resourceVersion test failed, someone else wrote in between: read again.
         const status = statusOf(error);
         if ((status === 409 || status === 422) && attempt < ATTEMPTS) continue;
-        const what = this.failurePolicy === undefined ? "caBundle" : "caBundle and failurePolicy";
+        const what = this.policies === undefined ? "caBundle" : "caBundle and failurePolicy";
         throw describeApiError(
           error,
           `cannot patch the ${what} of ValidatingWebhookConfiguration ${this.name}`,

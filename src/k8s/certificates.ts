@@ -1,10 +1,15 @@
 import { isIP } from "node:net";
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import type { Config } from "../config/schema.js";
 import type { Metrics } from "../metrics.js";
 import { CertificateManager, type CertLogger } from "../tls/manager.js";
 import { DEFAULT_ROTATION, type Hosts, serviceHosts } from "../tls/rotation.js";
-import { WebhookCaBundle } from "./caBundle.js";
+import { type EntryPolicies, WebhookCaBundle } from "./caBundle.js";
 import { KubeSecretStore } from "./certSecret.js";
 import { buildWebhookConfiguration, type ClientTarget } from "./webhookConfig.js";
 
@@ -43,6 +48,18 @@ export function hostsFor(config: Config, url?: string): Hosts {
     : { dnsNames: [...hosts.dnsNames, host], ipAddresses: hosts.ipAddresses };
 }
 
+/** The failurePolicy of each entry of `configuration`; `fallback` for an entry it does not have. */
+export function entryPolicies(
+  configuration: V1ValidatingWebhookConfiguration,
+  fallback: Config["webhook"]["failurePolicy"],
+): EntryPolicies {
+  const byName = new Map((configuration.webhooks ?? []).map((w) => [w.name, w.failurePolicy]));
+  return (name) => {
+    const policy = byName.get(name);
+    return policy === "Fail" || policy === "Ignore" ? policy : fallback;
+  };
+}
+
 /**
  * A CertificateManager wired to the cluster: the Secret `tollgate-certs` in tollgate's namespace,
  * and the caBundle of the ValidatingWebhookConfiguration named in the config (created from the
@@ -55,13 +72,16 @@ export function clusterCertificateManager(options: ClusterCertificateOptions): C
     ...config,
     webhook: { ...config.webhook, failurePolicy: failurePolicy ?? "Ignore" },
   };
+  // Per entry, as the builder sets them: the `namespaces` entry stays fail-open whatever the config.
+  const policies =
+    failurePolicy === undefined ? undefined : entryPolicies(buildWebhookConfiguration(built), failurePolicy);
   return new CertificateManager({
     store: new KubeSecretStore(kubeConfig.makeApiClient(CoreV1Api), config.webhook.namespace),
     publisher: new WebhookCaBundle(
       kubeConfig.makeApiClient(AdmissionregistrationV1Api),
       config.webhook.name,
       (caBundle) => buildWebhookConfiguration(built, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
-      failurePolicy,
+      policies,
     ),
     policy: { ...DEFAULT_ROTATION, hosts: hostsFor(config, url) },
     ...(options.clock ? { clock: options.clock } : {}),

@@ -2,6 +2,7 @@ import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 import { WebhookCaBundle } from "../../src/k8s/caBundle.js";
+import { entryPolicies } from "../../src/k8s/certificates.js";
 import { KubeSecretStore } from "../../src/k8s/certSecret.js";
 import { buildWebhookConfiguration } from "../../src/k8s/webhookConfig.js";
 import { ALL_RULES } from "../../src/rules/index.js";
@@ -136,7 +137,7 @@ describe("WebhookCaBundle", () => {
     expect(patch.contentType).toBe("application/json-patch+json");
     expect(patch.body).toEqual([
       { op: "test", path: "/metadata/resourceVersion", value: "101" },
-      ...[0, 1, 2, 3].map((i) => ({
+      ...[0, 1, 2, 3, 4].map((i) => ({
         op: "add",
         path: `/webhooks/${i}/clientConfig/caBundle`,
         value: b64("NEW\n"),
@@ -194,25 +195,27 @@ describe("WebhookCaBundle with a failurePolicy (tollgate registering itself)", (
       api.kubeConfig().makeApiClient(AdmissionregistrationV1Api),
       "tollgate",
       (bundle) => buildWebhookConfiguration(DEFAULT_CONFIG, { caBundle: bundle, rules: ALL_RULES }),
-      "Fail",
+      entryPolicies(buildWebhookConfiguration(DEFAULT_CONFIG, { rules: ALL_RULES }), "Fail"),
     );
+  /** Fail on every entry but `namespaces`, which the builder keeps fail-open. */
+  const REGISTERED = ["Fail", "Fail", "Fail", "Fail", "Ignore"];
   const entries = () =>
     (api.objects.get(KEY) as { webhooks: { failurePolicy: string; clientConfig: { caBundle?: string } }[] })
       .webhooks;
 
-  it("sets caBundle and failurePolicy on every entry in one guarded patch", async () => {
+  it("sets caBundle and each entry's failurePolicy in one guarded patch", async () => {
     api.put(KEY, shipped());
     expect(await registrar().publish("PEM\n")).toBe("patched");
     expect(api.requests.map((r) => r.method)).toEqual(["GET", "PATCH"]);
     expect(api.requests[1]!.body).toEqual([
       { op: "test", path: "/metadata/resourceVersion", value: "101" },
-      ...[0, 1, 2, 3].flatMap((i) => [
+      ...REGISTERED.flatMap((policy, i) => [
         { op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: b64("PEM\n") },
-        { op: "add", path: `/webhooks/${i}/failurePolicy`, value: "Fail" },
+        { op: "add", path: `/webhooks/${i}/failurePolicy`, value: policy },
       ]),
     ]);
     expect(entries().map((e) => [e.failurePolicy, e.clientConfig.caBundle])).toEqual(
-      Array.from({ length: 4 }, () => ["Fail", b64("PEM\n")]),
+      REGISTERED.map((policy) => [policy, b64("PEM\n")]),
     );
   });
 
@@ -225,7 +228,7 @@ describe("WebhookCaBundle with a failurePolicy (tollgate registering itself)", (
     api.put(KEY, reapplied as unknown as Record<string, unknown>);
     api.requests.length = 0;
     expect(await registrar().publish("PEM\n")).toBe("patched");
-    expect(entries().map((e) => e.failurePolicy)).toEqual(["Fail", "Fail", "Fail", "Fail"]);
+    expect(entries().map((e) => e.failurePolicy)).toEqual(REGISTERED);
     api.requests.length = 0;
     expect(await registrar().publish("PEM\n")).toBe("unchanged");
     expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
