@@ -69,6 +69,12 @@ export function isRegistered(
 }
 
 const ATTEMPTS = 3;
+/**
+ * The field manager tollgate writes as: a server-side apply of the manifests that meets tollgate's
+ * failurePolicy then reports a conflict "with tollgate" (client-node would otherwise send none, and
+ * the apiserver names the HTTP library).
+ */
+export const FIELD_MANAGER = "tollgate";
 
 /**
  * tollgate's registration in its ValidatingWebhookConfiguration: the `caBundle`, and the
@@ -108,7 +114,10 @@ export class WebhookCaBundle implements BundlePublisher {
       if (!current) {
         if (!create) return "absent";
         try {
-          await this.api.createValidatingWebhookConfiguration({ body: this.build(bundle) });
+          await this.api.createValidatingWebhookConfiguration({
+            body: this.build(bundle),
+            fieldManager: FIELD_MANAGER,
+          });
           return "created";
         } catch (error) {
           if (statusOf(error) === 409 && attempt < ATTEMPTS) continue;
@@ -118,7 +127,11 @@ export class WebhookCaBundle implements BundlePublisher {
       if (isRegistered(current, bundle, this.policies)) return "unchanged";
       try {
         await this.api.patchValidatingWebhookConfiguration(
-          { name: this.name, body: caBundlePatch(current, bundle, this.policies) },
+          {
+            name: this.name,
+            body: caBundlePatch(current, bundle, this.policies),
+            fieldManager: FIELD_MANAGER,
+          },
           setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
         );
         return "patched";

@@ -27,6 +27,8 @@ export interface TollgateOptions {
   metricsPort?: number;
   /** How long start-up may take until /readyz answers 200; default 60 s. */
   readyTimeoutMs?: number;
+  /** More `serve` flags, after the harness's own (`--webhook-check-interval 2`). */
+  args?: readonly string[];
 }
 
 export interface Tollgate {
@@ -116,8 +118,9 @@ export function sumOfMetric(exposition: string, name: string): number {
 }
 
 /**
- * Starts `tollgate serve --bootstrap` against `cp` as the admin and waits until /readyz answers 200.
- * The `tollgate` namespace (for the certificate Secret) must exist.
+ * Starts `tollgate serve --bootstrap` against `cp` as the admin and waits until /readyz answers 200,
+ * which it does only once it has registered in the webhook configuration (caBundle and
+ * failurePolicy). The `tollgate` namespace (for the certificate Secret) must exist.
  */
 export async function startTollgate(cp: ControlPlane, options: TollgateOptions = {}): Promise<Tollgate> {
   if (!existsSync(TOLLGATE_MAIN)) {
@@ -147,6 +150,7 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
     String(metricsPort),
     "--config",
     configPath,
+    ...(options.args ?? []),
   ];
   const fd = openSync(logFile, "a");
   let child: ChildProcess;
