@@ -18,7 +18,8 @@ Both ports are bound first: when one cannot be, serve exits 1 at once, before it
 --bootstrap (in a cluster): take the CA and serving certificate from the Secret tollgate-certs
 in the config's webhook.namespace (creating them when absent), serve with it, and only then
 register in the ValidatingWebhookConfiguration: its caBundle and the config's webhook.failurePolicy
-on every entry (the shipped configuration fails open, Ignore, until then). Every
+on every entry but the one for plain Namespace writes, which stays Ignore (the shipped
+configuration fails open, Ignore everywhere, until then). /readyz answers 503 until then. Every
 --webhook-check-interval seconds (default 60) the registration is checked and put back when it
 differs (a re-applied manifest resets failurePolicy to Ignore); hourly, the certificates are checked
 for renewal and CA rotation, and a new one is served without a restart. A running tollgate never
