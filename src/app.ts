@@ -90,8 +90,12 @@ export function serverTimeouts(timeouts: Partial<ServerTimeouts> = {}): ServerTi
 }
 
 export interface AppOptions {
-  /** PEM key and certificate; plain HTTP when absent (tests with inject only). */
-  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /**
+   * PEM key and certificate; plain HTTP when absent (tests with inject only). `"later"`: HTTPS
+   * with no certificate yet, so that `serve --bootstrap` can hold its port before it reads its
+   * certificate from the cluster; handshakes fail until `swapCertificate` gives it one.
+   */
+  https?: { key: string | Buffer; cert: string | Buffer } | "later" | undefined;
   policy: () => Policy;
   metrics: Metrics;
   logger: FastifyBaseLogger;
@@ -165,7 +169,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...(options.https
       ? {
           https: {
-            ...options.https,
+            ...(options.https === "later" ? {} : options.https),
             ...TLS_SERVER_OPTIONS,
             headersTimeout: timeouts.headersTimeout,
             requestTimeout: timeouts.requestTimeout,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { UsageError } from "./cli/args.js";
 import { ConfigError } from "./config/load.js";
+import { toolVersion } from "./version.js";
 
 const HELP = `Usage: tollgate <command> [options]
 
@@ -10,10 +11,10 @@ Commands:
   audit      check what runs in a cluster, plus the cluster checklist
   rules      list the rule catalog (--output text|json|markdown)
   certs      bootstrap or rotate the CA and serving certificate in a cluster
-  manifests  print the YAML that installs tollgate in a cluster
+  manifests  print the YAML that installs tollgate in a cluster (or write a kustomize base)
   help       show this help
 
-Run 'tollgate <command> --help' for a command's options.`;
+Run 'tollgate <command> --help' for a command's options, 'tollgate --version' for the version.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -31,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(`${HELP}\n`);
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") {
+    process.stdout.write(`${toolVersion()}\n`);
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

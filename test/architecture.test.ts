@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["objects"],
-  ["rules", "input", "tls", "metrics.ts"],
+  ["rules", "input", "tls", "metrics.ts", "version.ts"],
   ["config"],
   ["engine"],
   ["admission", "report", "audit", "k8s"],

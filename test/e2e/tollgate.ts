@@ -32,6 +32,8 @@ export interface TollgateOptions {
    * calls the config's Service, at its ClusterIP (a loopback one, see test/e2e/helm.test.ts).
    */
   serviceAddress?: string;
+  /** More `serve` flags, after the harness's own (`--webhook-check-interval 2`). */
+  args?: readonly string[];
 }
 
 export interface Tollgate {
@@ -121,8 +123,9 @@ export function sumOfMetric(exposition: string, name: string): number {
 }
 
 /**
- * Starts `tollgate serve --bootstrap` against `cp` as the admin and waits until /readyz answers 200.
- * The `tollgate` namespace (for the certificate Secret) must exist.
+ * Starts `tollgate serve --bootstrap` against `cp` as the admin and waits until /readyz answers 200,
+ * which it does only once it has registered in the webhook configuration (caBundle and
+ * failurePolicy). The `tollgate` namespace (for the certificate Secret) must exist.
  */
 export async function startTollgate(cp: ControlPlane, options: TollgateOptions = {}): Promise<Tollgate> {
   if (!existsSync(TOLLGATE_MAIN)) {
@@ -152,6 +155,7 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
     String(metricsPort),
     "--config",
     configPath,
+    ...(options.args ?? []),
   ];
   const fd = openSync(logFile, "a");
   let child: ChildProcess;
