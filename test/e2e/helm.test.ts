@@ -21,7 +21,13 @@ const RELEASE = "tollgate";
 const NAMESPACE = "tollgate";
 const WEBHOOK = "tollgate";
 const MODE = "tollgate.dev/mode";
-const ENTRIES = ["enforce.tollgate.dev", "warn.tollgate.dev", "default.tollgate.dev", "cluster.tollgate.dev"];
+const ENTRIES = [
+  "enforce.tollgate.dev",
+  "warn.tollgate.dev",
+  "default.tollgate.dev",
+  "cluster.tollgate.dev",
+  "namespaces.tollgate.dev",
+];
 /** Services get ClusterIPs from here, so that a call to one can only ever reach this machine. */
 const SERVICE_RANGE = "127.77.0.0/24";
 
@@ -269,26 +275,15 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
       port: servicePort,
     });
 
-    // tollgate publishes its CA in the chart's configuration (it may only patch it). Setting the
-    // configured failurePolicy is what tollgate does once ready on the install branch (issue 15);
-    // until that is merged here, the test sets it as tollgate would.
-    await eventually("caBundle published", async () =>
-      (await webhookEntries()).every((e) => (e.clientConfig.caBundle ?? "") !== ""),
+    // tollgate publishes its CA in the chart's configuration (it may only patch it) and sets its
+    // failurePolicy on every entry but the namespaces one, which stays Ignore whatever the config.
+    await eventually("caBundle and failurePolicy published", async () =>
+      (await webhookEntries()).every(
+        (e) =>
+          (e.clientConfig.caBundle ?? "") !== "" &&
+          e.failurePolicy === (e.name === "namespaces.tollgate.dev" ? "Ignore" : "Fail"),
+      ),
     );
-    const patch = ENTRIES.map((_, i) => ({
-      op: "replace",
-      path: `/webhooks/${i}/failurePolicy`,
-      value: "Fail",
-    }));
-    const patched = await cp.kubectl([
-      "patch",
-      "validatingwebhookconfiguration",
-      WEBHOOK,
-      "--type=json",
-      "-p",
-      JSON.stringify(patch),
-    ]);
-    expect(patched.stderr).toBe("");
     await waitForWebhook(cp);
     const before = await webhookEntries();
     const certificates = async (): Promise<string> => {
@@ -321,7 +316,11 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
     expect(upgrade.code).toBe(0);
     const after = await webhookEntries();
     expect(after.map((e) => [e.name, e.failurePolicy, e.clientConfig.caBundle])).toEqual(
-      before.map((e) => [e.name, "Fail", e.clientConfig.caBundle]),
+      before.map((e) => [
+        e.name,
+        e.name === "namespaces.tollgate.dev" ? "Ignore" : "Fail",
+        e.clientConfig.caBundle,
+      ]),
     );
     // The chart's Secret carries no data, so the upgrade leaves the certificates tollgate stored.
     expect(await certificates()).toBe(stored);
@@ -346,9 +345,16 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
       stdout: "",
       stderr: refused("enforce.tollgate.dev", "/validate/enforce", 'error when creating "STDIN": '),
     });
-    // Namespaces go to the cluster-wide entry: fail-closed too, which is what Fail asks for.
-    const created = await cp.kubectl(["create", "namespace", ns("refused")]);
-    expect(created).toEqual({
+    // A plain Namespace never waits on tollgate (the namespaces entry is always Ignore); setting
+    // its mode label goes to the cluster-wide entry, fail-closed, which is what Fail asks for.
+    const plain = ns("plain");
+    expect(await cp.kubectl(["create", "namespace", plain])).toEqual({
+      code: 0,
+      stdout: `namespace/${plain} created\n`,
+      stderr: "",
+    });
+    const relabel = await cp.kubectl(["label", "namespace", plain, `${MODE}=off`]);
+    expect(relabel).toEqual({
       code: 1,
       stdout: "",
       stderr: refused("cluster.tollgate.dev", "/validate", ""),
