@@ -1,4 +1,4 @@
-import type { V1PolicyRule } from "@kubernetes/client-node";
+import type { PolicyRule } from "../objects/shapes.js";
 
 function listOf(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];
@@ -14,20 +14,20 @@ function resourceMatches(granted: unknown, wanted: string): boolean {
 }
 
 /** The resources of `wanted` that a policy rule covers. */
-export function grantedResources(rule: V1PolicyRule, wanted: readonly string[]): string[] {
+export function grantedResources(rule: PolicyRule, wanted: readonly string[]): string[] {
   const resources = listOf(rule.resources);
   return wanted.filter((name) => resources.some((granted) => resourceMatches(granted, name)));
 }
 
 /** Does the rule cover any of the API groups (`""` is the core group)? */
-export function grantsGroup(rule: V1PolicyRule, groups: readonly string[]): boolean {
+export function grantsGroup(rule: PolicyRule, groups: readonly string[]): boolean {
   return listOf(rule.apiGroups).some(
     (group) => group === "*" || (typeof group === "string" && groups.includes(group)),
   );
 }
 
 /** The verbs of `wanted` that the rule grants, `*` granting them all. */
-export function grantedVerbs(rule: V1PolicyRule, wanted: readonly string[]): string[] {
+export function grantedVerbs(rule: PolicyRule, wanted: readonly string[]): string[] {
   const verbs = listOf(rule.verbs);
   if (verbs.includes("*")) return [...wanted];
   return wanted.filter((verb) => verbs.includes(verb));

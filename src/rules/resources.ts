@@ -1,9 +1,9 @@
-import type { V1Container } from "@kubernetes/client-node";
 import { isRecord } from "../objects/object.js";
+import type { Container } from "../objects/shapes.js";
 
 /** The resource names of `wanted` that the container does not set under `resources.<section>`. */
 export function resourceGaps(
-  container: V1Container,
+  container: Container,
   section: "requests" | "limits",
   wanted: readonly string[],
 ): string[] {
