@@ -104,7 +104,7 @@ export interface ClusterFacts {
   /** undefined when the cache has not synced or does not know the namespace. */
   hasDefaultDenyIngress(namespace: string): boolean | undefined;
   /** undefined when the cache has not synced. */
-  pdbSelects(namespace: string, podLabels: Record<string, string>): boolean | undefined;
+  pdbSelects(namespace: string, podLabels: Readonly<Record<string, string>>): boolean | undefined;
 }
 
 export interface RuleContext {
