@@ -1,11 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { listOf, shape, str, stringMap, strings } from "../../src/objects/narrow.js";
-import { container, podSpec, policyRules } from "../../src/objects/shapes.js";
+import { is, listOf, shape, str, stringMap, strings } from "../../src/objects/narrow.js";
+import {
+  binding,
+  container,
+  metadata,
+  namespace,
+  podSpec,
+  policyRules,
+  secret,
+  serviceAccount,
+} from "../../src/objects/shapes.js";
 
-const port = shape<{ hostPort?: number; name?: string }>({
-  hostPort: (value) => (typeof value === "number" ? value : undefined),
-  name: str,
-});
+const hostPort = (value: unknown) => (typeof value === "number" ? value : undefined);
+const port = shape<{ hostPort?: number; name?: string }>(
+  { hostPort, name: str },
+  (v) => is(hostPort, v.hostPort) && is(str, v.name),
+);
 const ports = listOf(port, Object.freeze({}));
 
 describe("shape", () => {
@@ -137,4 +147,49 @@ describe("the Kubernetes shapes", () => {
       { verbs: ["get"], resourceNames: [5] },
     ]);
   });
+});
+
+/** Values of every JSON type; each field's narrower takes some of them as of the wrong type. */
+const CANDIDATES: unknown[] = ["x", 5, true, null, {}, [], [5], ["x"], { a: 1 }];
+
+type AnyNarrow = ((value: unknown) => unknown) & { fields?: Record<string, AnyNarrow>; entry?: AnyNarrow };
+
+/** For every field under `narrow`, at any depth: the root value with that field of the wrong type. */
+function malformed(narrow: AnyNarrow, wrap: (value: unknown) => unknown, path: string): [string, unknown][] {
+  if (narrow.entry) return malformed(narrow.entry, (value) => wrap([value]), `${path}[]`);
+  const cases: [string, unknown][] = [];
+  for (const [key, field] of Object.entries(narrow.fields ?? {})) {
+    const at = (value: unknown) => wrap({ [key]: value });
+    for (const wrong of CANDIDATES) {
+      if (field(wrong) !== wrong) cases.push([`${path}.${key} = ${JSON.stringify(wrong)}`, at(wrong)]);
+    }
+    cases.push(...malformed(field, at, `${path}.${key}`));
+  }
+  return cases;
+}
+
+describe("every shape's fast test (holds)", () => {
+  const roots: [string, AnyNarrow][] = [
+    ["podSpec", podSpec],
+    ["container", container],
+    ["metadata", metadata],
+    ["policyRules", policyRules],
+    ["binding", binding],
+    ["namespace", namespace],
+    ["serviceAccount", serviceAccount],
+    ["secret", secret],
+  ];
+
+  it.each(roots)(
+    "of %s catches a field of the wrong type at any depth, and passes what it narrowed",
+    (name, root) => {
+      const cases = malformed(root, (value) => value, name);
+      expect(cases.length).toBeGreaterThan(0);
+      for (const [path, value] of cases) {
+        const narrowed = root(value);
+        expect(narrowed, path).not.toBe(value);
+        expect(root(narrowed), `${path}, narrowed again`).toBe(narrowed);
+      }
+    },
+  );
 });
