@@ -1,35 +1,37 @@
-import type {
-  V1ClusterRoleBinding,
-  V1Namespace,
-  V1ObjectMeta,
-  V1PodSpec,
-  V1PolicyRule,
-  V1Secret,
-  V1ServiceAccount,
-} from "@kubernetes/client-node";
 import type { Target } from "../rules/types.js";
 import { groupOf, kindInGroup } from "../objects/kinds.js";
-import { dig, isRecord, type KubeObject, metadataOf, refOf, replicasOf } from "../objects/object.js";
+import { dig, type KubeObject, refOf, replicasOf } from "../objects/object.js";
+import {
+  binding,
+  metadata,
+  namespace,
+  podSpec,
+  policyRules,
+  secret,
+  serviceAccount,
+} from "../objects/shapes.js";
 
 /**
  * What the rules look at in an object: its pod spec, RBAC rules, binding, Namespace,
- * ServiceAccount or Secret. Kinds tollgate has no rule for give no target.
+ * ServiceAccount or Secret, narrowed to the types the rules read (`objects/shapes.ts`), so that no
+ * rule checks a field's type again. Kinds tollgate has no rule for give no target, and neither
+ * does a pod spec that is not an object.
  */
 export function extractTargets(object: KubeObject, fallbackNamespace = ""): Target[] {
   const ref = refOf(object, fallbackNamespace);
   const info = kindInGroup(groupOf(ref.apiVersion), ref.kind);
   const podPath = info?.podSpecPath;
   if (info && podPath) {
-    const spec = dig(object, podPath);
-    if (!isRecord(spec)) return [];
+    const spec = podSpec(dig(object, podPath));
+    if (spec === undefined) return [];
+    // Beside the spec: `metadata` for a Pod, the template's for a workload.
     const metaPath = [...podPath.slice(0, -1), "metadata"];
-    const podMeta = ref.kind === "Pod" ? metadataOf(object) : dig(object, metaPath);
     return [
       {
         type: "podSpec",
         object: ref,
-        podMeta: isRecord(podMeta) ? (podMeta as V1ObjectMeta) : {},
-        spec: spec as unknown as V1PodSpec,
+        podMeta: metadata(dig(object, metaPath)) ?? {},
+        spec,
         specPath: podPath.join("."),
         workloadKind: ref.kind,
         runsToCompletion: info.runsToCompletion === true,
@@ -40,19 +42,17 @@ export function extractTargets(object: KubeObject, fallbackNamespace = ""): Targ
   // The table matched the group as well: an `evil.example.com` Role is no Role.
   switch (info?.kind) {
     case "Role":
-    case "ClusterRole": {
-      const rules = Array.isArray(object.rules) ? (object.rules as V1PolicyRule[]) : [];
-      return [{ type: "rbacRules", object: ref, rules }];
-    }
+    case "ClusterRole":
+      return [{ type: "rbacRules", object: ref, rules: policyRules(object.rules) ?? [] }];
     case "RoleBinding":
     case "ClusterRoleBinding":
-      return [{ type: "binding", object: ref, binding: object as unknown as V1ClusterRoleBinding }];
+      return [{ type: "binding", object: ref, binding: binding(object) ?? {} }];
     case "Namespace":
-      return [{ type: "namespace", object: ref, namespace: object as unknown as V1Namespace }];
+      return [{ type: "namespace", object: ref, namespace: namespace(object) ?? {} }];
     case "ServiceAccount":
-      return [{ type: "serviceAccount", object: ref, serviceAccount: object as unknown as V1ServiceAccount }];
+      return [{ type: "serviceAccount", object: ref, serviceAccount: serviceAccount(object) ?? {} }];
     case "Secret":
-      return [{ type: "secret", object: ref, secret: object as unknown as V1Secret }];
+      return [{ type: "secret", object: ref, secret: secret(object) ?? {} }];
     default:
       return [];
   }

@@ -29,7 +29,7 @@ export class CachedClusterFacts implements ClusterFacts {
     return this.networkPolicies.list(namespace).some(isDefaultDenyIngress);
   }
 
-  pdbSelects(namespace: string, podLabels: Record<string, string>): boolean | undefined {
+  pdbSelects(namespace: string, podLabels: Readonly<Record<string, string>>): boolean | undefined {
     if (!this.synced()) return undefined;
     return this.disruptionBudgets
       .list(namespace)

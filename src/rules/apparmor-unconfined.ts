@@ -1,12 +1,12 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, podMetaPath, podSecurity, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
+import type { AppArmorProfile } from "../objects/shapes.js";
 
 const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
 
-function badFieldType(profile: unknown): string | undefined {
-  if (!isRecord(profile)) return undefined;
+function badFieldType(profile: AppArmorProfile | undefined): string | undefined {
+  if (profile === undefined) return undefined;
   const type = profile.type;
   return type === "RuntimeDefault" || type === "Localhost" ? undefined : String(type ?? "");
 }
@@ -49,8 +49,8 @@ spec:
         fix: `set securityContext.appArmorProfile.type: RuntimeDefault on container ${name}`,
       });
     }
-    const annotations: unknown = target.podMeta.annotations;
-    if (!isRecord(annotations)) return findings;
+    const annotations = target.podMeta.annotations;
+    if (annotations === undefined) return findings;
     for (const key in annotations) {
       if (!key.startsWith(ANNOTATION_PREFIX)) continue;
       const value = annotations[key];

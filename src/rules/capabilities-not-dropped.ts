@@ -1,7 +1,6 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, isWindows, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 export const capabilitiesNotDropped: Rule<PodSpecTarget> = {
   id: "capabilities-not-dropped",
@@ -25,9 +24,7 @@ containers:
     if (isWindows(target)) return [];
     const findings: RawFinding[] = [];
     for (const visited of containersOf(target)) {
-      const capabilities: unknown = containerSecurity(visited.container).capabilities;
-      const drop = isRecord(capabilities) ? capabilities.drop : undefined;
-      if (Array.isArray(drop) && drop.includes("ALL")) continue;
+      if (containerSecurity(visited.container).capabilities?.drop?.includes("ALL")) continue;
       const name = quote(visited.name);
       findings.push({
         path: `${visited.path}.securityContext.capabilities.drop`,

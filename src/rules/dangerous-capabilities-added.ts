@@ -1,7 +1,6 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, isWindows, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 /** The one capability the restricted profile lets a container add back. */
 const ALLOWED = "NET_BIND_SERVICE";
@@ -29,11 +28,8 @@ containers:
     if (isWindows(target)) return [];
     const findings: RawFinding[] = [];
     for (const visited of containersOf(target)) {
-      const capabilities: unknown = containerSecurity(visited.container).capabilities;
-      const add = isRecord(capabilities) ? capabilities.add : undefined;
-      if (!Array.isArray(add)) continue;
-      const added = add.filter((cap): cap is string => typeof cap === "string" && cap !== ALLOWED);
-      if (added.length === 0) continue;
+      const added = containerSecurity(visited.container).capabilities?.add?.filter((cap) => cap !== ALLOWED);
+      if (added === undefined || added.length === 0) continue;
       const name = quote(visited.name);
       const list = added.join(", ");
       findings.push({

@@ -21,10 +21,9 @@ spec:
   hostIPC: false
 \`\`\``,
   check(target) {
-    const spec = target.spec as unknown as Record<string, unknown>;
     const findings: RawFinding[] = [];
     for (const field of FIELDS) {
-      if (spec[field] !== true) continue;
+      if (target.spec[field] !== true) continue;
       findings.push({
         path: `${target.specPath}.${field}`,
         message: `pod sets ${field}=true`,

@@ -1,7 +1,6 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 export const hostPathVolume: Rule<PodSpecTarget> = {
   id: "host-path-volume",
@@ -23,16 +22,13 @@ volumes:
     emptyDir: {}
 \`\`\``,
   check(target) {
-    const volumes: unknown = target.spec.volumes;
-    if (!Array.isArray(volumes)) return [];
     const findings: RawFinding[] = [];
-    volumes.forEach((volume: unknown, index) => {
-      if (!isRecord(volume) || !isRecord(volume.hostPath)) return;
-      const hasName = typeof volume.name === "string" && volume.name !== "";
-      const name = hasName ? (volume.name as string) : `#${index}`;
-      const hostPath = typeof volume.hostPath.path === "string" ? ` (${volume.hostPath.path})` : "";
+    target.spec.volumes?.forEach((volume, index) => {
+      if (volume.hostPath === undefined) return;
+      const name = volume.name || `#${index}`;
+      const hostPath = volume.hostPath.path === undefined ? "" : ` (${volume.hostPath.path})`;
       findings.push({
-        path: `${target.specPath}.volumes${hasName ? `[name=${name}]` : `[${index}]`}.hostPath`,
+        path: `${target.specPath}.volumes${volume.name ? `[name=${name}]` : `[${index}]`}.hostPath`,
         message: `volume ${quote(name)} mounts the node's filesystem${hostPath}`,
         fix: `replace hostPath volume ${quote(name)} with a persistentVolumeClaim, emptyDir, configMap or secret`,
       });

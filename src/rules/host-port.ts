@@ -1,7 +1,6 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containersOf, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 export const hostPort: Rule<PodSpecTarget> = {
   id: "host-port",
@@ -34,10 +33,8 @@ spec:
   check(target) {
     const findings: RawFinding[] = [];
     for (const visited of containersOf(target)) {
-      const ports: unknown = visited.container.ports;
-      if (!Array.isArray(ports)) continue;
-      ports.forEach((port: unknown, index) => {
-        if (!isRecord(port) || typeof port.hostPort !== "number" || port.hostPort === 0) return;
+      visited.container.ports?.forEach((port, index) => {
+        if (port.hostPort === undefined || port.hostPort === 0) return;
         const name = quote(visited.name);
         findings.push({
           path: `${visited.path}.ports[${index}].hostPort`,

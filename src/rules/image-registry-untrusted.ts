@@ -30,8 +30,8 @@ containers:
     if (ctx.allowedRegistries.length === 0) return [];
     const findings: RawFinding[] = [];
     for (const visited of containersOf(target)) {
-      const image: unknown = visited.container.image;
-      if (typeof image !== "string" || image === "") continue;
+      const image = visited.container.image;
+      if (!image) continue;
       const ref = parseImage(image);
       if (isFromRegistry(ref, ctx.allowedRegistries)) continue;
       const name = quote(visited.name);

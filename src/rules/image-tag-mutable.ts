@@ -22,8 +22,8 @@ containers:
   check(target) {
     const findings: RawFinding[] = [];
     for (const visited of containersOf(target)) {
-      const image: unknown = visited.container.image;
-      if (typeof image !== "string" || image === "") continue;
+      const image = visited.container.image;
+      if (!image) continue;
       const ref = parseImage(image);
       if (ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== "latest")) continue;
       const name = quote(visited.name);

@@ -1,5 +1,4 @@
 import type { NamespaceTarget, Rule } from "./types.js";
-import { isRecord } from "../objects/object.js";
 
 export const PSS_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
@@ -24,9 +23,7 @@ metadata:
     pod-security.kubernetes.io/enforce-version: latest
 \`\`\``,
   check(target) {
-    const labels: unknown = target.namespace.metadata?.labels;
-    const level = isRecord(labels) ? labels[PSS_ENFORCE_LABEL] : undefined;
-    if (typeof level === "string" && level !== "") return [];
+    if (target.namespace.metadata?.labels?.[PSS_ENFORCE_LABEL]) return [];
     return [
       {
         path: "metadata.labels",

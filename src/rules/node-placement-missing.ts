@@ -1,17 +1,14 @@
 import type { PodSpecTarget, Rule } from "./types.js";
 import { WORKLOAD_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
+import type { Affinity } from "../objects/shapes.js";
 
 /** Keys that required node affinity selects on. */
-function affinityKeys(affinity: unknown): string[] {
-  if (!isRecord(affinity) || !isRecord(affinity.nodeAffinity)) return [];
-  const required = affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
-  if (!isRecord(required) || !Array.isArray(required.nodeSelectorTerms)) return [];
+function affinityKeys(affinity: Affinity | undefined): string[] {
   const keys: string[] = [];
-  for (const term of required.nodeSelectorTerms) {
-    if (!isRecord(term) || !Array.isArray(term.matchExpressions)) continue;
-    for (const expression of term.matchExpressions) {
-      if (isRecord(expression) && typeof expression.key === "string") keys.push(expression.key);
+  const terms = affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  for (const term of terms ?? []) {
+    for (const expression of term.matchExpressions ?? []) {
+      if (expression.key !== undefined) keys.push(expression.key);
     }
   }
   return keys;
@@ -42,8 +39,8 @@ nodeSelector:
   check(target, ctx) {
     const keys = ctx.nodePoolKeys;
     if (keys.length === 0) return [];
-    const selector: unknown = target.spec.nodeSelector;
-    if (isRecord(selector) && keys.some((key) => key in selector)) return [];
+    const selector = target.spec.nodeSelector;
+    if (selector !== undefined && keys.some((key) => key in selector)) return [];
     if (affinityKeys(target.spec.affinity).some((key) => keys.includes(key))) return [];
     return [
       {

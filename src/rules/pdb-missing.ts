@@ -1,19 +1,8 @@
 import type { PodSpecTarget, Rule } from "./types.js";
 import { podMetaPath } from "./visit.js";
 import { REPLICATED_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
-const NO_LABELS: Record<string, string> = {};
-
-function labelsOf(value: unknown): Record<string, string> {
-  if (!isRecord(value)) return NO_LABELS;
-  const labels: Record<string, string> = {};
-  for (const key in value) {
-    const label = value[key];
-    if (typeof label === "string") labels[key] = label;
-  }
-  return labels;
-}
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 export const pdbMissing: Rule<PodSpecTarget> = {
   id: "pdb-missing",
@@ -44,7 +33,7 @@ spec:
     if (ctx.facts === undefined || replicas === undefined || replicas < 2 || target.workloadKind === "Pod") {
       return [];
     }
-    const labels = labelsOf(target.podMeta.labels);
+    const labels = target.podMeta.labels ?? NO_LABELS;
     if (ctx.facts.pdbSelects(target.object.namespace, labels) !== false) return [];
     return [
       {

@@ -12,7 +12,7 @@ export function longRunning(
   containers: readonly VisitedContainer[],
 ): VisitedContainer[] {
   if (target.runsToCompletion) return [];
-  const restartPolicy: unknown = target.spec.restartPolicy;
+  const restartPolicy = target.spec.restartPolicy;
   if (restartPolicy === "Never" || restartPolicy === "OnFailure") return [];
   return containers.filter((visited) => visited.list === "containers");
 }

@@ -1,7 +1,6 @@
 import type { BindingTarget, RawFinding, Rule } from "./types.js";
 import { quote } from "./visit.js";
 import { BINDING_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 export const rbacClusterAdminBinding: Rule<BindingTarget> = {
   id: "rbac-cluster-admin-binding",
@@ -30,21 +29,17 @@ subjects:
 \`\`\``,
   check(target) {
     const { roleRef, subjects } = target.binding;
-    if (!isRecord(roleRef) || roleRef.kind !== "ClusterRole" || roleRef.name !== "cluster-admin") return [];
-    if (!Array.isArray(subjects)) return [];
+    if (roleRef?.kind !== "ClusterRole" || roleRef.name !== "cluster-admin") return [];
     const findings: RawFinding[] = [];
-    subjects.forEach((subject: unknown, index) => {
-      if (!isRecord(subject) || typeof subject.name !== "string") return;
-      const kind = typeof subject.kind === "string" ? subject.kind : "subject";
-      const namespace = typeof subject.namespace === "string" ? subject.namespace : target.object.namespace;
-      if (isControlPlane(kind, subject.name, namespace)) return;
-      const who = EVERYONE[`${kind}/${subject.name}`] ?? everyServiceAccountIn(kind, subject.name);
+    subjects?.forEach(({ kind = "subject", name, namespace = target.object.namespace }, index) => {
+      if (name === undefined || isControlPlane(kind, name, namespace)) return;
+      const who = EVERYONE[`${kind}/${name}`] ?? everyServiceAccountIn(kind, name);
       findings.push({
         path: `subjects[${index}]`,
-        message: `binds cluster-admin to ${kind} ${quote(subject.name)}${who ? ` (${who})` : ""}`,
+        message: `binds cluster-admin to ${kind} ${quote(name)}${who ? ` (${who})` : ""}`,
         fix: who
-          ? `remove ${kind} ${quote(subject.name)} from the binding`
-          : `bind ${kind} ${quote(subject.name)} to a role with only the permissions it needs`,
+          ? `remove ${kind} ${quote(name)} from the binding`
+          : `bind ${kind} ${quote(name)} to a role with only the permissions it needs`,
       });
     });
     return findings;

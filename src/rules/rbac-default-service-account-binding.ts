@@ -1,7 +1,6 @@
 import type { BindingTarget, RawFinding, Rule } from "./types.js";
 import { quote } from "./visit.js";
 import { BINDING_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 export const rbacDefaultServiceAccountBinding: Rule<BindingTarget> = {
   id: "rbac-default-service-account-binding",
@@ -21,15 +20,10 @@ subjects:
     namespace: team-a
 \`\`\``,
   check(target) {
-    const subjects: unknown = target.binding.subjects;
-    if (!Array.isArray(subjects)) return [];
     const findings: RawFinding[] = [];
-    subjects.forEach((subject: unknown, index) => {
-      if (!isRecord(subject) || subject.kind !== "ServiceAccount" || subject.name !== "default") return;
-      const namespace =
-        typeof subject.namespace === "string" && subject.namespace !== ""
-          ? subject.namespace
-          : target.object.namespace;
+    target.binding.subjects?.forEach((subject, index) => {
+      if (subject.kind !== "ServiceAccount" || subject.name !== "default") return;
+      const namespace = subject.namespace || target.object.namespace;
       const where = namespace === "" ? "" : ` in namespace ${quote(namespace)}`;
       findings.push({
         path: `subjects[${index}]`,

@@ -1,8 +1,7 @@
-import type { V1PolicyRule } from "@kubernetes/client-node";
 import { grantedResources, grantedVerbs, grantsGroup } from "./rbac.js";
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
 import { ROLE_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
+import type { PolicyRule } from "../objects/shapes.js";
 
 /** What each escalation verb acts on: bind and escalate on roles, impersonate on identities. */
 const ESCALATIONS = [
@@ -18,7 +17,7 @@ const ESCALATIONS = [
   },
 ] as const;
 
-function escalationVerbs(rule: V1PolicyRule): string[] {
+function escalationVerbs(rule: PolicyRule): string[] {
   const verbs: string[] = [];
   for (const escalation of ESCALATIONS) {
     if (!grantsGroup(rule, escalation.groups)) continue;
@@ -48,7 +47,6 @@ rules:
   check(target) {
     const findings: RawFinding[] = [];
     target.rules.forEach((rule, index) => {
-      if (!isRecord(rule)) return;
       const verbs = escalationVerbs(rule);
       if (verbs.length === 0) return;
       findings.push({

@@ -1,7 +1,6 @@
 import { grantedResources, grantedVerbs, grantsGroup } from "./rbac.js";
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
 import { ROLE_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 export const rbacPodExec: Rule<RbacRulesTarget> = {
   id: "rbac-pod-exec",
@@ -23,7 +22,7 @@ rules:
   check(target) {
     const findings: RawFinding[] = [];
     target.rules.forEach((rule, index) => {
-      if (!isRecord(rule) || !grantsGroup(rule, [""])) return;
+      if (!grantsGroup(rule, [""])) return;
       const resources = grantedResources(rule, ["pods/exec", "pods/attach"]);
       if (resources.length === 0) return;
       const verbs = grantedVerbs(rule, ["create", "get"]);

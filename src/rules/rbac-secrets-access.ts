@@ -1,7 +1,7 @@
 import { grantedResources, grantedVerbs, grantsGroup } from "./rbac.js";
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
 import { ROLE_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
+import type { PolicyRule } from "../objects/shapes.js";
 
 const READ = ["get", "list", "watch"] as const;
 
@@ -26,12 +26,11 @@ rules:
   check(target) {
     // A rule limited by resourceNames reads only the Secrets it names: that is the least privilege
     // the remediation asks for, not a finding.
-    const namesSecrets = (rule: Record<string, unknown>) =>
-      Array.isArray(rule.resourceNames) && rule.resourceNames.length > 0 && !rule.resourceNames.includes("*");
+    const namesSecrets = ({ resourceNames }: PolicyRule) =>
+      resourceNames !== undefined && resourceNames.length > 0 && !resourceNames.includes("*");
     const findings: RawFinding[] = [];
     target.rules.forEach((rule, index) => {
-      if (!isRecord(rule) || !grantsGroup(rule, [""]) || grantedResources(rule, ["secrets"]).length === 0)
-        return;
+      if (!grantsGroup(rule, [""]) || grantedResources(rule, ["secrets"]).length === 0) return;
       const verbs = grantedVerbs(rule, READ);
       if (verbs.length === 0 || namesSecrets(rule)) return;
       findings.push({

@@ -1,6 +1,5 @@
 import type { RawFinding, RbacRulesTarget, Rule } from "./types.js";
 import { ROLE_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 const FIELDS = ["verbs", "resources", "apiGroups"] as const;
 
@@ -24,10 +23,8 @@ rules:
   check(target) {
     const findings: RawFinding[] = [];
     target.rules.forEach((rule, index) => {
-      if (!isRecord(rule)) return;
       for (const field of FIELDS) {
-        const values: unknown = rule[field];
-        if (!Array.isArray(values) || !values.includes("*")) continue;
+        if (!rule[field]?.includes("*")) continue;
         findings.push({
           path: `rules[${index}].${field}`,
           message: `rule ${index} grants "*" in ${field}`,

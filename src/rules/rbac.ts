@@ -1,12 +1,7 @@
-import type { V1PolicyRule } from "@kubernetes/client-node";
-
-function listOf(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : [];
-}
+import type { PolicyRule } from "../objects/shapes.js";
 
 // RBAC resource matching: "*", the exact name, "pods/*" (every subresource) and "*/exec" (one subresource of all).
-function resourceMatches(granted: unknown, wanted: string): boolean {
-  if (typeof granted !== "string") return false;
+function resourceMatches(granted: string, wanted: string): boolean {
   if (granted === "*" || granted === wanted) return true;
   const slash = wanted.indexOf("/");
   if (slash === -1) return false;
@@ -14,21 +9,19 @@ function resourceMatches(granted: unknown, wanted: string): boolean {
 }
 
 /** The resources of `wanted` that a policy rule covers. */
-export function grantedResources(rule: V1PolicyRule, wanted: readonly string[]): string[] {
-  const resources = listOf(rule.resources);
+export function grantedResources(rule: PolicyRule, wanted: readonly string[]): string[] {
+  const resources = rule.resources ?? [];
   return wanted.filter((name) => resources.some((granted) => resourceMatches(granted, name)));
 }
 
 /** Does the rule cover any of the API groups (`""` is the core group)? */
-export function grantsGroup(rule: V1PolicyRule, groups: readonly string[]): boolean {
-  return listOf(rule.apiGroups).some(
-    (group) => group === "*" || (typeof group === "string" && groups.includes(group)),
-  );
+export function grantsGroup(rule: PolicyRule, groups: readonly string[]): boolean {
+  return (rule.apiGroups ?? []).some((group) => group === "*" || groups.includes(group));
 }
 
 /** The verbs of `wanted` that the rule grants, `*` granting them all. */
-export function grantedVerbs(rule: V1PolicyRule, wanted: readonly string[]): string[] {
-  const verbs = listOf(rule.verbs);
+export function grantedVerbs(rule: PolicyRule, wanted: readonly string[]): string[] {
+  const verbs = rule.verbs ?? [];
   if (verbs.includes("*")) return [...wanted];
   return wanted.filter((verb) => verbs.includes(verb));
 }

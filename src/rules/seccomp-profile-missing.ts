@@ -1,12 +1,11 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, isWindows, podSecurity, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
+import type { SeccompProfile } from "../objects/shapes.js";
 
 /** The profile type a security context sets: undefined when unset, `""` when set without a type. */
-function profileType(profile: unknown): string | undefined {
-  if (!isRecord(profile)) return undefined;
-  return typeof profile.type === "string" ? profile.type : "";
+function profileType(profile: SeccompProfile | undefined): string | undefined {
+  return profile === undefined ? undefined : (profile.type ?? "");
 }
 
 function confined(type: string): boolean {

@@ -1,5 +1,4 @@
 import type { RawFinding, Rule, SecretTarget } from "./types.js";
-import { isRecord } from "../objects/object.js";
 
 export const secretDataInManifest: Rule<SecretTarget> = {
   id: "secret-data-in-manifest",
@@ -32,11 +31,8 @@ spec:
 \`\`\``,
   check(target) {
     const findings: RawFinding[] = [];
-    const secret: Record<string, unknown> = target.secret as unknown as Record<string, unknown>;
     for (const field of ["data", "stringData"] as const) {
-      const values = secret[field];
-      if (!isRecord(values)) continue;
-      const keys = Object.keys(values);
+      const keys = Object.keys(target.secret[field] ?? {});
       if (keys.length === 0) continue;
       findings.push({
         path: field,

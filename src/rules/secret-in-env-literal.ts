@@ -1,7 +1,6 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containersOf, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 /**
  * Env var names that hold a credential: the credential word ends the name (DB_PASSWORD,
@@ -37,12 +36,8 @@ env:
   check(target) {
     const findings: RawFinding[] = [];
     for (const visited of containersOf(target)) {
-      const env: unknown = visited.container.env;
-      if (!Array.isArray(env)) continue;
-      for (const variable of env) {
-        if (!isRecord(variable) || typeof variable.name !== "string") continue;
-        if (typeof variable.value !== "string" || variable.value === "") continue;
-        if (!looksLikeCredential(variable.name)) continue;
+      for (const variable of visited.container.env ?? []) {
+        if (variable.name === undefined || !variable.value || !looksLikeCredential(variable.name)) continue;
         findings.push({
           path: `${visited.path}.env[name=${variable.name}].value`,
           container: visited.name,

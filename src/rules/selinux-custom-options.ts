@@ -1,7 +1,7 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { containerSecurity, containersOf, podSecurity, quote } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
+import type { SELinuxOptions } from "../objects/shapes.js";
 
 /** SELinux types the Pod Security Standards allow (container_engine_t since Kubernetes 1.31). */
 export const ALLOWED_SELINUX_TYPES: ReadonlySet<string> = new Set([
@@ -13,8 +13,13 @@ export const ALLOWED_SELINUX_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /** Findings for one seLinuxOptions: a type outside the allowed set, a user, a role. */
-function judge(options: unknown, who: string, path: string, container: string | undefined): RawFinding[] {
-  if (!isRecord(options)) return [];
+function judge(
+  options: SELinuxOptions | undefined,
+  who: string,
+  path: string,
+  container: string | undefined,
+): RawFinding[] {
+  if (options === undefined) return [];
   const findings: RawFinding[] = [];
   const type = options.type ?? "";
   if (typeof type !== "string" || !ALLOWED_SELINUX_TYPES.has(type)) {

@@ -1,7 +1,6 @@
 import type { PodSpecTarget, RawFinding, Rule } from "./types.js";
 import { podSecurity } from "./visit.js";
 import { POD_SPEC_KINDS } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 
 /**
  * The Pod Security Standards' safe sysctls, as of their newest version (Kubernetes 1.32 added
@@ -41,11 +40,9 @@ spec:
         value: "0"
 \`\`\``,
   check(target) {
-    const sysctls: unknown = podSecurity(target).sysctls;
-    if (!Array.isArray(sysctls)) return [];
     const findings: RawFinding[] = [];
-    for (const sysctl of sysctls) {
-      if (!isRecord(sysctl) || typeof sysctl.name !== "string") continue;
+    for (const sysctl of podSecurity(target).sysctls ?? []) {
+      if (sysctl.name === undefined) continue;
       // The kubelet accepts `/` as the separator too: net/ipv4/tcp_syncookies is the same sysctl.
       if (SAFE_SYSCTLS.has(sysctl.name.replaceAll("/", "."))) continue;
       findings.push({

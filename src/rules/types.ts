@@ -1,15 +1,14 @@
-import type {
-  V1ClusterRoleBinding,
-  V1Container,
-  V1Namespace,
-  V1ObjectMeta,
-  V1PodSpec,
-  V1PolicyRule,
-  V1RoleBinding,
-  V1Secret,
-  V1ServiceAccount,
-} from "@kubernetes/client-node";
 import type { ObjectRef } from "../objects/object.js";
+import type {
+  Binding,
+  Container,
+  Metadata,
+  Namespace,
+  PodSpec,
+  PolicyRule,
+  Secret,
+  ServiceAccount,
+} from "../objects/shapes.js";
 
 export type Severity = "deny" | "warn" | "off";
 export type Mode = "enforce" | "warn";
@@ -34,7 +33,7 @@ export type Source = "admission" | "check" | "audit";
 export type ContainerList = "initContainers" | "containers" | "ephemeralContainers";
 
 export interface VisitedContainer {
-  container: V1Container;
+  container: Container;
   list: ContainerList;
   /** The container's name, or `#<index>` when it has none. */
   name: string;
@@ -46,9 +45,9 @@ export interface VisitedContainer {
 export interface PodSpecTarget {
   type: "podSpec";
   object: ObjectRef;
-  /** Metadata of the object that carries the spec (the template's for workloads). */
-  podMeta: V1ObjectMeta;
-  spec: V1PodSpec;
+  /** Metadata of the object that carries the spec (the template's for workloads); empty when absent. */
+  podMeta: Metadata;
+  spec: PodSpec;
   /** Field path from the object's root to the pod spec, e.g. `spec.template.spec`. */
   specPath: string;
   /** The workload kind that carries this pod spec (Pod, Deployment, CronJob…). */
@@ -56,7 +55,7 @@ export interface PodSpecTarget {
   /** Jobs and CronJobs run to completion: no liveness or readiness probes expected. */
   runsToCompletion: boolean;
   /** The number of replicas the workload asks for (1 for a bare Pod, undefined for DaemonSets). */
-  replicas?: number;
+  replicas: number | undefined;
   /** Its containers, filled by `containersOf` on first use. */
   visited?: VisitedContainer[];
 }
@@ -64,33 +63,37 @@ export interface PodSpecTarget {
 export interface RbacRulesTarget {
   type: "rbacRules";
   object: ObjectRef;
-  rules: V1PolicyRule[];
+  rules: readonly PolicyRule[];
 }
 
 export interface BindingTarget {
   type: "binding";
   object: ObjectRef;
-  binding: V1RoleBinding | V1ClusterRoleBinding;
+  binding: Binding;
 }
 
 export interface NamespaceTarget {
   type: "namespace";
   object: ObjectRef;
-  namespace: V1Namespace;
+  namespace: Namespace;
 }
 
 export interface ServiceAccountTarget {
   type: "serviceAccount";
   object: ObjectRef;
-  serviceAccount: V1ServiceAccount;
+  serviceAccount: ServiceAccount;
 }
 
 export interface SecretTarget {
   type: "secret";
   object: ObjectRef;
-  secret: V1Secret;
+  secret: Secret;
 }
 
+/**
+ * What the rules judge in an object, narrowed once by `extractTargets` (`objects/shapes.ts`): every
+ * field holds what its type says, so a rule reads it as typed, without checking it again.
+ */
 export type Target =
   PodSpecTarget | RbacRulesTarget | BindingTarget | NamespaceTarget | ServiceAccountTarget | SecretTarget;
 
@@ -101,7 +104,7 @@ export interface ClusterFacts {
   /** undefined when the cache has not synced or does not know the namespace. */
   hasDefaultDenyIngress(namespace: string): boolean | undefined;
   /** undefined when the cache has not synced. */
-  pdbSelects(namespace: string, podLabels: Record<string, string>): boolean | undefined;
+  pdbSelects(namespace: string, podLabels: Readonly<Record<string, string>>): boolean | undefined;
 }
 
 export interface RuleContext {
@@ -182,6 +185,3 @@ export interface ExemptionRef {
   /** Last day it holds, `YYYY-MM-DD`. */
   until: string;
 }
-
-/** Shorthand for containers as a rule sees them. */
-export type AnyContainer = V1Container;

@@ -1,3 +1,4 @@
+import type { V1Container } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,10 +118,12 @@ describe("the engine on mutated objects", () => {
       defaultSeverity: "warn",
       targets: ["podSpec"],
       kinds: ["Pod"],
-      description: "Assumes every container has a string name.",
+      description: "Assumes every container has a string name, casting past the narrowing containersOf does.",
       remediation: "```yaml\n{}\n```",
       check: (target) =>
-        (target.spec.containers ?? []).flatMap((c) => (c.name.toUpperCase() === "" ? [] : [])),
+        ((target.spec.containers ?? []) as V1Container[]).flatMap((c) =>
+          c.name.toUpperCase() === "" ? [] : [],
+        ),
     };
     const policy = compilePolicy(DEFAULT_CONFIG, buildRegistry([naive as unknown as Rule]));
     const result = fc.check(engineProperty([policy]), { seed: SEED, numRuns: 400 });

@@ -1,6 +1,7 @@
-import type { V1PolicyRule, V1RoleBinding } from "@kubernetes/client-node";
+import type { V1RoleBinding } from "@kubernetes/client-node";
 import { BINDING_KINDS, ROLE_KINDS } from "../../objects/kinds.js";
 import { refOf } from "../../objects/object.js";
+import { type PolicyRule, policyRules } from "../../objects/shapes.js";
 import { grantedResources, grantedVerbs, grantsGroup } from "../../rules/rbac.js";
 import { finding, isSystemSubject, list, subjectTarget, type Target } from "./shared.js";
 import type { Check } from "./types.js";
@@ -11,7 +12,7 @@ const READ_VERBS = ["get", "list", "watch"];
  * Does a rule let its subject read any Secret? A rule limited by `resourceNames` reads only the
  * Secrets it names: the least privilege the check's fix (and rule rbac-secrets-access) asks for.
  */
-function grantsSecretRead(rule: V1PolicyRule): boolean {
+function grantsSecretRead(rule: PolicyRule): boolean {
   const names = rule.resourceNames ?? [];
   return (
     (names.length === 0 || names.includes("*")) &&
@@ -34,13 +35,14 @@ export const secretsReaders: Check = {
   needs: [...ROLE_KINDS, ...BINDING_KINDS],
   namespaceScoped: false,
   run(snapshot, { config }) {
-    const roles = new Map<string, V1PolicyRule[]>();
+    // Narrowed as the rules' targets are, so the helpers of rules/rbac.ts read them as typed.
+    const roles = new Map<string, readonly PolicyRule[]>();
     for (const role of list(snapshot, "Role")) {
       const ref = refOf(role);
-      roles.set(`Role/${ref.namespace}/${ref.name}`, (role.rules as V1PolicyRule[] | undefined) ?? []);
+      roles.set(`Role/${ref.namespace}/${ref.name}`, policyRules(role.rules) ?? []);
     }
     for (const role of list(snapshot, "ClusterRole")) {
-      roles.set(`ClusterRole//${refOf(role).name}`, (role.rules as V1PolicyRule[] | undefined) ?? []);
+      roles.set(`ClusterRole//${refOf(role).name}`, policyRules(role.rules) ?? []);
     }
     const grants = new Map<string, { target: Target; via: string[] }>();
     for (const binding of [...list(snapshot, "ClusterRoleBinding"), ...list(snapshot, "RoleBinding")]) {
