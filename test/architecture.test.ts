@@ -8,8 +8,9 @@ import { describe, expect, it } from "vitest";
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["objects"],
-  ["rules", "input", "tls", "metrics.ts"],
-  ["config"],
+  ["rules", "input", "tls", "metrics.ts", "cel"],
+  // ValidatingAdmissionPolicies: loaded like inputs, evaluated with cel/.
+  ["config", "vap"],
   ["engine"],
   ["admission", "report", "audit", "k8s"],
   // The HTTPS app and the servers it runs on (the metrics server shares its limits).
