@@ -11,6 +11,7 @@ Commands:
   rules      list the rule catalog (--output text|json|markdown)
   certs      bootstrap or rotate the CA and serving certificate in a cluster
   manifests  print the YAML that installs tollgate in a cluster
+  export     print your ValidatingAdmissionPolicies with bindings per mode, for the apiserver
   help       show this help
 
 Run 'tollgate <command> --help' for a command's options.`;
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rules: async () => (await import("./cli/rules.js")).rules,
   certs: async () => (await import("./cli/certs.js")).certs,
   manifests: async () => (await import("./cli/manifests.js")).manifests,
+  export: async () => (await import("./cli/export.js")).exportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

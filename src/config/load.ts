@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { YAMLException } from "js-yaml";
 import { lineOfPath, type ParsedDocument, parseYamlDocuments } from "../input/positions.js";
@@ -42,6 +43,7 @@ export const DEFAULT_CONFIG: Config = {
     failurePolicy: "Fail",
     timeoutSeconds: 3,
   },
+  policies: [],
 };
 
 /** A config that could not be read or does not match the schema; the message names file, line and field. */
@@ -150,5 +152,6 @@ export function loadConfigFile(path: string, knownRules?: ReadonlySet<string>): 
     const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
     throw new ConfigError(`${path}: cannot read the config file (${code})`);
   }
-  return parseConfig(text, path, knownRules);
+  const config = parseConfig(text, path, knownRules);
+  return { ...config, policies: config.policies.map((policy) => resolve(dirname(path), policy)) };
 }
