@@ -12,7 +12,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // ValidatingAdmissionPolicies: loaded like inputs, evaluated with cel/.
   ["config", "vap"],
   ["engine"],
-  ["admission", "report", "audit", "k8s"],
+  ["admission", "report", "audit", "k8s", "testing"],
   // The HTTPS app and the servers it runs on (the metrics server shares its limits).
   ["app.ts", "server"],
   ["cli"],
