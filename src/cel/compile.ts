@@ -1,5 +1,6 @@
 import type { ASTNode, ParseResult } from "@marcbachmann/cel-js";
 import { policyEnvironment, REFUSED_VARIABLES } from "./environment.js";
+import { prepareExpression } from "./library/index.js";
 
 /** What an expression may refer to, beyond `object`, `oldObject`, `request` and `namespaceObject`. */
 export interface ExpressionScope {
@@ -108,6 +109,7 @@ export function compileExpression(source: string, scope: ExpressionScope): Compi
   } catch (error) {
     throw new ExpressionError(`syntax error: ${firstLine((error as Error).message)}`, offsetOf(error));
   }
+  prepareExpression(evaluate.ast);
   const unknown = scopeError(evaluate.ast, scope);
   if (unknown) throw unknown;
   const checked = evaluate.check();

@@ -1,6 +1,10 @@
-import type { Environment } from "@marcbachmann/cel-js";
+import type { ASTNode, Environment } from "@marcbachmann/cel-js";
 import { registerLists } from "./lists.js";
-import { registerStrings } from "./strings.js";
+import { MethodTable } from "./methods.js";
+import { registerStrings, STRING_METHODS } from "./strings.js";
+
+/** The methods that replace cel-js's own or share a name across libraries (see MethodTable). */
+const methods = new MethodTable(STRING_METHODS);
 
 /**
  * The Kubernetes CEL libraries that cel-js does not have built in, registered in the order of the
@@ -9,4 +13,13 @@ import { registerStrings } from "./strings.js";
 export function registerKubernetesLibraries(env: Environment): void {
   registerStrings(env);
   registerLists(env);
+  methods.register(env);
+}
+
+/**
+ * What an expression parsed in the environment needs before it is checked: the calls of the methods
+ * without arguments that replace cel-js's own (see MethodTable.prepare).
+ */
+export function prepareExpression(ast: ASTNode): void {
+  methods.prepare(ast);
 }
