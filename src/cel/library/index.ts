@@ -1,10 +1,12 @@
 import type { ASTNode, Environment } from "@marcbachmann/cel-js";
-import { registerLists } from "./lists.js";
+import { EXT_LIST_METHODS, registerExtLists } from "./extLists.js";
+import { LIST_METHODS } from "./lists.js";
 import { MethodTable } from "./methods.js";
+import { registerOptionals } from "./optionals.js";
 import { registerStrings, STRING_METHODS } from "./strings.js";
 
 /** The methods that replace cel-js's own or share a name across libraries (see MethodTable). */
-const methods = new MethodTable(STRING_METHODS);
+const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS);
 
 /**
  * The Kubernetes CEL libraries that cel-js does not have built in, registered in the order of the
@@ -12,7 +14,8 @@ const methods = new MethodTable(STRING_METHODS);
  */
 export function registerKubernetesLibraries(env: Environment): void {
   registerStrings(env);
-  registerLists(env);
+  registerExtLists(env);
+  registerOptionals(env);
   methods.register(env);
 }
 

@@ -20,6 +20,7 @@ export interface Checker {
   readonly registry: {
     getListType(type: TypeDeclaration): TypeDeclaration;
     getMapType(key: TypeDeclaration, value: TypeDeclaration): TypeDeclaration;
+    getOptionalType(value: TypeDeclaration): TypeDeclaration;
   };
 }
 
@@ -27,6 +28,8 @@ export interface Evaluator {
   run(node: ASTNode, scope: Scope): unknown;
   getType(name: string): TypeDeclaration;
   debugType(value: unknown): TypeDeclaration;
+  /** The type of a value, a list's or map's from its first element, as cel-go's runtime guards see it. */
+  debugTypeDeep(value: unknown): TypeDeclaration;
 }
 
 /** What cel-js passes a macro when it parses a call to it. */
@@ -62,6 +65,8 @@ export interface MethodOverload {
   receiver: string;
   args: readonly string[];
   returns: string;
+  /** Any list or map passes at run time whatever its elements (cel-go's decls.DisableTypeGuards). */
+  unguarded?: boolean;
   // The values are what cel-js hands functions; each overload narrows them by its declared types.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   run: (receiver: any, ...args: any[]) => unknown;
@@ -87,21 +92,25 @@ function assignable(to: TypeDeclaration, from: TypeDeclaration): boolean {
   return (to as TypeDeclaration & { matches(other: TypeDeclaration): boolean }).matches(from);
 }
 
-/** Binds the placeholders of `declared` (`A`) to `actual`; false when the types cannot agree. */
+/**
+ * Binds the placeholders of `declared` (`A`) to `actual`; false when the types cannot agree. Without
+ * bindings (at run time) a placeholder takes any value, as cel-go's runtime overload guards do.
+ */
 function bind(
   declared: TypeDeclaration,
   actual: TypeDeclaration,
-  bindings: Map<string, TypeDeclaration>,
+  bindings: Map<string, TypeDeclaration> | undefined,
 ): boolean {
-  if (actual.kind === "dyn") return true;
+  if (actual.kind === "dyn" || actual.kind === "param") return true;
   switch (declared.kind) {
     case "param": {
+      if (bindings === undefined) return true;
       const bound = bindings.get(declared.name);
       if (bound === undefined || bound.kind === "dyn" || bound.kind === "param") {
         bindings.set(declared.name, actual);
         return true;
       }
-      return actual.kind === "param" || (assignable(bound, actual) && assignable(actual, bound));
+      return assignable(bound, actual) && assignable(actual, bound);
     }
     case "list":
       return actual.kind === "list" && bind(declared.valueType!, actual.valueType!, bindings);
@@ -204,6 +213,21 @@ function matching(
   return overload.args.every((arg, i) => bind(types.getType(arg), args[i]!, bindings)) ? bindings : undefined;
 }
 
+/** Whether values of these run-time types may be passed to the overload. */
+function guardPasses(
+  overload: MethodOverload,
+  types: Types,
+  receiver: TypeDeclaration,
+  args: readonly TypeDeclaration[],
+): boolean {
+  const declared = types.getType(overload.receiver);
+  if (overload.unguarded && declared.kind === receiver.kind) return true;
+  return (
+    bind(declared, receiver, undefined) &&
+    overload.args.every((arg, i) => bind(types.getType(arg), args[i]!, undefined))
+  );
+}
+
 class MethodCall implements Macro {
   readonly async = false;
   readonly #name: string;
@@ -252,11 +276,9 @@ class MethodCall implements Macro {
   }
 
   #runtimeOverload(evaluator: Evaluator, receiver: unknown, args: readonly unknown[]): MethodOverload {
-    const receiverType = evaluator.debugType(receiver);
-    const argTypes = args.map((a) => evaluator.debugType(a));
-    const overload = this.#overloads.find(
-      (o) => matching(o, evaluator, receiverType, argTypes) !== undefined,
-    );
+    const receiverType = evaluator.debugTypeDeep(receiver);
+    const argTypes = args.map((a) => evaluator.debugTypeDeep(a));
+    const overload = this.#overloads.find((o) => guardPasses(o, evaluator, receiverType, argTypes));
     if (overload !== undefined) return overload;
     const argList = argTypes.map((t) => t.name).join(", ");
     throw celError(`found no matching overload for '${receiverType.name}.${this.#name}(${argList})'`);
