@@ -129,18 +129,25 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
     throw new ConfigError(`invalid config:\n  ${lines.map((l) => l.text).join("\n  ")}`);
   }
   const config = resolveConfig(value);
-  if (knownRules) {
-    const unknown = [
-      ...Object.keys(config.rules),
-      ...config.exemptions.flatMap((e) => e.rules).filter((id) => id !== "*"),
-    ].filter((id) => !knownRules.has(id));
-    if (unknown.length > 0) {
-      throw new ConfigError(
-        `${source}: unknown rule id${unknown.length > 1 ? "s" : ""} ${[...new Set(unknown)].map((id) => JSON.stringify(id)).join(", ")} (see \`tollgate rules\`)`,
-      );
-    }
-  }
+  if (knownRules) checkRuleIds(config, knownRules, source);
   return config;
+}
+
+/**
+ * Every rule id the config names (severities, exemptions) must be known, so that a typo cannot
+ * silently disable nothing. Called at parse time with the built-in ids, or after the config's
+ * ValidatingAdmissionPolicies are loaded with their names too.
+ */
+export function checkRuleIds(config: Config, knownRules: ReadonlySet<string>, source: string): void {
+  const unknown = [
+    ...Object.keys(config.rules),
+    ...config.exemptions.flatMap((e) => e.rules).filter((id) => id !== "*"),
+  ].filter((id) => !knownRules.has(id));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${source}: unknown rule id${unknown.length > 1 ? "s" : ""} ${[...new Set(unknown)].map((id) => JSON.stringify(id)).join(", ")} (see \`tollgate rules\`)`,
+    );
+  }
 }
 
 /** Read and validate a config file; a missing or unreadable file is a ConfigError naming it. */

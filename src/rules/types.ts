@@ -10,6 +10,7 @@ import type {
   V1ServiceAccount,
 } from "@kubernetes/client-node";
 import type { ObjectRef } from "../objects/object.js";
+import type { VapRequest } from "../objects/request.js";
 
 export type Severity = "deny" | "warn" | "off";
 export type Mode = "enforce" | "warn";
@@ -26,7 +27,9 @@ export type Category =
   | "namespace"
   | "network"
   | "availability"
-  | "policy";
+  | "policy"
+  /** A ValidatingAdmissionPolicy a team wrote. */
+  | "custom";
 
 /** Where a check runs: the webhook, `tollgate check` on files, or `tollgate audit` on a cluster. */
 export type Source = "admission" | "check" | "audit";
@@ -91,8 +94,24 @@ export interface SecretTarget {
   secret: V1Secret;
 }
 
+/**
+ * The whole request, for ValidatingAdmissionPolicies: they judge any object and the change, not a
+ * part of it. Made only when policies are loaded.
+ */
+export interface RequestTarget {
+  type: "request";
+  object: ObjectRef;
+  request: VapRequest;
+}
+
 export type Target =
-  PodSpecTarget | RbacRulesTarget | BindingTarget | NamespaceTarget | ServiceAccountTarget | SecretTarget;
+  | PodSpecTarget
+  | RbacRulesTarget
+  | BindingTarget
+  | NamespaceTarget
+  | ServiceAccountTarget
+  | SecretTarget
+  | RequestTarget;
 
 export type TargetType = Target["type"];
 
@@ -137,6 +156,11 @@ export interface RawFinding {
   message: string;
   /** How to fix it, one line. */
   fix: string;
+  /**
+   * Lowers the rule's severity for this finding: a ValidatingAdmissionPolicy binding with `Warn`
+   * warns, one with only `Audit` is reported by check, audit and metrics, never in a response.
+   */
+  action?: "warn" | "audit";
 }
 
 export interface Rule<T extends Target = Target> {
@@ -173,6 +197,8 @@ export interface Finding extends RawFinding {
   exemption?: ExemptionRef;
   /** Set on deny findings the ratchet turned into warnings: the old object already had them. */
   ratcheted?: boolean;
+  /** Reported by check, audit and metrics only, never in an admission response (a binding's `Audit`). */
+  audit?: boolean;
 }
 
 /** The exemption that covers a finding, for reports. */

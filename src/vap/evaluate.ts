@@ -3,7 +3,10 @@ import { type CelValue, toCel } from "../cel/values.js";
 import { type CompiledExpression } from "../cel/compile.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
-import { MatchError, matchesResources, type RequestAttributes } from "./match.js";
+import type { VapRequest } from "../objects/request.js";
+import { MatchError, matchesResources } from "./match.js";
+
+export type { VapRequest } from "../objects/request.js";
 
 export type ValidationAction = "Deny" | "Warn" | "Audit";
 
@@ -23,19 +26,6 @@ export interface ParamSource {
   namespaced(kind: V1ParamKind): boolean | undefined;
   get(kind: V1ParamKind, namespace: string, name: string): unknown;
   list(kind: V1ParamKind, namespace: string): readonly unknown[];
-}
-
-/** The request as a policy's expressions see it, already built by the caller. */
-export interface VapRequest {
-  attributes: RequestAttributes;
-  /** null on DELETE. */
-  object: unknown;
-  /** null on CREATE. */
-  oldObject: unknown;
-  /** The `request` variable: kind, resource, subResource, requestKind…, name, namespace, operation, userInfo, dryRun, options. */
-  request: Readonly<Record<string, unknown>>;
-  /** The request's Namespace (its metadata, spec and status), or null when cluster-scoped or unknown. */
-  namespaceObject: unknown;
 }
 
 /** What one policy, through one binding, says of one request (one entry per failed validation). */

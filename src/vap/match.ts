@@ -1,23 +1,8 @@
 import type { V1LabelSelector, V1MatchResources, V1NamedRuleWithOperations } from "@kubernetes/client-node";
+import type { RequestAttributes } from "../objects/request.js";
 import { selectorMatches } from "../objects/selectors.js";
 
-/** What the apiserver knows of a request when it decides whether a policy applies to it. */
-export interface RequestAttributes {
-  operation: "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
-  kind: { group: string; version: string; kind: string };
-  resource: { group: string; version: string; resource: string };
-  subResource: string;
-  /** Empty for cluster-scoped objects; the Namespace's own name for a Namespace. */
-  namespace: string;
-  name: string;
-  objectLabels: Readonly<Record<string, string>> | undefined;
-  oldObjectLabels: Readonly<Record<string, string>> | undefined;
-  /**
-   * The labels of the request's namespace; undefined when they are not known (no cluster, and no
-   * Namespace object among the inputs).
-   */
-  namespaceLabels: Readonly<Record<string, string>> | undefined;
-}
+export type { RequestAttributes } from "../objects/request.js";
 
 /** Why a policy could not be matched against a request (the apiserver answers these with an error). */
 export class MatchError extends Error {
