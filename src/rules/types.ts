@@ -9,7 +9,7 @@ import type {
   V1Secret,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
-import type { ObjectRef } from "../objects/object.js";
+import type { KubeObject, ObjectRef } from "../objects/object.js";
 import type { VapRequest } from "../objects/request.js";
 
 export type Severity = "deny" | "warn" | "off";
@@ -121,6 +121,8 @@ export interface ClusterFacts {
   hasDefaultDenyIngress(namespace: string): boolean | undefined;
   /** undefined when the cache has not synced. */
   pdbSelects(namespace: string, podLabels: Record<string, string>): boolean | undefined;
+  /** The Namespace object, for ValidatingAdmissionPolicies; undefined when not known. */
+  namespace?(name: string): KubeObject | undefined;
 }
 
 export interface RuleContext {
