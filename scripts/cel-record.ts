@@ -11,7 +11,9 @@
  *   expression:        RENDER(E) == ''                  (never true; an evaluation error shows as such)
  *   messageExpression: strings.quote(RENDER(E))         (the value, quoted so that newlines survive)
  *
- * where RENDER(E) is `'%s|%s'.format([type(E), E])`. A dry-run create of a custom resource carrying the
+ * where RENDER(E) is `[E].map(v, '%s|%s'.format([type(v), v]))[0]` (E outside the format call, since
+ * the apiserver exempts format's arguments from homogeneous aggregate literals, which would let
+ * `[1, 'a']` through inside it). A dry-run create of a custom resource carrying the
  * case's label (and the case's object, if any) is then denied with either the rendered value or
  * `expression '…' resulted in error: <cel-go's message>`; an expression that does not compile is
  * refused when its policy is created. Custom resources (a CRD that keeps unknown fields) are used so
@@ -28,7 +30,7 @@ const CORPUS = join(REPO_ROOT, "test", "fixtures", "cel", "corpus.json");
 const OUTPUT = join(REPO_ROOT, "test", "fixtures", "cel", "apiserver.json");
 
 /** How a value is made text; `E` stands for the expression. Stored in the output for the test. */
-const RENDER = "'%s|%s'.format([type(E), E])";
+const RENDER = "[E].map(v, '%s|%s'.format([type(v), v]))[0]";
 const GROUP = "cel.tollgate.dev";
 const NAMESPACE = "cel-record";
 const CASE_LABEL = `${GROUP}/case`;

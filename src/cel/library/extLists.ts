@@ -7,7 +7,7 @@ import {
   type Evaluator,
   type Macro,
   type MacroCall,
-  type MethodDefinitions,
+  type Overrides,
   registerMacro,
   registerNamespace,
   type Scope,
@@ -79,23 +79,25 @@ function sortByKeys(items: readonly unknown[], keys: readonly unknown[]): readon
   return order.map((i) => items[i]);
 }
 
-export const EXT_LIST_METHODS: MethodDefinitions = {
-  // Unguarded as in cel-go, so that a list of `dyn` may hold lists and other values alike.
-  flatten: [
-    {
-      receiver: "list<list<T>>",
+export const EXT_LIST_METHODS: Overrides = {
+  methods: {
+    // Unguarded as in cel-go, so that a list of `dyn` may hold lists and other values alike.
+    flatten: [
+      {
+        receiver: "list<list<T>>",
+        args: [],
+        returns: "list<T>",
+        unguarded: true,
+        run: (list: List) => flatten(list, 1n),
+      },
+    ],
+    sort: COMPARABLE_TYPES.map((t) => ({
+      receiver: `list<${t}>`,
       args: [],
-      returns: "list<T>",
-      unguarded: true,
-      run: (list: List) => flatten(list, 1n),
-    },
-  ],
-  sort: COMPARABLE_TYPES.map((t) => ({
-    receiver: `list<${t}>`,
-    args: [],
-    returns: `list<${t}>`,
-    run: (list: List) => sortByKeys(listItems(list), listItems(list)),
-  })),
+      returns: `list<${t}>`,
+      run: (list: List) => sortByKeys(listItems(list), listItems(list)),
+    })),
+  },
 };
 
 /** `list.sortBy(e, key)`: the list ordered by `key` of each element. */

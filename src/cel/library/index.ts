@@ -3,10 +3,12 @@ import { EXT_LIST_METHODS, registerExtLists } from "./extLists.js";
 import { LIST_METHODS } from "./lists.js";
 import { MethodTable } from "./methods.js";
 import { registerOptionals } from "./optionals.js";
+import { REGEX_METHODS } from "./regex.js";
+import { registerSets } from "./sets.js";
 import { registerStrings, STRING_METHODS } from "./strings.js";
 
 /** The methods that replace cel-js's own or share a name across libraries (see MethodTable). */
-const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS);
+const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS, REGEX_METHODS);
 
 /**
  * The Kubernetes CEL libraries that cel-js does not have built in, registered in the order of the
@@ -14,6 +16,7 @@ const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS);
  */
 export function registerKubernetesLibraries(env: Environment): void {
   registerStrings(env);
+  registerSets(env);
   registerExtLists(env);
   registerOptionals(env);
   methods.register(env);

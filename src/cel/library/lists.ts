@@ -1,6 +1,6 @@
 import { Duration, UnsignedInt } from "@marcbachmann/cel-js/evaluator";
 import { celCompare, celEquals, isComparable, listItems } from "./kinds.js";
-import { celError, type MethodDefinitions, type MethodOverload } from "./methods.js";
+import { celError, type Overrides, type MethodOverload } from "./methods.js";
 
 /**
  * The apiserver's own list library (k8s.io/apiserver/pkg/cel/library/lists.go) at version 0, the one
@@ -113,27 +113,29 @@ function perType(
   return types.map((t) => ({ receiver: `list<${t}>`, args: [], returns: returns(t), run: run(t) }));
 }
 
-export const LIST_METHODS: MethodDefinitions = {
-  isSorted: perType(
-    COMPARABLE_TYPES,
-    () => "bool",
-    () => isSorted,
-  ),
-  sum: perType(
-    Object.keys(ZERO),
-    (t) => t,
-    (t) => sum(ZERO[t]),
-  ),
-  min: perType(
-    COMPARABLE_TYPES,
-    (t) => t,
-    () => extreme("min", 1),
-  ),
-  max: perType(
-    COMPARABLE_TYPES,
-    (t) => t,
-    () => extreme("max", -1),
-  ),
-  indexOf: [{ receiver: "list<A>", args: ["A"], returns: "int", run: indexOf }],
-  lastIndexOf: [{ receiver: "list<A>", args: ["A"], returns: "int", run: lastIndexOf }],
+export const LIST_METHODS: Overrides = {
+  methods: {
+    isSorted: perType(
+      COMPARABLE_TYPES,
+      () => "bool",
+      () => isSorted,
+    ),
+    sum: perType(
+      Object.keys(ZERO),
+      (t) => t,
+      (t) => sum(ZERO[t]),
+    ),
+    min: perType(
+      COMPARABLE_TYPES,
+      (t) => t,
+      () => extreme("min", 1),
+    ),
+    max: perType(
+      COMPARABLE_TYPES,
+      (t) => t,
+      () => extreme("max", -1),
+    ),
+    indexOf: [{ receiver: "list<A>", args: ["A"], returns: "int", run: indexOf }],
+    lastIndexOf: [{ receiver: "list<A>", args: ["A"], returns: "int", run: lastIndexOf }],
+  },
 };

@@ -60,16 +60,22 @@ export function registerMacro<M extends Macro>(
   env.registerFunction(signature, (call: MacroCall) => expand(call));
 }
 
-/** One typed overload of a method: receiver and argument types as cel-js writes them (`list<A>`). */
+/**
+ * One typed overload of a method, or of a global function when it has no receiver: the types as
+ * cel-js writes them (`list<A>`).
+ */
 export interface MethodOverload {
-  receiver: string;
+  receiver?: string;
   args: readonly string[];
   returns: string;
   /** Any list or map passes at run time whatever its elements (cel-go's decls.DisableTypeGuards). */
   unguarded?: boolean;
+  /** A compile-time check of the argument expressions (a literal regex); the error message, if any. */
+  validate?: (args: readonly ASTNode[]) => string | undefined;
+  /** The receiver first (for a method), then the arguments. */
   // The values are what cel-js hands functions; each overload narrows them by its declared types.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  run: (receiver: any, ...args: any[]) => unknown;
+  run: (...operands: any[]) => unknown;
 }
 
 /**
@@ -127,35 +133,53 @@ function bind(
   }
 }
 
-/**
- * Methods whose overloads tollgate defines itself, registered once for all libraries: several
- * libraries share a name (`indexOf` on strings and on lists), and a name replaced by a macro must
- * know all its overloads.
- */
+/** Overloads by name: several libraries share a name (`indexOf` on strings and on lists). */
 export type MethodDefinitions = Readonly<Record<string, readonly MethodOverload[]>>;
 
-export class MethodTable {
-  readonly #byName = new Map<string, MethodOverload[]>();
+/** What a library defines itself over cel-js's own: methods, and global functions. */
+export interface Overrides {
+  methods?: MethodDefinitions;
+  functions?: MethodDefinitions;
+}
 
-  constructor(...libraries: readonly MethodDefinitions[]) {
-    for (const library of libraries) {
-      for (const [name, overloads] of Object.entries(library)) {
-        this.#byName.set(name, [...(this.#byName.get(name) ?? []), ...overloads]);
-      }
-    }
+function merge(into: Map<string, MethodOverload[]>, definitions: MethodDefinitions | undefined): void {
+  for (const [name, overloads] of Object.entries(definitions ?? {})) {
+    into.set(name, [...(into.get(name) ?? []), ...overloads]);
   }
+}
 
-  #withArity(name: string, arity: number): MethodOverload[] {
-    return (this.#byName.get(name) ?? []).filter((o) => o.args.length === arity);
+function withArity(
+  table: ReadonlyMap<string, MethodOverload[]>,
+  name: string,
+  arity: number,
+): MethodOverload[] {
+  return (table.get(name) ?? []).filter((o) => o.args.length === arity);
+}
+
+/**
+ * The methods and functions whose overloads tollgate defines itself, for all libraries at once: a
+ * name taken over from cel-js must know all its overloads. Methods with arguments are macros on
+ * their own receiver type (see MethodReceiver); methods without arguments and global functions
+ * (`string(double)`, `matches(s, re)`) cannot be macros beside cel-js's own, so prepare() marks their
+ * calls in each parsed expression.
+ */
+export class MethodTable {
+  readonly #methods = new Map<string, MethodOverload[]>();
+  readonly #functions = new Map<string, MethodOverload[]>();
+
+  constructor(...libraries: readonly Overrides[]) {
+    for (const library of libraries) {
+      merge(this.#methods, library.methods);
+      merge(this.#functions, library.functions);
+    }
   }
 
   register(env: Environment): void {
     env.registerType(METHOD_RECEIVER, MethodReceiver);
-    for (const [name, overloads] of this.#byName) {
+    for (const [name, overloads] of this.#methods) {
       for (const arity of new Set(overloads.map((o) => o.args.length))) {
-        // Without an `ast` argument there is no macro: those calls are taken over in prepare().
         if (arity === 0) continue;
-        const own = this.#withArity(name, arity);
+        const own = withArity(this.#methods, name, arity);
         const signature = `${METHOD_RECEIVER}.${name}(${Array(arity).fill("ast").join(", ")}): dyn`;
         registerMacro(env, signature, (call) => new MethodCall(name, own, call));
       }
@@ -163,9 +187,8 @@ export class MethodTable {
   }
 
   /**
-   * Takes over the calls of methods without arguments (`lowerAscii()`, `trim()`) in a parsed
-   * expression, before it is checked: cel-js has its own versions of a few of them, and a macro needs
-   * an argument to exist. It marks the call nodes as cel-js's parser marks the calls of a macro.
+   * Takes over, in a parsed expression before it is checked, the calls that cannot be macros: it
+   * marks their nodes as cel-js's parser marks the calls of a macro.
    */
   prepare(ast: ASTNode): void {
     const stack: unknown[] = [ast];
@@ -176,13 +199,17 @@ export class MethodTable {
         continue;
       }
       if (!isNode(item)) continue;
+      let call: MethodCall | undefined;
       if (item.op === "rcall" && item.args[2].length === 0) {
-        const own = this.#withArity(item.args[0], 0);
-        if (own.length > 0) {
-          const call = new MethodCall(item.args[0], own, { ast: item, args: [], receiver: item.args[1] });
-          (item as unknown as MarkableNode).setMeta("macro", call).setMeta("async", false);
-        }
+        const own = withArity(this.#methods, item.args[0], 0);
+        if (own.length > 0)
+          call = new MethodCall(item.args[0], own, { ast: item, args: [], receiver: item.args[1] });
+      } else if (item.op === "call") {
+        const own = withArity(this.#functions, item.args[0], item.args[1].length);
+        if (own.length > 0) call = new MethodCall(item.args[0], own, { ast: item, args: item.args[1] });
       }
+      if (call !== undefined)
+        (item as unknown as MarkableNode).setMeta("macro", call).setMeta("async", false);
       stack.push(item.args);
     }
   }
@@ -202,86 +229,92 @@ interface Types {
   getType(name: string): TypeDeclaration;
 }
 
+/** The declared types of the receiver (for a method) and the arguments. */
+function declaredTypes(overload: MethodOverload, types: Types): TypeDeclaration[] {
+  const names = overload.receiver === undefined ? overload.args : [overload.receiver, ...overload.args];
+  return names.map((name) => types.getType(name));
+}
+
 function matching(
   overload: MethodOverload,
   types: Types,
-  receiver: TypeDeclaration,
-  args: readonly TypeDeclaration[],
+  operands: readonly TypeDeclaration[],
 ): Map<string, TypeDeclaration> | undefined {
   const bindings = new Map<string, TypeDeclaration>();
-  if (!bind(types.getType(overload.receiver), receiver, bindings)) return undefined;
-  return overload.args.every((arg, i) => bind(types.getType(arg), args[i]!, bindings)) ? bindings : undefined;
+  const declared = declaredTypes(overload, types);
+  return declared.every((type, i) => bind(type, operands[i]!, bindings)) ? bindings : undefined;
 }
 
 /** Whether values of these run-time types may be passed to the overload. */
-function guardPasses(
-  overload: MethodOverload,
-  types: Types,
-  receiver: TypeDeclaration,
-  args: readonly TypeDeclaration[],
-): boolean {
-  const declared = types.getType(overload.receiver);
-  if (overload.unguarded && declared.kind === receiver.kind) return true;
-  return (
-    bind(declared, receiver, undefined) &&
-    overload.args.every((arg, i) => bind(types.getType(arg), args[i]!, undefined))
-  );
+function guardPasses(overload: MethodOverload, types: Types, operands: readonly TypeDeclaration[]): boolean {
+  const declared = declaredTypes(overload, types);
+  if (overload.unguarded && declared[0]!.kind === operands[0]!.kind) return true;
+  return declared.every((type, i) => bind(type, operands[i]!, undefined));
 }
 
 class MethodCall implements Macro {
   readonly async = false;
   readonly #name: string;
   readonly #overloads: readonly MethodOverload[];
-  readonly #receiver: ASTNode;
+  /** The receiver (for a method) and the arguments. */
+  readonly #operands: readonly ASTNode[];
   readonly #args: readonly ASTNode[];
+  readonly #method: boolean;
   /** The overload, when the checker could tell it from static types alone. */
   #static: MethodOverload | undefined;
 
   constructor(name: string, overloads: readonly MethodOverload[], call: MacroCall) {
     this.#name = name;
     this.#overloads = overloads;
-    this.#receiver = call.receiver!;
+    this.#method = call.receiver !== undefined;
     this.#args = call.args;
+    this.#operands = call.receiver === undefined ? call.args : [call.receiver, ...call.args];
+  }
+
+  #signature(types: readonly TypeDeclaration[], format: (t: TypeDeclaration) => string): string {
+    const names = types.map(format);
+    return this.#method
+      ? `${names[0]}.${this.#name}(${names.slice(1).join(", ")})`
+      : `${this.#name}(${names.join(", ")})`;
   }
 
   typeCheck(checker: Checker, _macro: this, scope: Scope): TypeDeclaration {
-    const receiver = checker.check(this.#receiver, scope);
-    const args = this.#args.map((arg) => checker.check(arg, scope));
+    const operands = this.#operands.map((node) => checker.check(node, scope));
     const found: Resolved[] = [];
     for (const overload of this.#overloads) {
-      const bindings = matching(overload, checker, receiver, args);
+      const bindings = matching(overload, checker, operands);
       if (bindings === undefined) continue;
       const returns = checker.getType(overload.returns).templated(checker.registry as never, bindings);
       found.push({ overload, returns });
     }
     if (found.length === 0) {
-      const argList = args.map((a) => checker.formatType(a)).join(", ");
       throw checker.createError(
         "no_matching_overload",
-        `found no matching overload for '${checker.formatType(receiver)}.${this.#name}(${argList})'`,
-        this.#receiver,
+        `found no matching overload for '${this.#signature(operands, (t) => checker.formatType(t))}'`,
+        this.#operands[0],
       );
     }
-    const dynamic = receiver.hasDynType || args.some((a) => a.hasDynType);
+    for (const { overload } of found) {
+      const invalid = overload.validate?.(this.#args);
+      if (invalid !== undefined) throw checker.createError("invalid_argument", invalid, this.#args[0]);
+    }
+    const dynamic = operands.some((t) => t.hasDynType);
     this.#static = found.length === 1 && !dynamic ? found[0]!.overload : undefined;
     const first = found[0]!.returns;
     return found.every((f) => f.returns.name === first.name) ? first : checker.getType("dyn");
   }
 
   evaluate(evaluator: Evaluator, _macro: this, scope: Scope): unknown {
-    const receiver = evaluator.run(this.#receiver, scope);
-    const args = this.#args.map((arg) => evaluator.run(arg, scope));
-    const overload = this.#static ?? this.#runtimeOverload(evaluator, receiver, args);
-    return overload.run(receiver, ...args);
+    const values = this.#operands.map((node) => evaluator.run(node, scope));
+    const overload = this.#static ?? this.#runtimeOverload(evaluator, values);
+    return overload.run(...values);
   }
 
-  #runtimeOverload(evaluator: Evaluator, receiver: unknown, args: readonly unknown[]): MethodOverload {
-    const receiverType = evaluator.debugTypeDeep(receiver);
-    const argTypes = args.map((a) => evaluator.debugTypeDeep(a));
-    const overload = this.#overloads.find((o) => guardPasses(o, evaluator, receiverType, argTypes));
+  #runtimeOverload(evaluator: Evaluator, values: readonly unknown[]): MethodOverload {
+    const types = values.map((v) => evaluator.debugTypeDeep(v));
+    const overload = this.#overloads.find((o) => guardPasses(o, evaluator, types));
     if (overload !== undefined) return overload;
-    const argList = argTypes.map((t) => t.name).join(", ");
-    throw celError(`found no matching overload for '${receiverType.name}.${this.#name}(${argList})'`);
+    throw celError(`found no matching overload for '${this.#signature(types, (t) => t.name)}'`);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Environment } from "@marcbachmann/cel-js";
-import { celError, type MethodDefinitions, type MethodOverload, registerNamespace } from "./methods.js";
+import { celError, type Overrides, type MethodOverload, registerNamespace } from "./methods.js";
 import { registerFormat } from "./stringFormat.js";
 
 /**
@@ -127,26 +127,28 @@ const method = (receiver: string, args: readonly string[], returns: string, run:
 });
 
 /** The methods of the extension that cel-js has too, with cel-go's semantics (see MethodTable). */
-export const STRING_METHODS: MethodDefinitions = {
-  indexOf: [
-    method("string", ["string"], "int", (t: string, s: string) => indexOf(t, s, 0n)),
-    method("string", ["string", "int"], "int", indexOf),
-  ],
-  lastIndexOf: [
-    method("string", ["string"], "int", lastIndexOfAll),
-    method("string", ["string", "int"], "int", lastIndexOf),
-  ],
-  lowerAscii: [method("string", [], "string", (t: string) => t.replace(/[A-Z]+/g, (c) => c.toLowerCase()))],
-  upperAscii: [method("string", [], "string", (t: string) => t.replace(/[a-z]+/g, (c) => c.toUpperCase()))],
-  trim: [method("string", [], "string", (t: string) => t.replace(SPACE, ""))],
-  split: [
-    method("string", ["string"], "list<string>", (t: string, s: string) => split(t, s, -1n)),
-    method("string", ["string", "int"], "list<string>", split),
-  ],
-  substring: [
-    method("string", ["int"], "string", substring),
-    method("string", ["int", "int"], "string", substringRange),
-  ],
+export const STRING_METHODS: Overrides = {
+  methods: {
+    indexOf: [
+      method("string", ["string"], "int", (t: string, s: string) => indexOf(t, s, 0n)),
+      method("string", ["string", "int"], "int", indexOf),
+    ],
+    lastIndexOf: [
+      method("string", ["string"], "int", lastIndexOfAll),
+      method("string", ["string", "int"], "int", lastIndexOf),
+    ],
+    lowerAscii: [method("string", [], "string", (t: string) => t.replace(/[A-Z]+/g, (c) => c.toLowerCase()))],
+    upperAscii: [method("string", [], "string", (t: string) => t.replace(/[a-z]+/g, (c) => c.toUpperCase()))],
+    trim: [method("string", [], "string", (t: string) => t.replace(SPACE, ""))],
+    split: [
+      method("string", ["string"], "list<string>", (t: string, s: string) => split(t, s, -1n)),
+      method("string", ["string", "int"], "list<string>", split),
+    ],
+    substring: [
+      method("string", ["int"], "string", substring),
+      method("string", ["int", "int"], "string", substringRange),
+    ],
+  },
 };
 
 export function registerStrings(env: Environment): void {
