@@ -1,11 +1,14 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import { checkRuleIds, ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
-import type { InputError } from "../input/documents.js";
+import { type InputError, loadManifests } from "../input/documents.js";
 import { createMetrics } from "../metrics.js";
 import { attrs, escapeXml } from "../report/junit.js";
 import { RULES } from "../rules/index.js";
+import type { ClusterFacts } from "../rules/types.js";
+import { buildPolicySet } from "../vap/load.js";
+import { namespacesIn } from "./check.js";
 import { type CaseResult, runCase } from "../testing/run.js";
 import { loadSuite, SUITE_FILE } from "../testing/suite.js";
 import { parseCommandArgs, UsageError } from "./args.js";
@@ -29,7 +32,10 @@ recursively for ${SUITE_FILE}; the default is the current folder.
         rules: [run-as-root]          # optional: exactly the rules that fire
         message: runAsNonRoot         # optional: part of the denial or a warning
 
-A suite may name a tollgate config (\`config: tollgate.yaml\`) for severities and exemptions.
+A suite may name ValidatingAdmissionPolicies (\`policies: [policies/]\`: policies, bindings,
+params), objects that exist already (\`resources: [cluster/]\`: the Namespaces that namespace
+selectors and namespaceObject read, params), and a tollgate config (\`config: tollgate.yaml\`) for
+severities and exemptions.
 
 Exit codes: 0 every case passed, 1 a case failed, 2 an input error (file, line, field).`;
 
@@ -159,20 +165,39 @@ export async function runTests(argv: string[], io: CliIO): Promise<number> {
     }
     const { suite } = loaded;
     let config = DEFAULT_CONFIG;
-    if (suite.config !== undefined) {
-      try {
-        config = loadConfigFile(suite.config, new Set(RULES.keys()));
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        errors.push({ file, line: null, message: error.message });
+    try {
+      if (suite.config !== undefined) config = loadConfigFile(suite.config);
+      const known = new Set(RULES.keys());
+      // Policies, their params and the objects that exist already (Namespaces) are read together:
+      // a param may sit among the resources.
+      const read = await loadManifests(
+        [...config.policies, ...suite.policies, ...suite.resources],
+        () => Promise.reject(new Error("no stdin here")),
+        (source) => source,
+      );
+      const built = buildPolicySet(read.objects, known);
+      if (read.errors.length > 0 || built.errors.length > 0) {
+        errors.push(...read.errors, ...built.errors);
         continue;
       }
+      if (suite.config !== undefined) {
+        checkRuleIds(config, new Set([...known, ...built.set.policies.map((vap) => vap.name)]), suite.config);
+      }
+      const policy = compilePolicy(config, RULES, undefined, built.set);
+      const namespaces = namespacesIn(read.objects.map((source) => source.object));
+      const facts: ClusterFacts = {
+        hasDefaultDenyIngress: () => undefined,
+        pdbSelects: () => undefined,
+        namespace: (name) => namespaces.get(name),
+      };
+      runs.push({
+        file,
+        results: suite.cases.map((testCase, index) => runCase(testCase, index, policy, metrics, facts)),
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      errors.push({ file, line: null, message: error.message });
     }
-    const policy = compilePolicy(config);
-    runs.push({
-      file,
-      results: suite.cases.map((testCase, index) => runCase(testCase, index, policy, metrics)),
-    });
   }
   if (errors.length > 0) {
     for (const error of errors) {

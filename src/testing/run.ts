@@ -7,6 +7,7 @@ import type { Policy } from "../engine/policy.js";
 import type { Metrics } from "../metrics.js";
 import { groupOf, kindInGroup } from "../objects/kinds.js";
 import { isRecord, type KubeObject } from "../objects/object.js";
+import type { ClusterFacts } from "../rules/types.js";
 import type { TestCase, Verdict } from "./suite.js";
 
 export interface CaseResult {
@@ -71,7 +72,13 @@ export function rulesOf(response: AdmissionResponse["response"], known: Readonly
 }
 
 /** Runs one case through the webhook's own path: review validation, the handler, the response. */
-export function runCase(testCase: TestCase, index: number, policy: Policy, metrics: Metrics): CaseResult {
+export function runCase(
+  testCase: TestCase,
+  index: number,
+  policy: Policy,
+  metrics: Metrics,
+  facts?: ClusterFacts,
+): CaseResult {
   const parsed = parseReview(reviewFor(testCase, index));
   if ("error" in parsed) {
     return {
@@ -85,6 +92,7 @@ export function runCase(testCase: TestCase, index: number, policy: Policy, metri
     policy: () => policy,
     metrics,
     log: SILENT,
+    facts: () => facts,
   });
   const warnings = response.warnings ?? [];
   const verdict: Verdict = !response.allowed ? "denied" : warnings.length > 0 ? "warned" : "allowed";

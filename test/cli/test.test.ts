@@ -37,6 +37,23 @@ describe("tollgate test", () => {
     });
   });
 
+  it("runs ValidatingAdmissionPolicies with bindings, params and Namespaces from resources", async () => {
+    const result = await run([join(FIXTURES, "policies")]);
+    expect(result).toEqual({
+      code: 0,
+      stderr: "",
+      stdout: [
+        "PASS a ConfigMap without its owner annotation is denied in a prod namespace",
+        "PASS with the annotation it is allowed",
+        "PASS outside prod the binding does not apply",
+        "PASS in warn mode the denial is a warning",
+        "",
+        "4 cases: 4 passed, 0 failed",
+        "",
+      ].join("\n"),
+    });
+  });
+
   it("names the failing case with what it expected and what it got: exit 1", async () => {
     const result = await run([join(FIXTURES, "failing")]);
     expect(result.code).toBe(1);
@@ -57,8 +74,8 @@ describe("tollgate test", () => {
   it("writes one JUnit testcase per case, with a failure for the failing one", async () => {
     const result = await run([FIXTURES, "--output", "junit"]);
     expect(result.code).toBe(1);
-    expect(result.stdout.match(/<testcase /g)).toHaveLength(6);
-    expect(result.stdout).toContain('<testsuites name="tollgate test" tests="6" failures="1">');
+    expect(result.stdout.match(/<testcase /g)).toHaveLength(10);
+    expect(result.stdout).toContain('<testsuites name="tollgate test" tests="10" failures="1">');
     expect(result.stdout).toContain(
       '<testcase name="wrongly expects the root pod to pass" classname="' +
         join(FIXTURES, "failing", "tollgate-test.yaml") +
