@@ -3,6 +3,7 @@ import { EXT_LIST_METHODS, registerExtLists } from "./extLists.js";
 import { LIST_METHODS } from "./lists.js";
 import { MethodTable } from "./methods.js";
 import { registerOptionals } from "./optionals.js";
+import { registerQuantity } from "./quantity.js";
 import { REGEX_METHODS } from "./regex.js";
 import { registerSets } from "./sets.js";
 import { registerStrings, STRING_METHODS } from "./strings.js";
@@ -15,6 +16,7 @@ const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS, 
  * apiserver's base environment (k8s.io/apiserver/pkg/cel/environment/base.go, newest release).
  */
 export function registerKubernetesLibraries(env: Environment): void {
+  registerQuantity(env);
   registerStrings(env);
   registerSets(env);
   registerExtLists(env);
