@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fullCatalog } from "../../src/audit/catalog.js";
 import { runCheck } from "../../src/cli/check.js";
+import { loadConfigAndPolicies } from "../../src/cli/policies.js";
+import { vapRules } from "../../src/engine/vapRules.js";
 import { captureIO } from "./helpers.js";
 
 const DIR = join("test", "fixtures", "policies", "team-label");
@@ -78,5 +81,41 @@ describe("tollgate check --policy: ValidatingAdmissionPolicies as rules", () => 
       `${join(DIR, "broken", "policy.yaml")}:9: ValidatingAdmissionPolicy "broken": spec.validations[0].expression: type error: found no matching overload for 'dyn.nosuch()' (at 1:1)`,
     );
     expect(stderr).toBe("");
+  });
+});
+
+describe("tollgate rules --policy: the loaded policies in the catalog", () => {
+  it("lists each policy with its title annotation, category custom, the kinds it matches and where it runs", async () => {
+    const { policies, errors } = await loadConfigAndPolicies(undefined, [POLICY]);
+    expect(errors).toEqual([]);
+    const entries = fullCatalog(undefined, undefined, vapRules(policies)).policies ?? [];
+    expect(
+      entries.map(({ id, title, category, defaultSeverity, kinds, sources }) => ({
+        id,
+        title,
+        category,
+        defaultSeverity,
+        kinds,
+        sources,
+      })),
+    ).toEqual([
+      {
+        id: "require-team-label",
+        title: "Deployments carry a team label",
+        category: "custom",
+        defaultSeverity: "deny",
+        kinds: ["Deployment"],
+        sources: ["admission", "check", "audit"],
+      },
+      {
+        id: "prod-replicas",
+        title: "ValidatingAdmissionPolicy prod-replicas",
+        category: "custom",
+        defaultSeverity: "deny",
+        kinds: ["Deployment"],
+        sources: ["admission", "check", "audit"],
+      },
+    ]);
+    expect(fullCatalog().policies).toBeUndefined();
   });
 });
