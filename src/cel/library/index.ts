@@ -1,4 +1,5 @@
 import type { ASTNode, Environment } from "@marcbachmann/cel-js";
+import { registerComprehensions } from "./comprehensions.js";
 import { EXT_LIST_METHODS, registerExtLists } from "./extLists.js";
 import { LIST_METHODS } from "./lists.js";
 import { MethodTable } from "./methods.js";
@@ -19,6 +20,7 @@ export function registerKubernetesLibraries(env: Environment): void {
   registerQuantity(env);
   registerStrings(env);
   registerSets(env);
+  registerComprehensions(env);
   registerExtLists(env);
   registerOptionals(env);
   methods.register(env);
