@@ -1,13 +1,16 @@
 import type { ASTNode, Environment } from "@marcbachmann/cel-js";
+import { registerCIDR } from "./cidr.js";
 import { registerComprehensions } from "./comprehensions.js";
 import { EXT_LIST_METHODS, registerExtLists } from "./extLists.js";
 import { LIST_METHODS } from "./lists.js";
+import { registerIP } from "./ip.js";
 import { MethodTable } from "./methods.js";
 import { registerOptionals } from "./optionals.js";
 import { registerQuantity } from "./quantity.js";
 import { REGEX_METHODS } from "./regex.js";
 import { registerSets } from "./sets.js";
 import { registerStrings, STRING_METHODS } from "./strings.js";
+import { registerUrls } from "./url.js";
 
 /** The methods that replace cel-js's own or share a name across libraries (see MethodTable). */
 const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS, REGEX_METHODS);
@@ -17,9 +20,12 @@ const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS, 
  * apiserver's base environment (k8s.io/apiserver/pkg/cel/environment/base.go, newest release).
  */
 export function registerKubernetesLibraries(env: Environment): void {
+  registerUrls(env);
   registerQuantity(env);
   registerStrings(env);
   registerSets(env);
+  registerIP(env);
+  registerCIDR(env);
   registerComprehensions(env);
   registerExtLists(env);
   registerOptionals(env);
