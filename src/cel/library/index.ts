@@ -5,9 +5,11 @@ import { EXT_LIST_METHODS, registerExtLists } from "./extLists.js";
 import { LIST_METHODS } from "./lists.js";
 import { registerIP } from "./ip.js";
 import { MethodTable } from "./methods.js";
+import { registerNamedFormats } from "./namedFormats.js";
 import { registerOptionals } from "./optionals.js";
 import { registerQuantity } from "./quantity.js";
 import { REGEX_METHODS } from "./regex.js";
+import { registerSemver } from "./semver.js";
 import { registerSets } from "./sets.js";
 import { registerStrings, STRING_METHODS } from "./strings.js";
 import { registerUrls } from "./url.js";
@@ -21,14 +23,16 @@ const methods = new MethodTable(STRING_METHODS, LIST_METHODS, EXT_LIST_METHODS, 
  */
 export function registerKubernetesLibraries(env: Environment): void {
   registerUrls(env);
+  registerOptionals(env);
   registerQuantity(env);
   registerStrings(env);
   registerSets(env);
   registerIP(env);
   registerCIDR(env);
+  registerNamedFormats(env);
   registerComprehensions(env);
+  registerSemver(env);
   registerExtLists(env);
-  registerOptionals(env);
   methods.register(env);
 }
 
