@@ -54,9 +54,48 @@ export const CLOSE_IDLE_GRACE_MS = 1_000;
  */
 export const DRAIN_TIMEOUT_MS = REQUEST_TIMEOUT_MS;
 
+/**
+ * The timeouts of a server, in milliseconds; the constants above are the production values. Tests
+ * pass small ones, so that checking a cut-off does not wait seconds for it.
+ */
+export interface ServerTimeouts {
+  /** HEADERS_TIMEOUT_MS: the headers of a request arrive within this, or 408. */
+  headersTimeout: number;
+  /** REQUEST_TIMEOUT_MS: the whole request arrives within this, or 408. */
+  requestTimeout: number;
+  /** CONNECTIONS_CHECK_INTERVAL_MS: how often node checks the two above. */
+  connectionsCheckingInterval: number;
+  /** HANDSHAKE_TIMEOUT_MS: a connection that has not finished TLS by then is dropped. */
+  handshakeTimeout: number;
+  /** KEEP_ALIVE_TIMEOUT_MS: an idle connection between requests is closed after this. */
+  keepAliveTimeout: number;
+  /** CLOSE_IDLE_GRACE_MS: at the close, a connection is kept until idle this long. */
+  closeIdleGraceMs: number;
+  /** At the close, what is still open this long after is cut; the request timeout when absent. */
+  drainTimeoutMs: number;
+}
+
+/** `timeouts` with the production value for each one absent. */
+export function serverTimeouts(timeouts: Partial<ServerTimeouts> = {}): ServerTimeouts {
+  const requestTimeout = timeouts.requestTimeout ?? REQUEST_TIMEOUT_MS;
+  return {
+    headersTimeout: timeouts.headersTimeout ?? HEADERS_TIMEOUT_MS,
+    requestTimeout,
+    connectionsCheckingInterval: timeouts.connectionsCheckingInterval ?? CONNECTIONS_CHECK_INTERVAL_MS,
+    handshakeTimeout: timeouts.handshakeTimeout ?? HANDSHAKE_TIMEOUT_MS,
+    keepAliveTimeout: timeouts.keepAliveTimeout ?? KEEP_ALIVE_TIMEOUT_MS,
+    closeIdleGraceMs: timeouts.closeIdleGraceMs ?? CLOSE_IDLE_GRACE_MS,
+    drainTimeoutMs: timeouts.drainTimeoutMs ?? requestTimeout,
+  };
+}
+
 export interface AppOptions {
-  /** PEM key and certificate; plain HTTP when absent (tests with inject only). */
-  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /**
+   * PEM key and certificate; plain HTTP when absent (tests with inject only). `"later"`: HTTPS
+   * with no certificate yet, so that `serve --bootstrap` can hold its port before it reads its
+   * certificate from the cluster; handshakes fail until `swapCertificate` gives it one.
+   */
+  https?: { key: string | Buffer; cert: string | Buffer } | "later" | undefined;
   policy: () => Policy;
   metrics: Metrics;
   logger: FastifyBaseLogger;
@@ -69,6 +108,8 @@ export interface AppOptions {
   maxConnectionsPerPeer?: number;
   /** True from SIGTERM on: every answer then says `Connection: close`. */
   shuttingDown?: () => boolean;
+  /** The production value (see ServerTimeouts) for each one absent. */
+  timeouts?: Partial<ServerTimeouts>;
 }
 
 interface HttpError {
@@ -115,24 +156,25 @@ export function withoutExcerpt(message: string): string {
 
 /** The admission server: fastify with the validate, health and readiness routes. */
 export function buildApp(options: AppOptions): FastifyInstance {
+  const timeouts = serverTimeouts(options.timeouts);
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    requestTimeout: timeouts.requestTimeout,
     // While draining, answer what still arrives on open connections (with `Connection: close`):
     // a 503 would be a failed call to the apiserver, and a denial under `failurePolicy: Fail`.
     return503OnClosing: false,
     ...(options.https
       ? {
           https: {
-            ...options.https,
+            ...(options.https === "later" ? {} : options.https),
             ...TLS_SERVER_OPTIONS,
-            headersTimeout: HEADERS_TIMEOUT_MS,
-            requestTimeout: REQUEST_TIMEOUT_MS,
-            connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
-            handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+            headersTimeout: timeouts.headersTimeout,
+            requestTimeout: timeouts.requestTimeout,
+            connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
+            handshakeTimeout: timeouts.handshakeTimeout,
           },
         }
       : {}),
@@ -143,8 +185,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     maxConnections,
     maxConnectionsPerPeer:
       options.maxConnectionsPerPeer ?? Math.min(MAX_CONNECTIONS_PER_PEER, maxConnections),
-    closeIdleGraceMs: CLOSE_IDLE_GRACE_MS,
-    drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    closeIdleGraceMs: timeouts.closeIdleGraceMs,
+    drainTimeoutMs: timeouts.drainTimeoutMs,
     onDrop: (reason) => options.metrics.connectionsDropped.inc({ server: "webhook", reason }),
   });
 

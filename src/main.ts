@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { UsageError } from "./cli/args.js";
 import { ConfigError } from "./config/load.js";
+import { toolVersion } from "./version.js";
 
 const HELP = `Usage: tollgate <command> [options]
 
@@ -11,11 +12,11 @@ Commands:
   test       run tollgate-test.yaml cases through the webhook's engine path
   rules      list the rule catalog (--output text|json|markdown)
   certs      bootstrap or rotate the CA and serving certificate in a cluster
-  manifests  print the YAML that installs tollgate in a cluster
+  manifests  print the YAML that installs tollgate in a cluster (or write a kustomize base)
   export     print your ValidatingAdmissionPolicies with bindings per mode, for the apiserver
   help       show this help
 
-Run 'tollgate <command> --help' for a command's options.`;
+Run 'tollgate <command> --help' for a command's options, 'tollgate --version' for the version.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -35,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(`${HELP}\n`);
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") {
+    process.stdout.write(`${toolVersion()}\n`);
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

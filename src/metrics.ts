@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerOptions } from "node:http";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { toolVersion } from "./version.js";
 
 /**
  * The `kind` label of a decision. A label value is a series kept for the life of the process, and
@@ -28,11 +29,20 @@ export interface Metrics {
   configReloads: Counter<"result">;
   connectionsDropped: Counter<"server" | "reason">;
   certificateExpiry: Gauge<"certificate">;
+  /** 1, labelled with what runs: which tollgate on which Node.js (alerts and dashboards join on it). */
+  buildInfo: Gauge<"version" | "node">;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  const buildInfo = new Gauge({
+    name: "tollgate_build_info",
+    help: "Always 1; the labels say which tollgate version runs on which Node.js version",
+    labelNames: ["version", "node"],
+    registers: [registry],
+  });
+  buildInfo.set({ version: toolVersion(), node: process.version }, 1);
   return {
     registry,
     decisions: new Counter({
@@ -90,6 +100,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ["certificate"],
       registers: [registry],
     }),
+    buildInfo,
   };
 }
 

@@ -33,7 +33,31 @@ function parseDockerfile(text: string): Stage[] {
   return stages;
 }
 
-const stages = parseDockerfile(readFileSync(new URL("../Dockerfile", import.meta.url), "utf8"));
+const TEXT = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8");
+const stages = parseDockerfile(TEXT);
+const PACKAGE = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+  description: string;
+  license: string;
+};
+
+/** `key="value"` pairs of the final stage's LABEL instructions, `${ARG}` replaced by the ARG's default. */
+function labels(): Record<string, string> {
+  const defaults = new Map(
+    final.instructions
+      .filter((i) => i.keyword === "ARG")
+      .map((i) => i.args.split("=") as [string, string | undefined]),
+  );
+  const pairs = final.instructions
+    .filter((i) => i.keyword === "LABEL")
+    .flatMap((i) => [...i.args.matchAll(/(\S+?)="([^"]*)"/g)]);
+  return Object.fromEntries(
+    pairs.map(([, key, value]) => [
+      key!,
+      value!.replace(/\$\{(\w+)\}/g, (_all, name: string) => defaults.get(name) ?? ""),
+    ]),
+  );
+}
 const final = stages.at(-1)!;
 const nodeMajor = (image: string) => Number(/node(?:js)?:?(\d+)/.exec(image)?.[1]);
 
@@ -65,6 +89,51 @@ describe("Dockerfile", () => {
     expect(final.instructions.filter((i) => i.keyword === "RUN")).toEqual([]);
     const user = final.instructions.filter((i) => i.keyword === "USER").at(-1)?.args ?? "";
     expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
+  });
+
+  it("labels the image with the OCI keys, its version and licence from package.json", () => {
+    expect(labels()).toEqual({
+      "org.opencontainers.image.title": "tollgate",
+      "org.opencontainers.image.description": PACKAGE.description,
+      "org.opencontainers.image.licenses": PACKAGE.license,
+      "org.opencontainers.image.version": PACKAGE.version,
+      "org.opencontainers.image.revision": "unknown",
+      "org.opencontainers.image.created": "unknown",
+      "org.opencontainers.image.base.name": final.from,
+    });
+  });
+
+  it("pins every base image by digest, or says in the Dockerfile why not and how to", () => {
+    const unpinned = stages.filter((stage) => !/@sha256:[0-9a-f]{64}$/.test(stage.from));
+    if (unpinned.length > 0) {
+      expect(TEXT).toContain("# Not pinned by digest:");
+      for (const stage of unpinned) expect(TEXT).toContain(`imagetools inspect ${stage.from.split("@")[0]}`);
+    }
+  });
+
+  it("runs no dependency's install script, in any stage", () => {
+    const installs = stages.flatMap((stage) =>
+      stage.instructions.filter((i) => i.keyword === "RUN" && /\bnpm (ci|install)\b/.test(i.args)),
+    );
+    expect(installs.length).toBeGreaterThan(0);
+    for (const install of installs) expect(install.args).toMatch(/--ignore-scripts\b/);
+  });
+
+  it("leaves the application owned by root, so that the user it runs as cannot change it, and declares no volume", () => {
+    const copies = final.instructions.filter((i) => i.keyword === "COPY");
+    expect(copies.filter((i) => i.args.includes("--chown"))).toEqual([]);
+    expect(final.instructions.filter((i) => i.keyword === "VOLUME")).toEqual([]);
+  });
+
+  it("says which Node.js the tests run on when the image runs another major", () => {
+    const imageMajor = nodeMajor(final.from);
+    const testMajor = Number(process.versions.node.split(".")[0]);
+    if (imageMajor === testMajor) return;
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain(
+      `The tests run on Node.js ${testMajor}; the container image runs Node.js ${imageMajor}`,
+    );
+    expect(TEXT).toContain(`the development machines (${testMajor}, see README.md)`);
   });
 
   it("starts `tollgate serve` in exec form", () => {

@@ -5,6 +5,10 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 
 const [port, host, certFile, keyFile] = process.argv.slice(2);
+if (port === undefined || host === undefined || certFile === undefined || keyFile === undefined) {
+  console.error("usage: node scripts/bench/bare-server.mjs PORT HOST CERT KEY");
+  process.exit(2);
+}
 const server = createServer(
   { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: "TLSv1.2" },
   (req, res) => {
@@ -18,9 +22,10 @@ const server = createServer(
       body += chunk;
     });
     req.on("end", () => {
+      /** @type {unknown} */
       let uid;
       try {
-        uid = JSON.parse(body).request?.uid ?? "";
+        uid = /** @type {{ request?: { uid?: unknown } }} */ (JSON.parse(body)).request?.uid ?? "";
       } catch {
         res.writeHead(400).end();
         return;

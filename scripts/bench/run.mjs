@@ -14,6 +14,7 @@
 //                  there), so that the same CA checks every server's answers.
 //   --peer-pid     the peer's process id, to read its CPU time and memory as for the other two.
 //   --peer-version a line describing the peer's build, for the report.
+//   --rounds N (3), --seconds S per run (10, 4 with --quick), --connections C (32)
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
@@ -38,8 +39,68 @@ const FIXTURES = join(ROOT, "test/fixtures/admission");
 const BODIES = ["pod-create", "deployment-create", "deployment-update", "clusterrole-create"];
 const HOST = "127.0.0.1";
 
+/**
+ * One wrk run, as scripts/bench/wrk-post.lua reports it; latencies in ms. A run against a server
+ * whose process this script can read also has its memory and CPU time per request.
+ * @typedef {object} Run
+ * @property {number} rps
+ * @property {number} p50
+ * @property {number} p90
+ * @property {number} p99
+ * @property {number} max
+ * @property {number} requests
+ * @property {number} errors
+ * @property {number} [rssMb]
+ * @property {number} [peakMb]
+ * @property {number} [cpuUs]
+ */
+/** @typedef {{ major: number; minor: number; ms: number }} GcDelta garbage collections in one run */
+/** @typedef {{ name: string; url: string; pid: number | undefined; metrics?: string }} Server */
+/** @typedef {import("node:child_process").ChildProcess & { lines: number }} Started a server, and how many lines it wrote to stdout */
+/**
+ * A server's figures on one body, at full rate: medians over the rounds.
+ * @typedef {{ name: string; rps: number; p50: number; p99: number; rssMb: number; cpuUs: number; errors: number }} Row
+ */
+/**
+ * @typedef {object} BodyResult
+ * @property {string} body
+ * @property {number} bytes
+ * @property {string} verdict tollgate's
+ * @property {Record<string, string>} verdicts by server
+ * @property {Row[]} servers tollgate, bare, then the peer if any
+ * @property {number} ratio tollgate / bare req/s, the median of the rounds'
+ * @property {number[]} ratios each round's
+ * @property {number | undefined} peerRatio tollgate / peer req/s
+ * @property {number[] | undefined} peerRatios
+ * @property {number} cpuRatio bare / tollgate CPU per request
+ */
+/**
+ * A server's figures on one body, paced.
+ * @typedef {{ name: string; rps: number; p50: number; p99: number; p99s: number[]; gc: GcDelta | undefined }} PacedRow
+ */
+/** @typedef {{ body: string; target: number; connections: number; delayMs: number; servers: PacedRow[] }} Paced */
+/** @typedef {{ rules: number; results: { body: string; findings: number; engine: number; pipeline: number }[] }} EngineFigures as scripts/bench/engine.mjs prints them */
+/** @typedef {{ documents: number; seconds: number; docsPerSecond: number }} CheckFigure */
+/**
+ * @typedef {object} Result
+ * @property {ReturnType<typeof machine>} machine
+ * @property {boolean} quick
+ * @property {number} rounds
+ * @property {number} seconds
+ * @property {number} connections
+ * @property {{ name: string; version: string | undefined; url: string } | undefined} peer
+ * @property {BodyResult[]} bodies
+ * @property {Paced[]} paced
+ * @property {{ name: string; rssMb: number; peakMb: number }[]} peak
+ * @property {number} logLines
+ * @property {number} tollgateRequests
+ * @property {EngineFigures} engine
+ * @property {CheckFigure | undefined} check
+ */
+
 const { values: flags } = parseArgs({
   options: {
+    help: { type: "boolean", short: "h", default: false },
     quick: { type: "boolean", default: false },
     rounds: { type: "string" },
     seconds: { type: "string" },
@@ -51,13 +112,33 @@ const { values: flags } = parseArgs({
     "peer-version": { type: "string" },
   },
 });
+if (flags.help) {
+  // The usage is the comment at the top of this file.
+  const source = readFileSync(fileURLToPath(import.meta.url), "utf8");
+  const usage = source.slice(source.indexOf("// Usage:"), source.indexOf("\nimport "));
+  process.stdout.write(`${usage.replace(/^\/\/ ?/gm, "")}\n`);
+  process.exit(0);
+}
 const quick = flags.quick;
 const rounds = Number(flags.rounds ?? 3);
 const seconds = Number(flags.seconds ?? (quick ? 4 : 10));
 const connections = Number(flags.connections);
+for (const [flag, value] of /** @type {const} */ ([
+  ["rounds", rounds],
+  ["seconds", seconds],
+  ["connections", connections],
+])) {
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(
+      `bench: --${flag} must be a whole number from 1, got ${JSON.stringify(flags[flag])}\n`,
+    );
+    process.exit(2);
+  }
+}
 const bodies = quick ? ["pod-create"] : BODIES;
 const peerUrl = quick ? undefined : flags["peer-url"];
 
+/** @type {Set<import("node:child_process").ChildProcess>} */
 const children = new Set();
 const deadline = setTimeout(
   () => {
@@ -77,10 +158,16 @@ process.once("SIGINT", () => {
   process.exit(130);
 });
 
+/** @param {string} line */
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
 // ---------------------------------------------------------------- machine and tools
 
+/**
+ * The command's stdout, trimmed, or undefined when it fails.
+ * @param {string} command
+ * @param {string[]} args
+ */
 function tryRun(command, args) {
   try {
     return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
@@ -109,19 +196,27 @@ function ensureWrk() {
 }
 
 const pinned = cpus().length >= 2 && tryRun("sh", ["-c", "command -v taskset"]) !== undefined;
-/** Servers on core 0, the load generator on core 1, so they do not take turns on one core. */
+/**
+ * Servers on core 0, the load generator on core 1, so they do not take turns on one core.
+ * @param {number} core
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {[string, string[]]}
+ */
 function onCore(core, command, args) {
   return pinned ? ["taskset", ["-c", String(core), command, ...args]] : [command, args];
 }
 
 function machine() {
   const wrkVersion = (tryRun("sh", ["-c", "wrk -v 2>&1 | head -1"]) ?? "").split(" ").slice(0, 2).join(" ");
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-  const dep = (name) =>
-    JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  /** @param {string} file @returns {string} */
+  const versionIn = (file) =>
+    /** @type {{ version: string }} */ (JSON.parse(readFileSync(file, "utf8"))).version;
+  /** @param {string} name */
+  const dep = (name) => versionIn(join(ROOT, "node_modules", name, "package.json"));
   return {
     date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
-    tollgate: `${pkg.version} (${tryRun("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]) ?? "?"})`,
+    tollgate: `${versionIn(join(ROOT, "package.json"))} (${tryRun("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]) ?? "?"})`,
     node: process.version,
     fastify: dep("fastify"),
     pino: dep("pino"),
@@ -136,12 +231,13 @@ function machine() {
 
 // ---------------------------------------------------------------- processes
 
+/** @returns {Promise<number>} */
 function freePort() {
   return new Promise((done, fail) => {
     const probe = createServer();
     probe.once("error", fail);
     probe.listen(0, HOST, () => {
-      const { port } = probe.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (probe.address());
       probe.close(() => done(port));
     });
   });
@@ -150,14 +246,19 @@ function freePort() {
 /**
  * Start a server on core 0. Its stdout is a pipe that this process drains and counts lines of,
  * as a container runtime reads a container's stdout; stderr goes to `logFile`.
+ * @param {string} name
+ * @param {string} command
+ * @param {string[]} args
+ * @param {string} logFile
+ * @returns {Started}
  */
 function start(name, command, args, logFile) {
   const err = openSync(logFile, "a");
   const [cmd, argv] = onCore(0, command, args);
-  const child = spawn(cmd, argv, { cwd: ROOT, stdio: ["ignore", "pipe", err] });
+  const child = Object.assign(spawn(cmd, argv, { cwd: ROOT, stdio: ["ignore", "pipe", err] }), { lines: 0 });
   closeSync(err);
-  child.lines = 0;
-  child.stdout.on("data", (chunk) => {
+  // stdio[1] is a pipe.
+  /** @type {import("node:stream").Readable} */ (child.stdout).on("data", (/** @type {Buffer} */ chunk) => {
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) child.lines++;
   });
   children.add(child);
@@ -169,6 +270,12 @@ function start(name, command, args, logFile) {
 }
 let stopping = false;
 
+/**
+ * @param {string} url
+ * @param {string} body
+ * @param {Buffer} ca
+ * @returns {Promise<{ status: number | undefined; text: string }>}
+ */
 function post(url, body, ca) {
   return new Promise((done, fail) => {
     const req = request(
@@ -189,11 +296,16 @@ function post(url, body, ca) {
   });
 }
 
+/**
+ * @param {string} url
+ * @param {Buffer} ca
+ * @param {Started} child
+ */
 async function waitHealthy(url, ca, child) {
   const until = Date.now() + 20_000;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`${url}: the server exited`);
-    const ok = await new Promise((done) => {
+    const ok = await new Promise((/** @type {(ok: boolean) => void} */ done) => {
       const req = request(url, { ca, timeout: 1000 }, (res) => {
         res.resume();
         done(res.statusCode === 200);
@@ -210,15 +322,23 @@ async function waitHealthy(url, ca, child) {
 
 const TICKS_PER_SECOND = Number(tryRun("getconf", ["CLK_TCK"]) ?? 100);
 
-/** CPU seconds (user + system) the process has used so far. */
+/**
+ * CPU seconds (user + system) the process has used so far.
+ * @param {number} pid
+ */
 function cpuOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/**
+ * The process's resident memory now and at its peak.
+ * @param {number} pid
+ */
 function memoryOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  /** @param {string} field */
   const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }
@@ -226,9 +346,10 @@ function memoryOf(pid) {
 /**
  * tollgate's garbage collections so far, from its own /metrics (prom-client's default metrics):
  * a full (major) GC stops the one thread for milliseconds, which is what a p99 feels.
+ * @param {string} metricsUrl
  */
 async function gcOf(metricsUrl) {
-  const text = await new Promise((done, fail) => {
+  const text = await new Promise((/** @type {(body: string) => void} */ done, fail) => {
     const req = httpGet(metricsUrl, { timeout: 5000 }, (res) => {
       let body = "";
       res.setEncoding("utf8");
@@ -249,6 +370,11 @@ async function gcOf(metricsUrl) {
   return gc;
 }
 
+/**
+ * @param {{ major: number; minor: number; seconds: number }} after
+ * @param {{ major: number; minor: number; seconds: number }} before
+ * @returns {GcDelta}
+ */
 const gcDelta = (after, before) => ({
   major: after.major - before.major,
   minor: after.minor - before.minor,
@@ -257,6 +383,16 @@ const gcDelta = (after, before) => ({
 
 // ---------------------------------------------------------------- load
 
+/**
+ * One wrk run of `duration` seconds over `conns` connections, each waiting about `delayMs`
+ * between requests when given.
+ * @param {string} url
+ * @param {string} bodyFile
+ * @param {number} duration
+ * @param {number} conns
+ * @param {number} [delayMs]
+ * @returns {Promise<Run>}
+ */
 function wrk(url, bodyFile, duration, conns, delayMs) {
   const args = [
     "-t1",
@@ -277,10 +413,10 @@ function wrk(url, bodyFile, duration, conns, delayMs) {
     children.add(child);
     let out = "";
     let err = "";
-    child.stdout.on("data", (chunk) => {
+    child.stdout.on("data", (/** @type {Buffer} */ chunk) => {
       out += chunk;
     });
-    child.stderr.on("data", (chunk) => {
+    child.stderr.on("data", (/** @type {Buffer} */ chunk) => {
       err += chunk;
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), (duration + 15) * 1000);
@@ -292,7 +428,10 @@ function wrk(url, bodyFile, duration, conns, delayMs) {
         fail(new Error(`wrk ${url} failed (${code}): ${err.trim() || out.trim()}`));
         return;
       }
-      const r = JSON.parse(line);
+      const r =
+        /** @type {{ requests: number; durationUs: number; p50Us: number; p90Us: number; p99Us: number; maxUs: number; errors: Record<string, number> }} */ (
+          JSON.parse(line)
+        );
       const errors = Object.values(r.errors).reduce((a, b) => a + b, 0);
       done({
         rps: r.requests / (r.durationUs / 1e6),
@@ -307,13 +446,21 @@ function wrk(url, bodyFile, duration, conns, delayMs) {
   });
 }
 
+/**
+ * @param {number[]} xs not empty (every flag that sets a count is at least 1)
+ * @returns {number}
+ */
 const median = (xs) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const at = (/** @type {number} */ i) => /** @type {number} */ (sorted[i]);
+  return sorted.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 };
 
-/** The medians of a server's wrk runs on one body: req/s, p50, p99. */
+/**
+ * The medians of a server's wrk runs on one body: req/s, p50, p99.
+ * @param {Run[]} runs
+ */
 const latencyMedians = (runs) => ({
   rps: median(runs.map((r) => r.rps)),
   p50: median(runs.map((r) => r.p50)),
@@ -322,6 +469,7 @@ const latencyMedians = (runs) => ({
 
 // ---------------------------------------------------------------- engine and CLI
 
+/** @returns {EngineFigures} */
 function engineFigures() {
   const files = BODIES.map((b) => join(FIXTURES, `${b}.json`));
   const [cmd, argv] = onCore(0, process.execPath, [
@@ -343,8 +491,12 @@ function checkAvailable() {
   }
 }
 
-/** 10,000 documents: Deployments, Services, ConfigMaps, Pods, ClusterRoles, in turn. */
+/**
+ * Writes 10,000 documents to `file`: Deployments, Services, ConfigMaps, Pods, ClusterRoles, in turn.
+ * @param {string} file
+ */
 function checkCorpus(file) {
+  /** @type {string[]} */
   const docs = [];
   for (let i = 0; i < 10_000; i++) {
     const name = `app-${i}`;
@@ -416,6 +568,7 @@ rules:
   writeFileSync(file, docs.join("---\n"));
 }
 
+/** @returns {CheckFigure | undefined} */
 function checkFigure() {
   if (!checkAvailable()) return undefined;
   const file = join(WORK, "check-10k.yaml");
@@ -427,6 +580,7 @@ function checkFigure() {
     "json",
     file,
   ]);
+  /** @type {number[]} */
   const times = [];
   for (let i = 0; i < (quick ? 1 : 3); i++) {
     const started = process.hrtime.bigint();
@@ -434,8 +588,8 @@ function checkFigure() {
       execFileSync(cmd, argv, { stdio: "ignore", timeout: 300_000 });
     } catch (error) {
       // Exit 1 means deny findings, which the corpus has on purpose; anything else is a failure.
-      if (error.status !== 1)
-        throw new Error(`tollgate check failed (${error.status ?? error.signal})`, { cause: error });
+      const { status, signal } = /** @type {{ status?: number | null; signal?: string | null }} */ (error);
+      if (status !== 1) throw new Error(`tollgate check failed (${status ?? signal})`, { cause: error });
     }
     times.push(Number(process.hrtime.bigint() - started) / 1e9);
   }
@@ -445,11 +599,44 @@ function checkFigure() {
 
 // ---------------------------------------------------------------- report
 
+/**
+ * `record[key]`, which the run set before it reads it.
+ * @template T
+ * @param {Record<string, T>} record
+ * @param {string} key
+ * @returns {T}
+ */
+function entry(record, key) {
+  const found = record[key];
+  if (found === undefined) throw new Error(`bench: nothing measured for ${key}`);
+  return found;
+}
+
+/**
+ * The row of server `name`.
+ * @template {{ name: string }} R
+ * @param {R[]} rows
+ * @param {string} name
+ * @returns {R}
+ */
+function rowOf(rows, name) {
+  const found = rows.find((row) => row.name === name);
+  if (found === undefined) throw new Error(`bench: no figures for ${name}`);
+  return found;
+}
+
+/** @param {number} n */
 const f0 = (n) => Math.round(n).toLocaleString("en-US");
+/** @param {number} n */
 const f2 = (n) => n.toFixed(2);
 
+/**
+ * The run as markdown: the tables BENCHMARKS.md shows.
+ * @param {Result} result
+ */
 function report(result) {
   const m = result.machine;
+  /** @type {string[]} */
   const lines = [];
   lines.push(
     `Run of ${m.date}: tollgate ${m.tollgate}, Node ${m.node}, fastify ${m.fastify}, pino ${m.pino}, ${m.wrk}`,
@@ -491,11 +678,11 @@ function report(result) {
     );
     lines.push("|---|---|---|---:|---:|---:|---:|---:|");
     for (const b of result.bodies) {
-      const t = b.servers.find((s) => s.name === "tollgate");
-      const p = b.servers.find((s) => s.name === peerName);
-      const cpu = (s) => (Number.isNaN(s.cpuUs) ? "" : f0(s.cpuUs));
+      const t = rowOf(b.servers, "tollgate");
+      const p = rowOf(b.servers, peerName);
+      const cpu = (/** @type {Row} */ s) => (Number.isNaN(s.cpuUs) ? "" : f0(s.cpuUs));
       lines.push(
-        `| ${b.body} | ${b.verdict} | ${b.verdicts[peerName]} | ${f2(b.peerRatio)} | ${f2(t.p99)} | ${f2(p.p99)} | ${cpu(t)} | ${cpu(p)} |`,
+        `| ${b.body} | ${b.verdict} | ${b.verdicts[peerName]} | ${f2(b.peerRatio ?? Number.NaN)} | ${f2(t.p99)} | ${f2(p.p99)} | ${cpu(t)} | ${cpu(p)} |`,
       );
     }
   }
@@ -556,14 +743,15 @@ async function main() {
   const info = machine();
   log(`${info.cpu}, load ${info.load}, ${pinned ? "pinned" : "not pinned"}`);
 
+  /** @type {Record<string, { file: string; bytes: number }>} */
   const bodyFiles = {};
-  const bodyBytes = {};
   for (const body of BODIES) {
     const compact = JSON.stringify(JSON.parse(readFileSync(join(FIXTURES, `${body}.json`), "utf8")));
-    bodyFiles[body] = join(WORK, "bodies", `${body}.json`);
-    bodyBytes[body] = Buffer.byteLength(compact);
-    writeFileSync(bodyFiles[body], compact);
+    const file = join(WORK, "bodies", `${body}.json`);
+    bodyFiles[body] = { file, bytes: Buffer.byteLength(compact) };
+    writeFileSync(file, compact);
   }
+  const fileOf = (/** @type {string} */ body) => entry(bodyFiles, body).file;
 
   const certs = join(WORK, "certs");
   const tollgateLog = join(WORK, "tollgate.stderr.log");
@@ -605,6 +793,7 @@ async function main() {
   );
   await waitHealthy(`https://${HOST}:${barePort}/healthz`, ca, bare);
 
+  /** @type {Server[]} */
   const servers = [
     {
       name: "tollgate",
@@ -622,21 +811,26 @@ async function main() {
   }
 
   // Every server must answer every body with a 200 AdmissionReview for the same uid.
+  /** @type {Record<string, Record<string, string>>} */
   const verdicts = {};
   for (const body of bodies) {
-    const text = readFileSync(bodyFiles[body], "utf8");
-    const uid = JSON.parse(text).request.uid;
+    const text = readFileSync(fileOf(body), "utf8");
+    const uid = /** @type {{ request: { uid: string } }} */ (JSON.parse(text)).request.uid;
+    const verdict = (verdicts[body] ??= {});
     for (const server of servers) {
       const answer = await post(server.url, text, ca);
-      const parsed = answer.status === 200 ? JSON.parse(answer.text) : undefined;
-      if (parsed?.response?.uid !== uid) {
+      const r =
+        answer.status === 200
+          ? /** @type {{ response?: { uid?: unknown; allowed?: boolean; warnings?: string[] } }} */ (
+              JSON.parse(answer.text)
+            ).response
+          : undefined;
+      if (r?.uid !== uid) {
         throw new Error(
           `${server.name} answered ${body} with ${answer.status}: ${answer.text.slice(0, 300)}`,
         );
       }
-      const r = parsed.response;
-      verdicts[body] ??= {};
-      verdicts[body][server.name] =
+      verdict[server.name] =
         `${r.allowed ? "allowed" : "denied"}${r.warnings ? `, ${r.warnings.length} warning(s)` : ""}`;
       // The answers, to compare what each server concluded (the peer's rules are not tollgate's).
       writeFileSync(join(WORK, "answers", `${server.name}-${body}.json`), `${answer.text}\n`);
@@ -645,9 +839,10 @@ async function main() {
 
   log("warming up");
   for (const body of bodies)
-    for (const server of servers) await wrk(server.url, bodyFiles[body], quick ? 1 : 2, connections);
+    for (const server of servers) await wrk(server.url, fileOf(body), quick ? 1 : 2, connections);
   const linesBefore = tollgate.lines;
 
+  /** @type {Record<string, Run[]>} */
   const runs = {};
   let tollgateRequests = 0;
   for (let round = 0; round < rounds; round++) {
@@ -655,15 +850,13 @@ async function main() {
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const server of order) {
         const cpuBefore = server.pid ? cpuOf(server.pid) : 0;
-        const r = await wrk(server.url, bodyFiles[body], seconds, connections);
+        const r = await wrk(server.url, fileOf(body), seconds, connections);
         if (server.pid) {
           Object.assign(r, memoryOf(server.pid));
           r.cpuUs = ((cpuOf(server.pid) - cpuBefore) * 1e6) / r.requests;
         }
         if (server.name === "tollgate") tollgateRequests += r.requests;
-        const key = `${body}/${server.name}`;
-        if (!runs[key]) runs[key] = [];
-        runs[key].push(r);
+        (runs[`${body}/${server.name}`] ??= []).push(r);
         log(
           `round ${round + 1} ${body} ${server.name}: ${f0(r.rps)} req/s, p99 ${f2(r.p99)} ms, ${f0(r.cpuUs ?? Number.NaN)} CPU µs/req${r.errors ? `, ${r.errors} errors` : ""}`,
         );
@@ -671,61 +864,75 @@ async function main() {
     }
   }
 
+  /** @param {string} body @param {string} server */
+  const runsOf = (body, server) => entry(runs, `${body}/${server}`);
   const bodyResults = bodies.map((body) => {
     const rows = servers.map((server) => {
-      const rs = runs[`${body}/${server.name}`];
+      const rs = runsOf(body, server.name);
       return {
         name: server.name,
         ...latencyMedians(rs),
-        rssMb: rs.at(-1).rssMb ?? Number.NaN,
+        rssMb: rs.at(-1)?.rssMb ?? Number.NaN,
         cpuUs: median(rs.map((r) => r.cpuUs ?? Number.NaN)),
         errors: rs.reduce((a, r) => a + r.errors, 0),
       };
     });
     // Ratio per round, then the median: each round's two runs are minutes apart at most.
-    const perRound = runs[`${body}/tollgate`].map((r, i) => r.rps / runs[`${body}/bare`][i].rps);
-    const peerRuns = peerUrl ? runs[`${body}/${flags["peer-name"]}`] : undefined;
-    const perRoundPeer = peerRuns?.map((r, i) => runs[`${body}/tollgate`][i].rps / r.rps);
+    // Every server ran once per round, so the runs of one round have the same index.
+    const tollgateRuns = runsOf(body, "tollgate");
+    const bareRuns = runsOf(body, "bare");
+    /** @param {Run[]} rs @param {number} i */
+    const rpsAt = (rs, i) => {
+      const run = rs[i];
+      if (run === undefined) throw new Error(`bench: ${body} has no run in round ${i + 1}`);
+      return run.rps;
+    };
+    const perRound = tollgateRuns.map((r, i) => r.rps / rpsAt(bareRuns, i));
+    const peerRuns = peerUrl ? runsOf(body, flags["peer-name"]) : undefined;
+    const perRoundPeer = peerRuns?.map((r, i) => rpsAt(tollgateRuns, i) / r.rps);
+    const verdict = entry(verdicts, body);
     return {
       body,
-      bytes: bodyBytes[body],
-      verdict: verdicts[body].tollgate,
-      verdicts: verdicts[body],
+      bytes: entry(bodyFiles, body).bytes,
+      verdict: entry(verdict, "tollgate"),
+      verdicts: verdict,
       servers: rows,
       ratio: median(perRound),
       ratios: perRound,
       peerRatio: perRoundPeer ? median(perRoundPeer) : undefined,
       peerRatios: perRoundPeer,
       // The same comparison from CPU time: the throughput ratio if both were CPU-bound.
-      cpuRatio: rows[1].cpuUs / rows[0].cpuUs,
+      cpuRatio: rowOf(rows, "bare").cpuUs / rowOf(rows, "tollgate").cpuUs,
     };
   });
 
   // Paced runs, in rounds like the full-rate ones: one 10 s run's p99 on this shared machine
   // moves from 2 to 13 ms with the neighbours, for the bare server as for tollgate.
+  /** @type {Paced[]} */
   const paced = [];
   if (!quick) {
     for (const b of bodyResults) {
-      const target = b.servers[0].rps / 2;
+      const target = rowOf(b.servers, "tollgate").rps / 2;
       // Connections that each wait 20 ms on average keep the integer-millisecond delay close to the pace.
       const conns = Math.max(8, Math.ceil((target * 20) / 1000));
       const delayMs = Math.round((conns * 1000) / target);
-      const byServer = new Map(servers.map((server) => [server.name, []]));
+      /** @type {Record<string, (Run & { gc: GcDelta | undefined })[]>} */
+      const byServer = Object.fromEntries(servers.map((server) => [server.name, []]));
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) {
           const gcBefore = server.metrics ? await gcOf(server.metrics) : undefined;
-          const r = await wrk(server.url, bodyFiles[b.body], seconds, conns, delayMs);
-          const gc = gcBefore ? gcDelta(await gcOf(server.metrics), gcBefore) : undefined;
-          byServer.get(server.name).push({ ...r, gc });
+          const r = await wrk(server.url, fileOf(b.body), seconds, conns, delayMs);
+          const gc = server.metrics && gcBefore ? gcDelta(await gcOf(server.metrics), gcBefore) : undefined;
+          entry(byServer, server.name).push({ ...r, gc });
           log(
             `paced round ${round + 1} ${b.body} ${server.name}: ${f0(r.rps)} req/s, p99 ${f2(r.p99)} ms${gc ? `, ${gc.major} full GCs, ${gc.minor} scavenges, ${f0(gc.ms)} ms in GC` : ""}`,
           );
         }
       }
       const rows = servers.map((server) => {
-        const rs = byServer.get(server.name);
-        const gcs = rs.map((r) => r.gc).filter((gc) => gc !== undefined);
+        const rs = entry(byServer, server.name);
+        const gcs = rs.flatMap((r) => (r.gc ? [r.gc] : []));
         return {
           name: server.name,
           ...latencyMedians(rs),
@@ -745,7 +952,7 @@ async function main() {
   }
   // Paced runs included: wrk's count of the measured runs is compared with lines after them.
   const logLines = tollgate.lines - linesBefore;
-  const peak = servers.filter((s) => s.pid).map((s) => ({ name: s.name, ...memoryOf(s.pid) }));
+  const peak = servers.flatMap((s) => (s.pid ? [{ name: s.name, ...memoryOf(s.pid) }] : []));
 
   stopping = true;
   tollgate.kill("SIGTERM");
@@ -758,6 +965,7 @@ async function main() {
   log("tollgate check");
   const check = checkFigure();
 
+  /** @type {Result} */
   const result = {
     machine: info,
     quick,

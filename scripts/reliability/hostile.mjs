@@ -14,14 +14,22 @@ import { join } from "node:path";
 
 const MIB = 1024 * 1024;
 
+/** @returns {Promise<number>} */
 const freePort = () =>
   new Promise((resolve) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 
+/** @typedef {{ kind?: string; metadata?: { name?: string } & Record<string, unknown> } & Record<string, unknown>} KubeObject */
+
+/**
+ * An AdmissionReview of `object`, as JSON.
+ * @param {KubeObject} object
+ * @param {{ uid?: string; username?: string; groups?: string[]; kind?: string }} [options]
+ */
 const review = (object, { uid = "hostile", username = "alice", groups = [], kind } = {}) =>
   JSON.stringify({
     apiVersion: "admission.k8s.io/v1",
@@ -40,6 +48,12 @@ const review = (object, { uid = "hostile", username = "alice", groups = [], kind
     },
   });
 
+/**
+ * @param {string} name
+ * @param {Record<string, unknown>} spec
+ * @param {Record<string, string>} [annotations]
+ * @returns {KubeObject}
+ */
 const pod = (name, spec, annotations) => ({
   apiVersion: "v1",
   kind: "Pod",
@@ -47,6 +61,7 @@ const pod = (name, spec, annotations) => ({
   spec,
 });
 
+/** @param {number} days */
 const inDays = (days) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 async function startServer() {
@@ -71,7 +86,7 @@ async function startServer() {
   );
   let longestLine = 0;
   let pending = 0;
-  child.stdout.on("data", (chunk) => {
+  child.stdout.on("data", (/** @type {Buffer} */ chunk) => {
     let from = 0;
     for (;;) {
       const nl = chunk.indexOf(10, from);
@@ -86,7 +101,12 @@ async function startServer() {
   });
   child.stderr.resume();
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  /** @type {string | undefined} */
   let ca;
+  /**
+   * @param {string} body
+   * @returns {Promise<{ status: number | undefined; bytes: number; text: string; ms: number }>}
+   */
   const post = (body) =>
     new Promise((resolve, reject) => {
       const started = performance.now();
@@ -102,8 +122,9 @@ async function startServer() {
           headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
         },
         (res) => {
+          /** @type {Buffer[]} */
           const chunks = [];
-          res.on("data", (c) => chunks.push(c));
+          res.on("data", (/** @type {Buffer} */ c) => chunks.push(c));
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             resolve({
@@ -118,12 +139,13 @@ async function startServer() {
       req.on("error", reject);
       req.end(body);
     });
+  /** @returns {Promise<{ bytes: number; decisionSeries: number }>} */
   const scrape = () =>
     new Promise((resolve, reject) => {
       const req = httpRequest({ host: "127.0.0.1", port: metricsPort, path: "/metrics" }, (res) => {
         let bytes = 0;
         let series = 0;
-        res.on("data", (c) => {
+        res.on("data", (/** @type {Buffer} */ c) => {
           bytes += c.length;
           series += c.toString("latin1").split("tollgate_decisions_total{").length - 1;
         });
@@ -142,10 +164,12 @@ async function startServer() {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  /** @param {string} field of /proc/PID/status, in MiB */
   const status = (field) => {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(
       readFileSync(`/proc/${child.pid}/status`, "utf8"),
     );
+    if (!match) throw new Error(`the server (pid ${child.pid}) has no ${field}: did it exit?`);
     return Math.round(Number(match[1]) / 1024);
   };
   return {
@@ -162,7 +186,14 @@ async function startServer() {
   };
 }
 
-/** Send `body` while a small request goes every 20 ms; the small requests' worst latency. */
+/** @typedef {Awaited<ReturnType<typeof startServer>>} Server */
+/** @typedef {Awaited<ReturnType<Server["post"]>>} Answer */
+
+/**
+ * Send `body` while a small request goes every 20 ms; the small requests' worst latency.
+ * @param {Server} server
+ * @param {string} body
+ */
 async function withProbe(server, body) {
   const small = review(pod("small", { containers: [{ name: "a", image: "a:1" }] }), { uid: "small" });
   let worst = 0;
@@ -180,7 +211,9 @@ async function withProbe(server, body) {
   return { answer, smallWorstMs: Math.round(worst) };
 }
 
+/** @param {Answer} answer */
 function summary(answer) {
+  /** @type {{ allowed?: boolean; warnings?: string[]; status?: { message?: string } }} */
   let response = {};
   try {
     response = JSON.parse(answer.text).response ?? {};
@@ -198,6 +231,7 @@ function summary(answer) {
   };
 }
 
+/** @type {Record<string, () => string>} */
 const SCENARIOS = {
   // A 7 MiB container name in a Pod that breaks the usual rules.
   "long-name": () => review(pod("long-name", { containers: [{ name: "a".repeat(7 * MIB), image: "a:1" }] })),
@@ -229,12 +263,14 @@ const SCENARIOS = {
     ),
 };
 
+/** @param {string} name */
 async function runOne(name) {
   const server = await startServer();
   try {
     const before = server.rssMiB();
     if (name === "kinds" || name === "big-kinds") {
       const count = name === "kinds" ? 20_000 : 6;
+      /** @type {(i: number) => string} */
       const kindOf = name === "kinds" ? (i) => `Kind${i}` : (i) => `${i}`.padEnd(3.5 * MIB, "k");
       const started = performance.now();
       for (let i = 0; i < count; i++) {
@@ -256,7 +292,9 @@ async function runOne(name) {
         longestLogLine: server.longestLine(),
       };
     }
-    const body = SCENARIOS[name]();
+    const scenario = SCENARIOS[name];
+    if (!scenario) throw new Error(`unknown scenario ${name}`);
+    const body = scenario();
     const { answer, smallWorstMs } = await withProbe(server, body);
     // The log lines reach us through a pipe after the answer does.
     await new Promise((r) => setTimeout(r, 500));

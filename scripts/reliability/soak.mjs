@@ -26,10 +26,11 @@ if (!(durationS > 0 && durationS <= 3600) || !(rate > 0 && rate <= 2000)) {
 const WINDOW_S = Math.min(60, Math.max(5, Math.floor(durationS / 10)));
 const MAX_IN_FLIGHT = 256;
 
+/** @returns {Promise<number>} */
 const freePort = () =>
   new Promise((resolve) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
@@ -58,17 +59,30 @@ const child = spawn(
   { stdio: ["ignore", "ignore", "pipe"] },
 );
 let stderr = "";
-child.stderr.on("data", (d) => {
+child.stderr.on("data", (/** @type {Buffer} */ d) => {
   stderr += d;
 });
+/** @type {Promise<{ code: number | null; signal: NodeJS.Signals | null }>} */
 const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
 
+/** @typedef {{ apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<string, unknown>} KubeObject */
+
+/**
+ * @param {string} name
+ * @param {object[]} containers
+ * @returns {KubeObject}
+ */
 const pod = (name, containers) => ({
   apiVersion: "v1",
   kind: "Pod",
   metadata: { name, namespace: "soak" },
   spec: { containers },
 });
+/**
+ * Container `i`, which passes the resource and security rules when `good`.
+ * @param {number} i
+ * @param {boolean} good
+ */
 const container = (i, good) => ({
   name: `c${i}`,
   image: `registry.example.com/app:${i}.0`,
@@ -79,6 +93,7 @@ const container = (i, good) => ({
       }
     : {}),
 });
+/** @type {KubeObject[]} */
 const objects = [
   pod("root", [container(0, false)]),
   pod("good", [container(0, true)]),
@@ -104,7 +119,7 @@ function nextBody() {
   const n = sequence++;
   const uid = `soak-${n}`;
   if (n % 50 === 49) return { uid, body: '{"apiVersion":"admission.k8s.io/v1",', status: 400 };
-  const object = objects[n % objects.length];
+  const object = /** @type {KubeObject} */ (objects[n % objects.length]);
   const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
   const review = {
     apiVersion: "admission.k8s.io/v1",
@@ -125,6 +140,12 @@ function nextBody() {
 
 const ca = () => readFileSync(join(dir, "certs", "ca.crt"), "utf8");
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+/**
+ * One request; a failure resolves as status 0 with the error's message.
+ * @param {string} path
+ * @param {string} body
+ * @returns {Promise<{ status: number; text: string }>}
+ */
 function send(path, body, method = "POST") {
   return new Promise((resolve) => {
     const req = request(
@@ -139,9 +160,10 @@ function send(path, body, method = "POST") {
         headers: { "content-type": "application/json" },
       },
       (res) => {
+        /** @type {Buffer[]} */
         const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+        res.on("data", (/** @type {Buffer} */ c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
       },
     );
     req.on("error", (error) => resolve({ status: 0, text: error.message }));
@@ -177,11 +199,19 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
+/**
+ * One sampling window's figures; latencies in ms.
+ * @typedef {{ t: number; requests: number; p50: number; p99: number; max: number; errors: number; saturated: number; rssMiB: number; heapMiB: number }} Window
+ */
+/** @typedef {{ latencies: number[]; errors: number; saturated: number }} Counting the window being counted */
+/** @type {Window[]} */
 const windows = [];
+/** @type {Counting} */
 let current = { latencies: [], errors: 0, saturated: 0 };
 let inFlight = 0;
 let sent = 0;
 let wrong = 0;
+/** @type {{ uid: string; status: number; text: string }[]} */
 const firstWrong = [];
 const started = performance.now();
 const end = started + durationS * 1000;
@@ -200,7 +230,7 @@ function fire() {
     // Counted in the window it completes in, so that each window's list is whole when sorted.
     const window = current;
     window.latencies.push(performance.now() - t0);
-    const ok = res.status === status && (status !== 200 || JSON.parse(res.text).response?.uid === uid);
+    const ok = res.status === status && (status !== 200 || uidOf(res.text) === uid);
     if (!ok) {
       wrong++;
       window.errors++;
@@ -209,8 +239,24 @@ function fire() {
   });
 }
 
-const pct = (sorted, p) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0;
+/**
+ * The uid an answer names; undefined when it is not an AdmissionReview (which counts as wrong,
+ * where a throw would end the soak).
+ * @param {string} text
+ */
+function uidOf(text) {
+  try {
+    return /** @type {{ response?: { uid?: unknown } }} */ (JSON.parse(text)).response?.uid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * @param {number[]} sorted
+ * @param {number} p from 0 to 1
+ */
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 let due = 0;
 async function closeWindow() {
   const done = current;
@@ -234,7 +280,7 @@ async function closeWindow() {
 const sampler = setInterval(() => {
   if (performance.now() < end - 1000) void closeWindow();
 }, WINDOW_S * 1000);
-await new Promise((resolve) => {
+await new Promise((/** @type {(value?: undefined) => void} */ resolve) => {
   const tick = setInterval(() => {
     const now = performance.now();
     const target = Math.floor(((Math.min(now, end) - started) / 1000) * rate);

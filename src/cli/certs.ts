@@ -11,8 +11,9 @@ export const CERTS_HELP = `Usage: tollgate certs bootstrap|rotate [--config FILE
                      [--url URL] [--ca]
 
 bootstrap  make sure the Secret tollgate-certs holds a CA and a serving certificate, and that the
-           ValidatingWebhookConfiguration trusts that CA (created from the config when absent).
-           Renews what is due, like a running replica does every hour.
+           ValidatingWebhookConfiguration trusts that CA (created from the config when absent,
+           fail-open). It leaves failurePolicy as it is: only a running tollgate that serves the
+           certificate sets it. Renews what is due, like a running replica does every hour.
 rotate     the same, and renew the serving certificate now; with --ca, start a CA rotation
            (the new CA is published beside the old one, signs from a day later, and the old one
            is dropped a day after that: run rotate again, or let tollgate serve do it).

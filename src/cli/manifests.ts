@@ -1,13 +1,25 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installYaml } from "../k8s/manifests.js";
+import { dirname, join } from "node:path";
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installBase, installYaml } from "../k8s/manifests.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
 export const MANIFESTS_HELP = `Usage: tollgate manifests [--namespace N] [--image IMAGE] [--apiserver-cidr CIDR...]
+                          [--output-dir DIR]
 
 Prints the YAML that installs tollgate in a cluster (namespace, RBAC, config, Deployment,
 PodDisruptionBudget, Service, NetworkPolicies, ValidatingWebhookConfiguration):
 
   tollgate manifests | kubectl apply -f -
+
+--output-dir writes a kustomize base to DIR instead (what manifests/ ships): one file per object,
+a kustomization.yaml, and the config as tollgate.yaml, which a configMapGenerator turns into the
+ConfigMap tollgate-config; replace it in an overlay (docs/install.md):
+
+  tollgate manifests --output-dir base/ && kubectl apply -k base/
+
+The webhook configuration fails open (failurePolicy: Ignore, no caBundle) until a running
+tollgate has registered itself in it with its caBundle and the config's failurePolicy.
 
 --namespace  where tollgate runs (default ${DEFAULT_NAMESPACE}); it is excluded from admission
 --image      the container image (default ${DEFAULT_IMAGE})
@@ -36,6 +48,7 @@ export async function manifests(argv: string[]): Promise<number> {
     namespace: { type: "string" },
     image: { type: "string" },
     "apiserver-cidr": { type: "string", multiple: true },
+    "output-dir": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -58,6 +71,25 @@ export async function manifests(argv: string[]): Promise<number> {
       );
     }
   }
-  process.stdout.write(installYaml({ namespace: values.namespace, image: values.image, apiserverCidrs }));
+  const options = { namespace: values.namespace, image: values.image, apiserverCidrs };
+  const dir = values["output-dir"];
+  if (dir === undefined) {
+    process.stdout.write(installYaml(options));
+    return 0;
+  }
+  if (dir === "") throw new UsageError("--output-dir needs a folder");
+  const files = installBase(options);
+  for (const file of files) {
+    const path = join(dir, file.path);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, file.content);
+    } catch (error) {
+      throw new UsageError(
+        `--output-dir ${dir}: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? "unknown error"})`,
+      );
+    }
+  }
+  process.stdout.write(`wrote ${files.length} files to ${dir}: kubectl apply -k ${dir}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 import type { Dirent, Stats } from "node:fs";
 import { readdir, readlink, stat } from "node:fs/promises";
-import { extname, join } from "node:path";
-import { YAMLException } from "js-yaml";
+import { extname, join, resolve } from "node:path";
+import { load, YAMLException } from "js-yaml";
 import { ExcessiveAliasing } from "./aliases.js";
 import { type LineTable, lineOfPath, parseYamlDocuments } from "./positions.js";
 import { InputTooLarge, readFileBounded } from "./read.js";
@@ -218,8 +218,61 @@ function isManifestName(name: string): boolean {
   return EXTENSIONS.has(extname(name).toLowerCase());
 }
 
+/** The names kustomize reads a kustomization from. */
+const KUSTOMIZATION_NAMES = new Set(["kustomization.yaml", "kustomization.yml", "Kustomization"]);
+
 /**
- * A folder's manifests, recursively, in name order. A symbolic link to a file is read when its
+ * The files a kustomization's configMapGenerator and secretGenerator read (`files`, with or
+ * without a `key=` prefix, `envs`, `env`), as absolute paths. They are the data of a ConfigMap or
+ * a Secret, not manifests: a folder walk leaves them out, or a config file beside the
+ * kustomization (tollgate's own base has one) is "a document with no kind". A kustomization that
+ * does not parse names none; it is reported when it is read as a manifest.
+ */
+export function kustomizeGeneratorFiles(folder: string, text: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = load(text);
+  } catch {
+    return [];
+  }
+  if (!isRecord(parsed)) return [];
+  const strings = (value: unknown): string[] =>
+    Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+  const paths: string[] = [];
+  for (const key of ["configMapGenerator", "secretGenerator"]) {
+    const generators = parsed[key];
+    if (!Array.isArray(generators)) continue;
+    for (const generator of generators) {
+      if (!isRecord(generator)) continue;
+      for (const file of strings(generator.files)) paths.push(file.slice(file.indexOf("=") + 1));
+      paths.push(...strings(generator.envs));
+      if (typeof generator.env === "string") paths.push(generator.env);
+    }
+  }
+  return paths.map((path) => resolve(folder, path));
+}
+
+/** `skip` plus the generator inputs of the kustomization among `entries`, if there is one. */
+async function withGeneratorFiles(
+  path: string,
+  entries: readonly Dirent[],
+  skip: ReadonlySet<string>,
+): Promise<ReadonlySet<string>> {
+  const kustomization = entries.find((entry) => entry.isFile() && KUSTOMIZATION_NAMES.has(entry.name));
+  if (!kustomization) return skip;
+  let text: string;
+  try {
+    text = await readFileBounded(join(path, kustomization.name));
+  } catch {
+    // Reported when the file is read as a manifest.
+    return skip;
+  }
+  return new Set([...skip, ...kustomizeGeneratorFiles(path, text)]);
+}
+
+/**
+ * A folder's manifests, recursively, in name order, without the files a kustomization in it
+ * generates ConfigMaps and Secrets from (`skip`, see kustomizeGeneratorFiles). A symbolic link to a file is read when its
  * name is a manifest's, as `kubectl apply -f` reads it (a mounted ConfigMap is made of such
  * links); one whose target is missing is then an input error naming it, as kubectl fails on it.
  * A link to a folder is walked too, once: `visited` holds every folder walked (device and
@@ -230,6 +283,7 @@ async function walkFolder<T>(
   into: LoadedInput<T>,
   found: string[],
   visited: Set<string>,
+  inherited: ReadonlySet<string>,
 ): Promise<void> {
   let entries: Dirent[];
   try {
@@ -239,11 +293,13 @@ async function walkFolder<T>(
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const skip = await withGeneratorFiles(path, entries, inherited);
   for (const entry of entries) {
     // Hidden folders (.git, .github) hold no manifests to ship.
     if (entry.name.startsWith(".")) continue;
     const child = join(path, entry.name);
-    if (entry.isDirectory()) await walkOnce(child, into, found, visited);
+    if (skip.has(resolve(child))) continue;
+    if (entry.isDirectory()) await walkOnce(child, into, found, visited, skip);
     else if (entry.isFile() && isManifestName(entry.name)) found.push(child);
     else if (entry.isSymbolicLink()) {
       let target: Stats;
@@ -253,7 +309,7 @@ async function walkFolder<T>(
         if (isManifestName(entry.name)) into.errors.push(await pathError(child, error));
         continue;
       }
-      if (target.isDirectory()) await walkOnce(child, into, found, visited);
+      if (target.isDirectory()) await walkOnce(child, into, found, visited, skip);
       else if (target.isFile() && isManifestName(entry.name)) found.push(child);
     }
   }
@@ -264,6 +320,7 @@ async function walkOnce<T>(
   into: LoadedInput<T>,
   found: string[],
   visited: Set<string>,
+  skip: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   let info: Stats;
   try {
@@ -275,7 +332,7 @@ async function walkOnce<T>(
   const id = `${info.dev}:${info.ino}`;
   if (visited.has(id)) return;
   visited.add(id);
-  await walkFolder(path, into, found, visited);
+  await walkFolder(path, into, found, visited, skip);
 }
 
 /** A path named on the command line: a folder is walked, a file is read whatever its name. */

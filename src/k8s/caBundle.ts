@@ -4,8 +4,14 @@ import {
   setHeaderOptions,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
-import type { BundlePublisher } from "../tls/manager.js";
+import type { Config } from "../config/schema.js";
+import type { BundlePublisher, PublishResult } from "../tls/manager.js";
 import { describeApiError, statusOf } from "./client.js";
+
+type FailurePolicy = Config["webhook"]["failurePolicy"];
+
+/** The failurePolicy tollgate registers each entry with, by the entry's name. */
+export type EntryPolicies = (entry: string) => FailurePolicy;
 
 interface JsonPatchOp {
   op: "add" | "test";
@@ -13,16 +19,25 @@ interface JsonPatchOp {
   value: unknown;
 }
 
-/** The JSON patch that sets `caBundle` on every entry, guarded by the resourceVersion read. */
-export function caBundlePatch(current: V1ValidatingWebhookConfiguration, bundle: string): JsonPatchOp[] {
+/**
+ * The JSON patch that registers tollgate on every entry: the `caBundle`, and each entry's
+ * `failurePolicy` when `policies` is given, guarded by the resourceVersion read. One patch, so the
+ * apiserver never holds a fail-closed entry without the CA that lets it reach tollgate.
+ */
+export function caBundlePatch(
+  current: V1ValidatingWebhookConfiguration,
+  bundle: string,
+  policies?: EntryPolicies,
+): JsonPatchOp[] {
   const encoded = Buffer.from(bundle).toString("base64");
   return [
     { op: "test", path: "/metadata/resourceVersion", value: current.metadata?.resourceVersion ?? "" },
-    ...(current.webhooks ?? []).map((_, index): JsonPatchOp => ({
-      op: "add",
-      path: `/webhooks/${index}/clientConfig/caBundle`,
-      value: encoded,
-    })),
+    ...(current.webhooks ?? []).flatMap((webhook, index): JsonPatchOp[] => [
+      { op: "add", path: `/webhooks/${index}/clientConfig/caBundle`, value: encoded },
+      ...(policies === undefined
+        ? []
+        : [{ op: "add" as const, path: `/webhooks/${index}/failurePolicy`, value: policies(webhook.name) }]),
+    ]),
   ];
 }
 
@@ -36,18 +51,46 @@ export function bundleOf(configuration: V1ValidatingWebhookConfiguration): strin
   return encoded ? Buffer.from(encoded, "base64").toString("utf8") : undefined;
 }
 
+/**
+ * Whether every entry already carries `bundle` and its failurePolicy from `policies` (any policy
+ * when undefined). The bundle alone is not enough: a re-applied manifest keeps the caBundle but
+ * puts `Ignore` back.
+ */
+export function isRegistered(
+  configuration: V1ValidatingWebhookConfiguration,
+  bundle: string,
+  policies?: EntryPolicies,
+): boolean {
+  if (bundleOf(configuration) !== bundle) return false;
+  return (
+    policies === undefined ||
+    (configuration.webhooks ?? []).every((webhook) => webhook.failurePolicy === policies(webhook.name))
+  );
+}
+
 const ATTEMPTS = 3;
+/**
+ * The field manager tollgate writes as: a server-side apply of the manifests that meets tollgate's
+ * failurePolicy then reports a conflict "with tollgate" (client-node would otherwise send none, and
+ * the apiserver names the HTTP library).
+ */
+export const FIELD_MANAGER = "tollgate";
 
 /**
- * The `caBundle` of tollgate's ValidatingWebhookConfiguration. Publishing patches it (JSON patch,
- * so nothing else in the object is touched), or creates the configuration from `build` when it
- * does not exist.
+ * tollgate's registration in its ValidatingWebhookConfiguration: the `caBundle`, and the
+ * `failurePolicy` of each entry. Publishing patches them (JSON patch, so nothing else in the
+ * object is touched), or creates the configuration from `build` when it does not exist and
+ * creating is allowed.
+ *
+ * `policies` undefined (`tollgate certs`, which runs where tollgate may not be serving) leaves the
+ * entries' policy as it is: only a running, ready tollgate makes the webhook fail closed.
  */
 export class WebhookCaBundle implements BundlePublisher {
   constructor(
     private readonly api: AdmissionregistrationV1Api,
     readonly name: string,
     private readonly build: (caBundle: string) => V1ValidatingWebhookConfiguration,
+    private readonly policies?: EntryPolicies,
   ) {}
 
   private async fetch(): Promise<V1ValidatingWebhookConfiguration | undefined> {
@@ -64,32 +107,42 @@ export class WebhookCaBundle implements BundlePublisher {
     return configuration ? bundleOf(configuration) : undefined;
   }
 
-  async publish(bundle: string): Promise<void> {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  async publish(bundle: string, options: { create?: boolean } = {}): Promise<PublishResult> {
+    const create = options.create ?? true;
+    for (let attempt = 1; ; attempt++) {
       const current = await this.fetch();
       if (!current) {
+        if (!create) return "absent";
         try {
-          await this.api.createValidatingWebhookConfiguration({ body: this.build(bundle) });
-          return;
+          await this.api.createValidatingWebhookConfiguration({
+            body: this.build(bundle),
+            fieldManager: FIELD_MANAGER,
+          });
+          return "created";
         } catch (error) {
-          if (statusOf(error) === 409 && attempt < ATTEMPTS - 1) continue;
+          if (statusOf(error) === 409 && attempt < ATTEMPTS) continue;
           throw describeApiError(error, `cannot create ValidatingWebhookConfiguration ${this.name}`);
         }
       }
-      if (bundleOf(current) === bundle) return;
+      if (isRegistered(current, bundle, this.policies)) return "unchanged";
       try {
         await this.api.patchValidatingWebhookConfiguration(
-          { name: this.name, body: caBundlePatch(current, bundle) },
+          {
+            name: this.name,
+            body: caBundlePatch(current, bundle, this.policies),
+            fieldManager: FIELD_MANAGER,
+          },
           setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
         );
-        return;
+        return "patched";
       } catch (error) {
         // 422: the resourceVersion test failed, someone else wrote in between: read again.
         const status = statusOf(error);
-        if ((status === 409 || status === 422) && attempt < ATTEMPTS - 1) continue;
+        if ((status === 409 || status === 422) && attempt < ATTEMPTS) continue;
+        const what = this.policies === undefined ? "caBundle" : "caBundle and failurePolicy";
         throw describeApiError(
           error,
-          `cannot patch the caBundle of ValidatingWebhookConfiguration ${this.name}`,
+          `cannot patch the ${what} of ValidatingWebhookConfiguration ${this.name}`,
         );
       }
     }

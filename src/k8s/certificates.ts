@@ -1,21 +1,38 @@
 import { isIP } from "node:net";
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import type { Config } from "../config/schema.js";
 import type { Metrics } from "../metrics.js";
 import { CertificateManager, type CertLogger } from "../tls/manager.js";
 import { DEFAULT_ROTATION, type Hosts, serviceHosts } from "../tls/rotation.js";
-import { WebhookCaBundle } from "./caBundle.js";
+import { type EntryPolicies, WebhookCaBundle } from "./caBundle.js";
 import { KubeSecretStore } from "./certSecret.js";
 import { buildWebhookConfiguration, type ClientTarget } from "./webhookConfig.js";
 
 /** How often a running replica re-reads the Secret and the caBundle; a CA rotation phase is 24 of these. */
 export const CHECK_INTERVAL_MS = 60 * 60 * 1000;
+/**
+ * How often a running replica checks its registration (caBundle and failurePolicy). A re-applied
+ * manifest or `helm upgrade` puts the shipped `failurePolicy: Ignore` back; this bounds how long the
+ * webhook stays fail-open after that, for the cost of one GET a minute.
+ */
+export const REGISTER_INTERVAL_MS = 60 * 1000;
 
 export interface ClusterCertificateOptions {
   config: Config;
   kubeConfig: KubeConfig;
   /** Base URL the apiserver calls instead of the Service (local and out-of-cluster serving). */
   url?: string | undefined;
+  /**
+   * The failurePolicy tollgate registers with, beside the caBundle (`serve`: the config's). Absent
+   * (`tollgate certs`, which runs where tollgate may not be serving), the entries keep theirs, and a
+   * configuration created here fails open (`Ignore`) until a running tollgate registers.
+   */
+  failurePolicy?: Config["webhook"]["failurePolicy"];
   metrics?: Metrics;
   logger?: CertLogger;
   clock?: () => Date;
@@ -31,21 +48,40 @@ export function hostsFor(config: Config, url?: string): Hosts {
     : { dnsNames: [...hosts.dnsNames, host], ipAddresses: hosts.ipAddresses };
 }
 
+/** The failurePolicy of each entry of `configuration`; `fallback` for an entry it does not have. */
+export function entryPolicies(
+  configuration: V1ValidatingWebhookConfiguration,
+  fallback: Config["webhook"]["failurePolicy"],
+): EntryPolicies {
+  const byName = new Map((configuration.webhooks ?? []).map((w) => [w.name, w.failurePolicy]));
+  return (name) => {
+    const policy = byName.get(name);
+    return policy === "Fail" || policy === "Ignore" ? policy : fallback;
+  };
+}
+
 /**
  * A CertificateManager wired to the cluster: the Secret `tollgate-certs` in tollgate's namespace,
  * and the caBundle of the ValidatingWebhookConfiguration named in the config (created from the
  * builder when it does not exist).
  */
 export function clusterCertificateManager(options: ClusterCertificateOptions): CertificateManager {
-  const { config, kubeConfig, url } = options;
+  const { config, kubeConfig, url, failurePolicy } = options;
   const clientConfig: ClientTarget | undefined = url ? { url } : undefined;
+  const built: Config = {
+    ...config,
+    webhook: { ...config.webhook, failurePolicy: failurePolicy ?? "Ignore" },
+  };
+  // Per entry, as the builder sets them: the `namespaces` entry stays fail-open whatever the config.
+  const policies =
+    failurePolicy === undefined ? undefined : entryPolicies(buildWebhookConfiguration(built), failurePolicy);
   return new CertificateManager({
     store: new KubeSecretStore(kubeConfig.makeApiClient(CoreV1Api), config.webhook.namespace),
     publisher: new WebhookCaBundle(
       kubeConfig.makeApiClient(AdmissionregistrationV1Api),
       config.webhook.name,
-      (caBundle) =>
-        buildWebhookConfiguration(config, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
+      (caBundle) => buildWebhookConfiguration(built, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
+      policies,
     ),
     policy: { ...DEFAULT_ROTATION, hosts: hostsFor(config, url) },
     ...(options.clock ? { clock: options.clock } : {}),

@@ -12,6 +12,7 @@ import type {
   V1Secret,
   V1Service,
   V1ServiceAccount,
+  V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { dump } from "js-yaml";
 import { DEFAULT_CONFIG, SYSTEM_NAMESPACES } from "../config/load.js";
@@ -25,6 +26,11 @@ export const DEFAULT_IMAGE = "ghcr.io/tollgate-dev/tollgate:0.1.0";
 export const DEFAULT_NAMESPACE = "tollgate";
 
 const NAME = "tollgate";
+/** The ConfigMap the Deployment mounts, and the key that holds the config file in it. */
+export const CONFIG_MAP_NAME = "tollgate-config";
+export const CONFIG_KEY = "config.yaml";
+/** The file of the kustomize base that the ConfigMap is generated from. */
+export const BASE_CONFIG_FILE = "tollgate.yaml";
 const HTTPS_PORT = 8443;
 const METRICS_PORT = 9090;
 const CONFIG_MOUNT = "/etc/tollgate";
@@ -41,18 +47,37 @@ export interface InstallOptions {
   apiserverCidrs?: readonly string[];
 }
 
-/** The config tollgate is installed with: the defaults, with its own namespace excluded and named. */
+/**
+ * The config tollgate is installed with: the defaults, with its own namespace excluded and named,
+ * in `warn` mode. A first install only warns (namespaces switch to enforce one by one with the
+ * `tollgate.dev/mode` label, or all at once with `defaultMode`): it should show what it would
+ * block before it blocks anything.
+ */
 export function installConfig(namespace: string): Config {
   return {
     ...DEFAULT_CONFIG,
+    defaultMode: "warn",
     excludedNamespaces: [...SYSTEM_NAMESPACES, namespace],
     webhook: { ...DEFAULT_CONFIG.webhook, namespace, service: NAME },
   };
 }
 
 /**
+ * The ValidatingWebhookConfiguration as shipped: fail-open (`Ignore`) and without a caBundle, so that
+ * applying it while no tollgate runs (no image yet, a crash loop, a cluster without nodes) blocks
+ * nothing. It is shipped all the same, rather than created by tollgate, so that `kubectl delete -k`,
+ * `helm uninstall` and GitOps tools own and remove it. A replica that serves and is ready registers
+ * itself: it sets the caBundle and the config's failurePolicy (default Fail) in one patch, and puts
+ * them back within a minute when a re-apply resets them to these values.
+ */
+export function shippedWebhookConfiguration(config: Config): V1ValidatingWebhookConfiguration {
+  return buildWebhookConfiguration({ ...config, webhook: { ...config.webhook, failurePolicy: "Ignore" } });
+}
+
+/**
  * Everything a cluster needs to run tollgate, in apply order. The webhook configuration comes last,
- * without a caBundle: the first replica to start publishes it (and can only patch, not create, it).
+ * fail-open and without a caBundle (`shippedWebhookConfiguration`); the first replica to be ready
+ * registers in it (and can only patch, not create, it).
  */
 export function installManifests(options: InstallOptions = {}): KubernetesObject[] {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -97,8 +122,8 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
   const configMap: V1ConfigMap = {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: meta("tollgate-config"),
-    data: { "config.yaml": dump(config, DUMP_OPTIONS) },
+    metadata: meta(CONFIG_MAP_NAME),
+    data: { [CONFIG_KEY]: dump(config, DUMP_OPTIONS) },
   };
 
   const role: V1Role = {
@@ -170,6 +195,9 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
         metadata: { labels },
         spec: {
           serviceAccountName: NAME,
+          // Under `failurePolicy: Fail` a missing tollgate blocks what it covers: it must not be the
+          // Pod the scheduler evicts to make room when a node is full.
+          priorityClassName: "system-cluster-critical",
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
@@ -201,7 +229,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
               imagePullPolicy: "IfNotPresent",
               args: [
                 "--config",
-                `${CONFIG_MOUNT}/config.yaml`,
+                `${CONFIG_MOUNT}/${CONFIG_KEY}`,
                 "--bootstrap",
                 "--port",
                 String(HTTPS_PORT),
@@ -248,7 +276,8 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
             },
           ],
           volumes: [
-            { name: "config", configMap: { name: "tollgate-config" } },
+            // By its base name: kustomize rewrites it to the generated ConfigMap's hashed name.
+            { name: "config", configMap: { name: CONFIG_MAP_NAME } },
             {
               name: "kube-api-access",
               projected: {
@@ -309,7 +338,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     },
   };
 
-  const webhook = buildWebhookConfiguration(config);
+  const webhook = shippedWebhookConfiguration(config);
 
   return [
     ns,
@@ -329,17 +358,78 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
   ];
 }
 
-/** The install YAML: one document per object, as `tollgate manifests` prints and manifests/ ships. */
 // js-yaml quotes strings that YAML 1.1 reads as booleans (`off`, `yes`), as kubectl reads YAML 1.1;
 // no anchors, no folded lines.
 const DUMP_OPTIONS = { noRefs: true, lineWidth: -1, quotingType: '"' } as const;
 
+/** The install YAML: one document per object, as `tollgate manifests` prints it. */
 export function installYaml(options: InstallOptions = {}): string {
-  const header = "# Generated by `tollgate manifests` (npm run manifests). Do not edit by hand.\n";
+  const header = "# Generated by `tollgate manifests`. Do not edit by hand.\n";
   return (
     header +
     installManifests(options)
       .map((object) => `---\n${dump(object, DUMP_OPTIONS)}`)
       .join("")
   );
+}
+
+/** One file of the kustomize base. */
+export interface BaseFile {
+  /** Relative to the base's folder. */
+  path: string;
+  content: string;
+}
+
+const BASE_HEADER =
+  "# Generated by `tollgate manifests --output-dir` (npm run manifests). Do not edit by hand:\n" +
+  "# change it in an overlay (docs/install.md).\n";
+
+/** `<kind>-<name>.yaml`, lower case: unique within the install, and says what is inside. */
+function baseFileName(object: KubernetesObject): string {
+  return `${object.kind!.toLowerCase()}-${object.metadata!.name!}.yaml`;
+}
+
+/**
+ * The kustomize base that `manifests/` ships (`kubectl apply -k manifests/`): one file per object
+ * of `installManifests` but the ConfigMap, a kustomization.yaml, and the config as a file of its
+ * own (`tollgate.yaml`) that a configMapGenerator turns into the ConfigMap. An operator's overlay
+ * replaces that file (`behavior: replace`), so applying a new base never overwrites their config;
+ * the generated name carries a hash of the content, and kustomize rewrites the Deployment's
+ * reference to it, so a config change rolls the Pods.
+ */
+export function installBase(options: InstallOptions = {}): BaseFile[] {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const objects = installManifests(options).filter(
+    (object) => !(object.kind === "ConfigMap" && object.metadata?.name === CONFIG_MAP_NAME),
+  );
+  const files = objects.map((object) => ({
+    path: baseFileName(object),
+    content: `${BASE_HEADER}${dump(object, DUMP_OPTIONS)}`,
+  }));
+  const config: BaseFile = {
+    path: BASE_CONFIG_FILE,
+    content:
+      "# tollgate's config (README.md#configuration), the ConfigMap tollgate-config of this base.\n" +
+      "# Generated by `tollgate manifests --output-dir`: do not edit it here. Replace it in an\n" +
+      "# overlay instead (docs/install.md), so that a new version of the base keeps your config.\n" +
+      dump(installConfig(namespace), DUMP_OPTIONS),
+  };
+  const kustomization = {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: files.map((file) => file.path),
+    configMapGenerator: [
+      {
+        name: CONFIG_MAP_NAME,
+        namespace,
+        files: [`${CONFIG_KEY}=${BASE_CONFIG_FILE}`],
+        options: { labels: { "app.kubernetes.io/name": NAME } },
+      },
+    ],
+  };
+  return [
+    { path: "kustomization.yaml", content: `${BASE_HEADER}${dump(kustomization, DUMP_OPTIONS)}` },
+    config,
+    ...files,
+  ];
 }

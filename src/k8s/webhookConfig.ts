@@ -163,6 +163,41 @@ export function policyMetadataCondition(): V1MatchCondition {
   };
 }
 
+/** The label and annotations whose changes `protected-policy-label` judges, as metadata field and key. */
+const POLICY_METADATA: readonly (readonly ["labels" | "annotations", string])[] = [
+  ["labels", MODE_LABEL],
+  ...EXEMPTION_ANNOTATIONS.map((key) => ["annotations", key] as const),
+];
+
+/**
+ * CEL: does the write set the mode label or an exemption annotation (CREATE), or change one
+ * (UPDATE)? `oldObject` is null on CREATE; CEL's `&&` absorbs the error of reading it then.
+ */
+function policyMetadataTouched(): string {
+  const present = POLICY_METADATA.map(
+    ([field, key]) => `(has(object.metadata.${field}) && ${celString(key)} in object.metadata.${field})`,
+  ).join(" || ");
+  const changed = POLICY_METADATA.map(([field, key]) => `(${metadataKeyDiffers(field, key)})`).join(" || ");
+  return `(oldObject == null && (${present})) || (oldObject != null && (${changed}))`;
+}
+
+/**
+ * CEL for the `cluster` entry: a Namespace write reaches it only when it sets or changes policy
+ * metadata (what `protected-policy-label` must judge, fail-closed); every other Namespace write
+ * goes to the fail-open `namespaces` entry (`namespaceWritesCondition`). Other kinds always pass.
+ */
+export function namespacePolicyCondition(): V1MatchCondition {
+  return {
+    name: "namespace-sets-policy-metadata",
+    expression: `request.resource.resource != 'namespaces' || ${policyMetadataTouched()}`,
+  };
+}
+
+/** CEL for the `namespaces` entry: the Namespace writes that leave policy metadata alone. */
+export function namespaceWritesCondition(): V1MatchCondition {
+  return { name: "namespace-leaves-policy-metadata", expression: `!(${policyMetadataTouched()})` };
+}
+
 /** The names, after the slash, of every kind's metadata-keeping subresources. */
 const METADATA_SUBRESOURCE_NAMES = new Set(
   Object.values(KINDS as Record<string, KindInfo>).flatMap((info) => info.metadataSubresources ?? []),
@@ -183,7 +218,13 @@ function clientConfigFor(target: ClientTarget, path: string, caBundle: string | 
  *   `/validate`, which follows `defaultMode` from the live config. `off` matches nothing.
  * - `cluster`: cluster-scoped kinds (ClusterRole, Namespace…), also to `/validate`. It has no mode
  *   selector: a Namespace is matched on its own new labels, so a selector on the mode label would
- *   let a request that sets the label to `off` bypass `protected-policy-label`.
+ *   let a request that sets the label to `off` bypass `protected-policy-label`. Namespace writes
+ *   reach it only when they set or change the mode label or an exemption annotation.
+ * - `namespaces`: every other Namespace write, always `failurePolicy: Ignore`, whatever the config
+ *   says. Creating a Namespace must never wait on tollgate (recovering a cluster, reinstalling
+ *   tollgate itself, an add-on's namespace); what tollgate says about a plain Namespace is a
+ *   warning by default (`namespace-pss-label-missing`), and what it must block (relabelling) still
+ *   goes to the fail-closed `cluster` entry.
  * Excluded namespaces (system ones and tollgate's) are left out of every entry by name, so the
  * cluster can always heal, even while tollgate is down.
  */
@@ -215,11 +256,12 @@ export function buildWebhookConfiguration(
     namespaceSelector: V1LabelSelector,
     rules: V1RuleWithOperations[],
     conditions: V1MatchCondition[],
+    failurePolicy: "Fail" | "Ignore" = webhook.failurePolicy,
   ): V1ValidatingWebhook => ({
     name: `${name}.${ENTRY_DOMAIN}`,
     admissionReviewVersions: ["v1"],
     clientConfig: clientConfigFor(target, path, options.caBundle),
-    failurePolicy: webhook.failurePolicy,
+    failurePolicy,
     matchPolicy: "Equivalent",
     namespaceSelector,
     ...(conditions.length > 0 ? { matchConditions: conditions } : {}),
@@ -257,9 +299,33 @@ export function buildWebhookConfiguration(
       ),
     );
   }
+  const namespacesChecked = kinds.includes("Namespace");
   if (clusterRules.length > 0) {
     webhooks.push(
-      entry("cluster", "/validate", { matchExpressions: [notExcluded] }, clusterRules, [metadataCondition]),
+      entry(
+        "cluster",
+        "/validate",
+        { matchExpressions: [notExcluded] },
+        clusterRules,
+        namespacesChecked ? [metadataCondition, namespacePolicyCondition()] : [metadataCondition],
+      ),
+    );
+  }
+  if (namespacesChecked) {
+    // The main resource only: a subresource write reaches tollgate only to change policy metadata.
+    const namespaceRules = webhookRules(["Namespace"], "Cluster").map((rule) => ({
+      ...rule,
+      resources: ["namespaces"],
+    }));
+    webhooks.push(
+      entry(
+        "namespaces",
+        "/validate",
+        { matchExpressions: [notExcluded] },
+        namespaceRules,
+        [namespaceWritesCondition()],
+        "Ignore",
+      ),
     );
   }
 

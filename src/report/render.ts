@@ -3,7 +3,7 @@ import { renderJunit } from "./junit.js";
 import type { Report, RuleDescriptor } from "./model.js";
 import { sarifChunks } from "./sarif.js";
 import { renderText } from "./text.js";
-import { toolVersion } from "./version.js";
+import { toolVersion } from "../version.js";
 
 export const OUTPUTS = ["text", "json", "sarif", "junit"] as const;
 export type Output = (typeof OUTPUTS)[number];

@@ -1,10 +1,5 @@
 import type { Server } from "node:http";
-import {
-  CONNECTIONS_CHECK_INTERVAL_MS,
-  DRAIN_TIMEOUT_MS,
-  HEADERS_TIMEOUT_MS,
-  REQUEST_TIMEOUT_MS,
-} from "../app.js";
+import { type ServerTimeouts, serverTimeouts } from "../app.js";
 import { createMetricsServer, type Metrics } from "../metrics.js";
 import { guardConnections } from "./connections.js";
 
@@ -15,20 +10,23 @@ export const METRICS_MAX_CONNECTIONS_PER_PEER = 16;
 /**
  * The metrics endpoint with the webhook's header and request timeouts (node's defaults, 60 s and
  * 300 s checked every 30 s, let slow clients hold a socket for minutes) and a cap on connections,
- * per peer and in all.
+ * per peer and in all. Of `timeouts` (as buildApp takes them) only the header, request, checking
+ * interval and drain ones apply here.
  */
-export function buildMetricsServer(metrics: Metrics): Server {
+export function buildMetricsServer(metrics: Metrics, timeouts: Partial<ServerTimeouts> = {}): Server {
+  const { headersTimeout, requestTimeout, connectionsCheckingInterval, drainTimeoutMs } =
+    serverTimeouts(timeouts);
   const server = createMetricsServer(metrics, {
-    headersTimeout: HEADERS_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval,
   });
   guardConnections(server, {
     maxConnections: METRICS_MAX_CONNECTIONS,
     maxConnectionsPerPeer: METRICS_MAX_CONNECTIONS_PER_PEER,
     // A scrape is a GET, which clients retry on a fresh connection: no grace at shutdown.
     closeIdleGraceMs: 0,
-    drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    drainTimeoutMs,
     onDrop: (reason) => metrics.connectionsDropped.inc({ server: "metrics", reason }),
   });
   return server;

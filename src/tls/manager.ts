@@ -39,11 +39,18 @@ export interface SecretStore {
   update(data: Record<string, string>, resourceVersion: string): Promise<StoredSecret | "conflict">;
 }
 
-/** Where the apiserver reads the CAs it trusts for tollgate (the webhook configuration's `caBundle`). */
+/** What a publish did: `absent` when there is no configuration and it was not to be created. */
+export type PublishResult = "created" | "patched" | "unchanged" | "absent";
+
+/**
+ * Where the apiserver reads the CAs it trusts for tollgate (the webhook configuration's `caBundle`),
+ * and whatever else registers tollgate there (its `failurePolicy`).
+ */
 export interface BundlePublisher {
   /** The PEM bundle in force; undefined when there is none (or no configuration). */
   read(): Promise<string | undefined>;
-  publish(bundle: string): Promise<void>;
+  /** Write `bundle` where it differs; create the configuration when absent unless `create` is false. */
+  publish(bundle: string, options?: { create?: boolean }): Promise<PublishResult>;
 }
 
 export interface CertLogger {
@@ -66,6 +73,23 @@ export interface ReconcileResult {
   bundle: string;
   /** Whether this call wrote the caBundle. */
   published: boolean;
+}
+
+export interface ReconcileOptions {
+  /**
+   * Publish the bundle when it differs (default true). `serve` reconciles without publishing at
+   * start-up and registers once it serves the certificate (`register()`).
+   */
+  publish?: boolean;
+  /** Create the configuration when it does not exist (default true). */
+  create?: boolean;
+}
+
+export interface StartOptions {
+  /** The certificate check: Secret, rotation, caBundle. */
+  checkIntervalMs: number;
+  /** The registration check (`register()`), cheap when nothing changed; none when absent. */
+  registerIntervalMs?: number;
 }
 
 /**
@@ -99,7 +123,8 @@ export class CertificateManager {
   private state: CertState | undefined;
   private bundle: string | undefined;
   private readonly listeners: ((pair: KeyPair) => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private lastRegistration: PublishResult | undefined;
 
   constructor(private readonly options: ManagerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -134,8 +159,9 @@ export class CertificateManager {
    * Read the Secret, rotate what is due, write it back (create-if-absent; a conflict means another
    * replica wrote first: read again and use its state), publish the bundle, load the leaf.
    */
-  async reconcile(force?: "leaf" | "ca"): Promise<ReconcileResult> {
+  async reconcile(force?: "leaf" | "ca", options: ReconcileOptions = {}): Promise<ReconcileResult> {
     const { store, publisher, policy } = this.options;
+    const { publish = true, create = true } = options;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const now = this.clock();
       const stored = await store.read();
@@ -155,10 +181,11 @@ export class CertificateManager {
       // The Secret is written before the bundle: a CA enters the bundle before any leaf uses it,
       // and leaves the bundle only after the stored leaf stopped using it.
       const bundle = publishedBundle(result.state);
-      const publishing = live !== bundle;
+      let publishing = publish && live !== bundle;
       if (publishing) {
-        await publisher.publish(bundle);
-        live = bundle;
+        const written = await publisher.publish(bundle, { create });
+        if (written === "absent") publishing = false;
+        else live = bundle;
       }
       this.load(result.state, live);
       // What waits now depends on the bundle just published (the next CA's phase has begun).
@@ -193,22 +220,82 @@ export class CertificateManager {
     }
   }
 
-  /** Reconcile every `intervalMs` until stop(); failures are logged and retried next time. */
-  start(intervalMs: number): void {
+  /**
+   * Whether the bundle of the stored state would make this replica ready: its serving certificate
+   * chains to it and is not near expiry. Registering before that would point the apiserver at a
+   * server it cannot trust.
+   */
+  registrationReadiness(): Readiness {
+    if (!this.state) return { ready: false, reason: "no serving certificate loaded yet" };
+    return servingReadiness(this.state.leaf.cert, publishedBundle(this.state), this.clock());
+  }
+
+  /**
+   * Register this replica: publish the stored state's bundle (and the publisher's failurePolicy)
+   * wherever the live configuration differs; one GET when nothing changed. Refuses while
+   * `registrationReadiness()` is not ready. `create: false` (the periodic check) does not re-create
+   * a configuration someone deleted: deleting it is the way to switch tollgate off in an emergency.
+   */
+  async register(options: { create?: boolean } = {}): Promise<PublishResult> {
+    const readiness = this.registrationReadiness();
+    if (!readiness.ready || !this.state) {
+      throw new Error(`not registering in the webhook configuration: ${readiness.reason ?? "no state"}`);
+    }
+    const bundle = publishedBundle(this.state);
+    const result = await this.options.publisher.publish(bundle, options);
+    if (result !== "absent") this.bundle = bundle;
+    this.lastRegistration = result;
+    return result;
+  }
+
+  /** The outcome of the last `register()`; undefined before the first one succeeded. */
+  get registration(): PublishResult | undefined {
+    return this.lastRegistration;
+  }
+
+  /**
+   * Run the certificate check and the registration check on their intervals until stop(); failures
+   * are logged and retried next time. Neither re-creates a deleted configuration.
+   */
+  start(options: StartOptions): void {
     this.stop();
-    this.timer = setInterval(() => {
-      this.reconcile().catch((error: unknown) => {
-        this.options.logger?.error(
-          { err: error instanceof Error ? error.message : String(error) },
-          "certificate check failed; the current certificate stays in use",
+    const logError = (message: string) => (error: unknown) => {
+      this.options.logger?.error({ err: error instanceof Error ? error.message : String(error) }, message);
+    };
+    this.every(options.checkIntervalMs, () =>
+      this.reconcile(undefined, { create: false }).catch(
+        logError("certificate check failed; the current certificate stays in use"),
+      ),
+    );
+    const { registerIntervalMs } = options;
+    if (registerIntervalMs === undefined) return;
+    this.every(registerIntervalMs, async () => {
+      const before = this.lastRegistration;
+      const result = await this.register({ create: false }).catch(
+        logError("webhook registration check failed; retrying at the next check"),
+      );
+      if (result === "patched") {
+        this.options.logger?.info(
+          { result },
+          "webhook registration restored: the configuration differed (manifests applied again?)",
         );
-      });
-    }, intervalMs);
-    this.timer.unref();
+      } else if (result === "absent" && before !== "absent") {
+        this.options.logger?.error(
+          {},
+          "the webhook configuration is gone: tollgate does not re-create it while running (apply the manifests or restart tollgate to register again)",
+        );
+      }
+    });
+  }
+
+  private every(intervalMs: number, run: () => Promise<unknown>): void {
+    const timer = setInterval(() => void run(), intervalMs);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
   }
 }

@@ -44,6 +44,8 @@ describe("tollgate certs", () => {
     const vwc = api.objects.get("validatingwebhookconfigurations/tollgate") as Parameters<typeof bundleOf>[0];
     expect(vwc.webhooks?.[0]?.clientConfig.url).toBe("https://127.0.0.1:9443/validate/enforce");
     expect(bundleOf(vwc)).toContain("BEGIN CERTIFICATE");
+    // Created fail-open: tollgate may not be serving where `certs` runs; a running one registers Fail.
+    expect(new Set(vwc.webhooks?.map((w) => w.failurePolicy))).toEqual(new Set(["Ignore"]));
 
     const again = await run(["bootstrap", "--kubeconfig", kubeconfig]);
     expect(again.out).toMatch(

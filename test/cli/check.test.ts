@@ -36,6 +36,29 @@ async function checkJson(args: string[], options: Parameters<typeof captureIO>[0
 }
 
 describe("tollgate check", () => {
+  test("in a kustomize folder, leaves out the files its generators read, and reads everything else", async () => {
+    const folder = "test/fixtures/check/kustomize";
+    const { code, report } = await checkJson([folder]);
+    expect(report.errors).toEqual([
+      {
+        file: `${folder}/nested/stray.yaml`,
+        line: 2,
+        message: "the document has no kind, so no rule can check it",
+      },
+    ]);
+    expect(code).toBe(2);
+    expect(report.summary).toMatchObject({ files: 3, objects: 2, findings: 0 });
+    // Named on the command line, a generator's file is read like any other.
+    const named = await checkJson([`${folder}/settings.yaml`]);
+    expect(named.report.errors).toEqual([
+      {
+        file: `${folder}/settings.yaml`,
+        line: 2,
+        message: "the document has no kind, so no rule can check it",
+      },
+    ]);
+  });
+
   test("walks a folder tree: .yaml, .yml and .json, not README.md or hidden folders", async () => {
     const { code, report } = await checkJson([TREE]);
     expect(code).toBe(1);

@@ -114,6 +114,8 @@ describe("certificate bootstrap and CA rotation against a real kube-apiserver", 
       config,
       kubeConfig,
       url: `https://127.0.0.1:${port}`,
+      // As `serve` registers: fail-closed, so a call that does not reach tollgate fails the loop.
+      failurePolicy: config.webhook.failurePolicy,
       logger,
       clock: () => now,
     });

@@ -27,6 +27,13 @@ export interface TollgateOptions {
   metricsPort?: number;
   /** How long start-up may take until /readyz answers 200; default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Listen on this address instead of 127.0.0.1, and register no `--webhook-url`: the apiserver then
+   * calls the config's Service, at its ClusterIP (a loopback one, see test/e2e/helm.test.ts).
+   */
+  serviceAddress?: string;
+  /** More `serve` flags, after the harness's own (`--webhook-check-interval 2`). */
+  args?: readonly string[];
 }
 
 export interface Tollgate {
@@ -116,8 +123,9 @@ export function sumOfMetric(exposition: string, name: string): number {
 }
 
 /**
- * Starts `tollgate serve --bootstrap` against `cp` as the admin and waits until /readyz answers 200.
- * The `tollgate` namespace (for the certificate Secret) must exist.
+ * Starts `tollgate serve --bootstrap` against `cp` as the admin and waits until /readyz answers 200,
+ * which it does only once it has registered in the webhook configuration (caBundle and
+ * failurePolicy). The `tollgate` namespace (for the certificate Secret) must exist.
  */
 export async function startTollgate(cp: ControlPlane, options: TollgateOptions = {}): Promise<Tollgate> {
   if (!existsSync(TOLLGATE_MAIN)) {
@@ -127,7 +135,8 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
   const [freePort, freeMetricsPort] = (await freePorts(2)) as [number, number];
   const port = options.port ?? freePort;
   const metricsPort = options.metricsPort ?? freeMetricsPort;
-  const url = `https://127.0.0.1:${port}`;
+  const host = options.serviceAddress ?? "127.0.0.1";
+  const url = `https://${host}:${port}`;
   const configPath = join(cp.dir, "tollgate.yaml");
   writeFileSync(configPath, options.config ?? "{}\n");
   const logFile = join(cp.dir, "tollgate.log");
@@ -137,16 +146,16 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
     "--bootstrap",
     "--kubeconfig",
     cp.adminKubeconfig,
-    "--webhook-url",
-    url,
+    ...(options.serviceAddress === undefined ? ["--webhook-url", url] : []),
     "--host",
-    "127.0.0.1",
+    host,
     "--port",
     String(port),
     "--metrics-port",
     String(metricsPort),
     "--config",
     configPath,
+    ...(options.args ?? []),
   ];
   const fd = openSync(logFile, "a");
   let child: ChildProcess;
@@ -211,7 +220,7 @@ export async function startTollgate(cp: ControlPlane, options: TollgateOptions =
   }
 
   const metrics = async (): Promise<string> => {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+    const res = await fetch(`http://${host}:${metricsPort}/metrics`, {
       signal: AbortSignal.timeout(5_000),
     });
     if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);

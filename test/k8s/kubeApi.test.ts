@@ -2,6 +2,7 @@ import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 import { WebhookCaBundle } from "../../src/k8s/caBundle.js";
+import { entryPolicies } from "../../src/k8s/certificates.js";
 import { KubeSecretStore } from "../../src/k8s/certSecret.js";
 import { buildWebhookConfiguration } from "../../src/k8s/webhookConfig.js";
 import { ALL_RULES } from "../../src/rules/index.js";
@@ -136,7 +137,7 @@ describe("WebhookCaBundle", () => {
     expect(patch.contentType).toBe("application/json-patch+json");
     expect(patch.body).toEqual([
       { op: "test", path: "/metadata/resourceVersion", value: "101" },
-      ...[0, 1, 2, 3].map((i) => ({
+      ...[0, 1, 2, 3, 4].map((i) => ({
         op: "add",
         path: `/webhooks/${i}/clientConfig/caBundle`,
         value: b64("NEW\n"),
@@ -172,7 +173,78 @@ describe("WebhookCaBundle", () => {
       "tollgate",
       build,
     );
-    await publisher.publish("SAME\n");
+    expect(await publisher.publish("SAME\n")).toBe("unchanged");
     expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+});
+
+describe("WebhookCaBundle with a failurePolicy (tollgate registering itself)", () => {
+  const KEY = "validatingwebhookconfigurations/tollgate";
+  /** The shipped configuration: fail-open, no caBundle. */
+  const shipped = () =>
+    JSON.parse(
+      JSON.stringify(
+        buildWebhookConfiguration(
+          { ...DEFAULT_CONFIG, webhook: { ...DEFAULT_CONFIG.webhook, failurePolicy: "Ignore" } },
+          { rules: ALL_RULES },
+        ),
+      ),
+    ) as Record<string, unknown>;
+  const registrar = () =>
+    new WebhookCaBundle(
+      api.kubeConfig().makeApiClient(AdmissionregistrationV1Api),
+      "tollgate",
+      (bundle) => buildWebhookConfiguration(DEFAULT_CONFIG, { caBundle: bundle, rules: ALL_RULES }),
+      entryPolicies(buildWebhookConfiguration(DEFAULT_CONFIG, { rules: ALL_RULES }), "Fail"),
+    );
+  /** Fail on every entry but `namespaces`, which the builder keeps fail-open. */
+  const REGISTERED = ["Fail", "Fail", "Fail", "Fail", "Ignore"];
+  const entries = () =>
+    (api.objects.get(KEY) as { webhooks: { failurePolicy: string; clientConfig: { caBundle?: string } }[] })
+      .webhooks;
+
+  it("sets caBundle and each entry's failurePolicy in one guarded patch", async () => {
+    api.put(KEY, shipped());
+    expect(await registrar().publish("PEM\n")).toBe("patched");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET", "PATCH"]);
+    expect(api.requests[1]!.body).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "101" },
+      ...REGISTERED.flatMap((policy, i) => [
+        { op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: b64("PEM\n") },
+        { op: "add", path: `/webhooks/${i}/failurePolicy`, value: policy },
+      ]),
+    ]);
+    expect(entries().map((e) => [e.failurePolicy, e.clientConfig.caBundle])).toEqual(
+      REGISTERED.map((policy) => [policy, b64("PEM\n")]),
+    );
+  });
+
+  it("patches when only the failurePolicy differs (a re-applied manifest), and not once it matches", async () => {
+    api.put(KEY, shipped());
+    await registrar().publish("PEM\n");
+    // kubectl apply of the manifests again: the caBundle stays, the policy is Ignore again.
+    const reapplied = structuredClone(api.objects.get(KEY)!) as { webhooks: { failurePolicy: string }[] };
+    for (const entry of reapplied.webhooks) entry.failurePolicy = "Ignore";
+    api.put(KEY, reapplied as unknown as Record<string, unknown>);
+    api.requests.length = 0;
+    expect(await registrar().publish("PEM\n")).toBe("patched");
+    expect(entries().map((e) => e.failurePolicy)).toEqual(REGISTERED);
+    api.requests.length = 0;
+    expect(await registrar().publish("PEM\n")).toBe("unchanged");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+
+  it("leaves a deleted configuration deleted when asked not to create it", async () => {
+    expect(await registrar().publish("PEM\n", { create: false })).toBe("absent");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+    expect(api.objects.has(KEY)).toBe(false);
+  });
+
+  it("names both fields when the apiserver refuses the patch", async () => {
+    api.put(KEY, shipped());
+    api.beforeWrite = () => 403;
+    await expect(registrar().publish("PEM\n")).rejects.toThrow(
+      "cannot patch the caBundle and failurePolicy of ValidatingWebhookConfiguration tollgate: the apiserver answered 403: PATCH validatingwebhookconfigurations/tollgate is forbidden",
+    );
   });
 });

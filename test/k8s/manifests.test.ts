@@ -1,11 +1,19 @@
-import { readFileSync } from "node:fs";
-import type { V1ClusterRole, V1ConfigMap, V1Deployment, V1Role } from "@kubernetes/client-node";
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type {
+  V1ClusterRole,
+  V1ConfigMap,
+  V1Deployment,
+  V1Role,
+  V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
+import { describe, expect, it, vi } from "vitest";
 import { loadAll } from "js-yaml";
 import { DEFAULT_CONFIG, parseConfig } from "../../src/config/load.js";
 import { evaluate } from "../../src/engine/evaluate.js";
 import { compilePolicy } from "../../src/engine/policy.js";
-import { DEFAULT_IMAGE, installManifests, installYaml } from "../../src/k8s/manifests.js";
+import { DEFAULT_IMAGE, installBase, installManifests, installYaml } from "../../src/k8s/manifests.js";
 import { RULES } from "../../src/rules/index.js";
 import type { KubeObject } from "../../src/objects/object.js";
 
@@ -14,11 +22,19 @@ const ACCEPTED_WARNINGS: Record<string, string> = {
   "rbac-secrets-access": "tollgate reads its own certificate Secret: get, limited by resourceNames",
 };
 
-const SHIPPED = new URL("../../manifests/install.yaml", import.meta.url);
+const SHIPPED = new URL("../../manifests/", import.meta.url);
+const read = (file: string) => readFileSync(new URL(file, SHIPPED), "utf8");
 
+interface Kustomization {
+  resources: string[];
+  configMapGenerator: { name: string; namespace: string; files: string[] }[];
+}
+
+/** The objects of the shipped base's resources, in the kustomization's order. */
 function shippedObjects(): KubeObject[] {
-  return (loadAll(readFileSync(SHIPPED, "utf8")) as (KubeObject | null)[]).filter(
-    (object): object is KubeObject => object !== null,
+  const kustomization = loadAll(read("kustomization.yaml"))[0] as Kustomization;
+  return kustomization.resources.flatMap((file) =>
+    (loadAll(read(file)) as (KubeObject | null)[]).filter((object): object is KubeObject => object !== null),
   );
 }
 
@@ -30,9 +46,29 @@ function find<T>(kind: string, name?: string): T {
   return object as T;
 }
 
-describe("manifests/install.yaml", () => {
-  it("is what `tollgate manifests` prints (run `npm run manifests` after changing the builder)", () => {
-    expect(readFileSync(SHIPPED, "utf8")).toBe(installYaml());
+describe("manifests/, the kustomize base", () => {
+  it("is what `tollgate manifests --output-dir` writes, file for file (run `npm run manifests` after changing the builder)", () => {
+    const built = installBase();
+    expect(readdirSync(SHIPPED).sort()).toEqual(built.map((file) => file.path).sort());
+    for (const file of built) expect(read(file.path), file.path).toBe(file.content);
+  });
+
+  it("generates the ConfigMap from tollgate.yaml, and lists every other object once", () => {
+    const kustomization = loadAll(read("kustomization.yaml"))[0] as Kustomization;
+    expect(kustomization.configMapGenerator).toEqual([
+      {
+        name: "tollgate-config",
+        namespace: "tollgate",
+        files: ["config.yaml=tollgate.yaml"],
+        options: { labels: { "app.kubernetes.io/name": "tollgate" } },
+      },
+    ]);
+    const others = readdirSync(SHIPPED).filter((f) => f !== "kustomization.yaml" && f !== "tollgate.yaml");
+    expect([...kustomization.resources].sort()).toEqual(others.sort());
+    // The stream `tollgate manifests` prints holds the same objects, the ConfigMap inline.
+    expect(shippedObjects()).toEqual(installManifests().filter((o) => o.kind !== "ConfigMap"));
+    const volumes = find<V1Deployment>("Deployment").spec!.template.spec!.volumes!;
+    expect(volumes.find((v) => v.name === "config")?.configMap?.name).toBe("tollgate-config");
   });
 
   it("passes tollgate's own rules in enforce mode with no deny finding", () => {
@@ -43,7 +79,6 @@ describe("manifests/install.yaml", () => {
       "Namespace",
       "ServiceAccount",
       "Secret",
-      "ConfigMap",
       "Role",
       "RoleBinding",
       "ClusterRole",
@@ -66,11 +101,40 @@ describe("manifests/install.yaml", () => {
     expect(unexplained).toEqual([]);
   });
 
-  it("ships a config that tollgate accepts, naming its own namespace", () => {
+  it("ships a config that tollgate accepts, naming its own namespace, in warn mode, registering fail-closed", () => {
     const configMap = find<V1ConfigMap>("ConfigMap");
-    const config = parseConfig(configMap.data!["config.yaml"]!, "config.yaml", new Set(RULES.keys()));
+    const shipped = read("tollgate.yaml");
+    // The base's file is the stream's ConfigMap, with comments that say how to replace it.
+    expect(shipped.replace(/^#.*\n/gm, "")).toBe(configMap.data!["config.yaml"]);
+    const config = parseConfig(shipped, "tollgate.yaml", new Set(RULES.keys()));
     expect(config.webhook).toEqual({ ...DEFAULT_CONFIG.webhook, namespace: "tollgate" });
+    expect(config.webhook.failurePolicy).toBe("Fail");
+    expect(config.defaultMode).toBe("warn");
     expect(config.excludedNamespaces).toEqual(["kube-system", "kube-node-lease", "kube-public", "tollgate"]);
+  });
+
+  it("ships a webhook configuration that blocks nothing while tollgate is not running", () => {
+    const webhook = find<V1ValidatingWebhookConfiguration>("ValidatingWebhookConfiguration");
+    const entries = webhook.webhooks!;
+    expect(entries.map((e) => e.name)).toEqual([
+      "enforce.tollgate.dev",
+      "warn.tollgate.dev",
+      "default.tollgate.dev",
+      "cluster.tollgate.dev",
+      "namespaces.tollgate.dev",
+    ]);
+    for (const entry of entries) {
+      expect(entry.failurePolicy).toBe("Ignore");
+      expect(entry.clientConfig.caBundle).toBeUndefined();
+      // Secrets never reach tollgate: Helm releases and cert-manager renewals never wait on it.
+      expect(entry.rules!.flatMap((rule) => rule.resources)).not.toContain("secrets");
+      // The system namespaces and tollgate's own are left out of every entry.
+      expect(entry.namespaceSelector!.matchExpressions).toContainEqual({
+        key: "kubernetes.io/metadata.name",
+        operator: "NotIn",
+        values: ["kube-node-lease", "kube-public", "kube-system", "tollgate"],
+      });
+    }
   });
 
   it("grants only what tollgate uses: its own Secret and webhook configuration by name, and the cache's lists", () => {
@@ -99,6 +163,7 @@ describe("manifests/install.yaml", () => {
     const pod = deployment.spec!.template.spec!;
     const container = pod.containers[0]!;
     expect(deployment.spec!.replicas).toBe(2);
+    expect(pod.priorityClassName).toBe("system-cluster-critical");
     expect(pod.securityContext?.runAsNonRoot).toBe(true);
     expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
     expect(container.livenessProbe?.httpGet?.path).toBe("/healthz");
@@ -139,6 +204,29 @@ describe("manifests/install.yaml", () => {
 });
 
 describe("tollgate manifests", () => {
+  it("--output-dir writes the base with --namespace, and says how to apply it", async () => {
+    const { manifests } = await import("../../src/cli/manifests.js");
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-base-"));
+    let out = "";
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      expect(await manifests(["--output-dir", join(dir, "base"), "--namespace", "policy"])).toBe(0);
+      stdout.mockRestore();
+      expect(out).toBe(`wrote 15 files to ${join(dir, "base")}: kubectl apply -k ${join(dir, "base")}\n`);
+      const built = installBase({ namespace: "policy" });
+      expect(readdirSync(join(dir, "base")).sort()).toEqual(built.map((f) => f.path).sort());
+      const kustomization = readFileSync(join(dir, "base", "kustomization.yaml"), "utf8");
+      expect(kustomization).toContain("    namespace: policy\n");
+      expect(readFileSync(join(dir, "base", "namespace-policy.yaml"), "utf8")).toContain("  name: policy\n");
+    } finally {
+      stdout.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a namespace that Kubernetes would refuse", async () => {
     const { manifests } = await import("../../src/cli/manifests.js");
     await expect(manifests(["--namespace", "Policy_NS"])).rejects.toThrow(

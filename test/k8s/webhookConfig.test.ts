@@ -5,6 +5,8 @@ import type { Config } from "../../src/config/schema.js";
 import {
   admissionKinds,
   buildWebhookConfiguration,
+  namespacePolicyCondition,
+  namespaceWritesCondition,
   ownedPodCondition,
   policyMetadataCondition,
   webhookRules,
@@ -199,13 +201,17 @@ describe("buildWebhookConfiguration", () => {
     });
   });
 
-  it("sends Namespace objects to the cluster entry without a mode selector, so relabelling to off is checked", () => {
+  it("sends Namespace writes that touch policy metadata to the fail-closed cluster entry, the rest to a fail-open one", () => {
     const namespaceRule = { ...ALL_RULES[0]!, id: "namespace-rule", kinds: ["Namespace"] } as Rule;
     const built = buildWebhookConfiguration(DEFAULT_CONFIG, { rules: [namespaceRule] });
-    expect(built.webhooks).toHaveLength(1);
-    expect(built.webhooks![0]!.name).toBe("cluster.tollgate.dev");
-    expect(built.webhooks![0]!.namespaceSelector).toEqual({ matchExpressions: [NOT_EXCLUDED] });
-    expect(built.webhooks![0]!.rules).toEqual([
+    const [cluster, namespaces] = built.webhooks!;
+    expect(built.webhooks).toHaveLength(2);
+    expect(cluster!.name).toBe("cluster.tollgate.dev");
+    // No mode selector: a request that sets the label to off is still judged.
+    expect(cluster!.namespaceSelector).toEqual({ matchExpressions: [NOT_EXCLUDED] });
+    expect(cluster!.failurePolicy).toBe("Fail");
+    expect(cluster!.matchConditions).toEqual([policyMetadataCondition(), namespacePolicyCondition()]);
+    expect(cluster!.rules).toEqual([
       {
         apiGroups: [""],
         apiVersions: ["v1"],
@@ -214,6 +220,26 @@ describe("buildWebhookConfiguration", () => {
         scope: "Cluster",
       },
     ]);
+    expect(namespaces).toEqual({
+      name: "namespaces.tollgate.dev",
+      admissionReviewVersions: ["v1"],
+      clientConfig: { service: { namespace: "tollgate", name: "tollgate", port: 443, path: "/validate" } },
+      failurePolicy: "Ignore",
+      matchPolicy: "Equivalent",
+      namespaceSelector: { matchExpressions: [NOT_EXCLUDED] },
+      matchConditions: [namespaceWritesCondition()],
+      rules: [
+        {
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          operations: ["CREATE", "UPDATE"],
+          resources: ["namespaces"],
+          scope: "Cluster",
+        },
+      ],
+      sideEffects: "None",
+      timeoutSeconds: 3,
+    });
   });
 
   it("leaves out the kinds of rules that never run at admission", () => {
@@ -373,5 +399,62 @@ describe("policyMetadataCondition, evaluated as CEL on requests shaped like the 
         ns(labels, annotations),
       ),
     ).toBe(false);
+  });
+});
+
+describe("namespacePolicyCondition and namespaceWritesCondition: every Namespace write goes to exactly one entry", () => {
+  const request = (operation: string, resource = "namespaces", subResource?: string) => ({
+    uid: "1",
+    resource: { group: "", version: "v1", resource },
+    ...(subResource ? { subResource } : {}),
+    operation,
+  });
+  const ns = (labels?: Record<string, string>, annotations?: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "team-a", ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+  });
+  /** Which entries a request matches: [cluster (fail-closed), namespaces (fail-open)]. */
+  const routes = (req: object, object: object, oldObject: object | null): unknown[] =>
+    [namespacePolicyCondition(), namespaceWritesCondition()].map((condition) =>
+      evaluateCel(condition.expression, { request: req, object, oldObject }),
+    );
+  const FAIL_CLOSED = [true, false];
+  const FAIL_OPEN = [false, true];
+
+  it("creates a plain Namespace through the fail-open entry: tollgate being down never blocks it", () => {
+    expect(routes(request("CREATE"), ns({ team: "a" }), null)).toEqual(FAIL_OPEN);
+    expect(routes(request("CREATE"), ns(), null)).toEqual(FAIL_OPEN);
+  });
+
+  it("creates a Namespace with the mode label or an exemption annotation through the fail-closed entry", () => {
+    expect(routes(request("CREATE"), ns({ "tollgate.dev/mode": "off" }), null)).toEqual(FAIL_CLOSED);
+    expect(routes(request("CREATE"), ns({ "tollgate.dev/mode": "" }), null)).toEqual(FAIL_CLOSED);
+    expect(
+      routes(request("CREATE"), ns(undefined, { "tollgate.dev/exempt-until": "2027-01-01" }), null),
+    ).toEqual(FAIL_CLOSED);
+  });
+
+  it("sends an update that adds, changes or removes policy metadata to the fail-closed entry, any other to the fail-open one", () => {
+    const enforce = { "tollgate.dev/mode": "enforce" };
+    expect(routes(request("UPDATE"), ns({ "tollgate.dev/mode": "off" }), ns(enforce))).toEqual(FAIL_CLOSED);
+    expect(routes(request("UPDATE"), ns({}), ns(enforce))).toEqual(FAIL_CLOSED);
+    expect(routes(request("UPDATE"), ns(enforce, { "tollgate.dev/exempt": "x" }), ns(enforce))).toEqual(
+      FAIL_CLOSED,
+    );
+    expect(routes(request("UPDATE"), ns({ ...enforce, team: "b" }), ns({ ...enforce, team: "a" }))).toEqual(
+      FAIL_OPEN,
+    );
+  });
+
+  it("lets every other kind through the cluster entry's condition", () => {
+    const role = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "r" } };
+    expect(
+      evaluateCel(namespacePolicyCondition().expression, {
+        request: request("CREATE", "clusterroles"),
+        object: role,
+        oldObject: null,
+      }),
+    ).toBe(true);
   });
 });

@@ -128,6 +128,8 @@ beforeEach(async () => {
     policy: () => policy,
     metrics,
     logger: pino({ level: "silent" }),
+    // The keep-alive agent's connection would hold each close for the grace; no test here is about it.
+    timeouts: { closeIdleGraceMs: 0 },
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   port = (app.server.address() as AddressInfo).port;

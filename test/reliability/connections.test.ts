@@ -7,12 +7,18 @@ import type { TLSSocket } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { buildApp, CONNECTIONS_CHECK_INTERVAL_MS, HEADERS_TIMEOUT_MS } from "../../src/app.js";
+import {
+  buildApp,
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  HEADERS_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+} from "../../src/app.js";
 import { UsageError } from "../../src/cli/args.js";
 import { serve } from "../../src/cli/serve.js";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 import { compilePolicy } from "../../src/engine/policy.js";
 import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { buildMetricsServer } from "../../src/server/metricsServer.js";
 import { review, rootPod } from "../support/reviews.js";
 import { testCertificates } from "../support/server.js";
 import { type HeldConnection, holdConnection, killServeChildren, startServe } from "./support.js";
@@ -179,8 +185,21 @@ describe("metrics port", () => {
   afterEach(killServeChildren);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("cuts off slow header connections before 3 s and caps one peer's connections", async () => {
-    const child = await startServe(join(dir, "certs"));
+  // Shorter than the production 2 s and 0.5 s (which limits.test.ts checks the server has), so as
+  // not to wait for them; the cut-off still comes well after the connections closed at once.
+  const timeouts = { headersTimeout: 1_000, connectionsCheckingInterval: 100 };
+
+  it("has the webhook's production header and request timeouts when given none", () => {
+    const server = buildMetricsServer(createMetrics());
+    expect(server.headersTimeout).toBe(HEADERS_TIMEOUT_MS);
+    expect(server.requestTimeout).toBe(REQUEST_TIMEOUT_MS);
+    expect((server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval).toBe(
+      CONNECTIONS_CHECK_INTERVAL_MS,
+    );
+  });
+
+  it("cuts off slow header connections at the header timeout and caps one peer's connections", async () => {
+    const child = await startServe(join(dir, "certs"), [], timeouts);
     const sockets: Socket[] = [];
     try {
       // 20 connections from one peer that send their headers a byte every 100 ms.
@@ -210,9 +229,9 @@ describe("metrics port", () => {
       // 16 per peer: the other 4 were closed at once; the 16 by the header timeout.
       expect(closedAfter.filter((ms) => ms < 500)).toHaveLength(4);
       const timedOut = closedAfter.slice(4);
-      expect(Math.min(...timedOut)).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
+      expect(Math.min(...timedOut)).toBeGreaterThanOrEqual(timeouts.headersTimeout - 50);
       expect(Math.max(...timedOut)).toBeLessThan(
-        HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
+        timeouts.headersTimeout + timeouts.connectionsCheckingInterval + SLACK_MS,
       );
 
       const scrape = await fetch(`http://127.0.0.1:${child.metricsPort}/metrics`);

@@ -6,11 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BODY_LIMIT_BYTES,
   buildApp,
+  CLOSE_IDLE_GRACE_MS,
   CONNECTIONS_CHECK_INTERVAL_MS,
+  DRAIN_TIMEOUT_MS,
   HANDSHAKE_TIMEOUT_MS,
   HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
   MAX_CONNECTIONS,
   REQUEST_TIMEOUT_MS,
+  serverTimeouts,
 } from "../../src/app.js";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 import { compilePolicy } from "../../src/engine/policy.js";
@@ -68,68 +72,103 @@ describe("body limit", () => {
 });
 
 describe("slow clients", () => {
-  it.concurrent(
-    "cuts off a client that sends its headers slowly before the apiserver's timeout",
-    async () => {
-      const exchange = await rawTls(server.port, server.ca, (socket, stop) => {
-        trickle(
-          socket,
-          "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n",
-          100,
-          stop,
-        );
-      });
-      expect(exchange.status).toBe(408);
-      expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
-      expect(exchange.closedAfterMs).toBeLessThan(
-        HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
-      );
-      expect(HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS).toBeLessThanOrEqual(APISERVER_TIMEOUT_MS);
-    },
-  );
+  // A server of their own with short timeouts, so that each cut-off comes in about a second; the
+  // production values are checked below to be the real server's, and to fit the apiserver's timeout.
+  const short = serverTimeouts({
+    headersTimeout: 500,
+    requestTimeout: 600,
+    connectionsCheckingInterval: 100,
+    handshakeTimeout: 800,
+  });
+  let slow: RunningServer;
+  beforeAll(async () => {
+    slow = await startServer({}, undefined, short);
+  });
+  afterAll(() => slow.close());
 
-  it.concurrent("cuts off a client that sends its body slowly before the apiserver's timeout", async () => {
+  it("are cut off before the apiserver's call timeout by the real server's timeouts", () => {
+    expect(HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS).toBeLessThanOrEqual(APISERVER_TIMEOUT_MS);
+    expect(REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS).toBeLessThanOrEqual(APISERVER_TIMEOUT_MS);
+    expect(HANDSHAKE_TIMEOUT_MS).toBeLessThan(APISERVER_TIMEOUT_MS);
+    const real = server.app.server;
+    expect(real.headersTimeout).toBe(HEADERS_TIMEOUT_MS);
+    expect(real.requestTimeout).toBe(REQUEST_TIMEOUT_MS);
+    expect((real as { connectionsCheckingInterval?: number }).connectionsCheckingInterval).toBe(
+      CONNECTIONS_CHECK_INTERVAL_MS,
+    );
+    expect(real.keepAliveTimeout).toBe(KEEP_ALIVE_TIMEOUT_MS);
+    // node keeps the handshake timeout under a symbol of its own.
+    const handshake = Object.getOwnPropertySymbols(real).find((s) => s.description === "handshake-timeout");
+    expect(handshake && (real as unknown as Record<symbol, unknown>)[handshake]).toBe(HANDSHAKE_TIMEOUT_MS);
+    expect(serverTimeouts()).toEqual({
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      closeIdleGraceMs: CLOSE_IDLE_GRACE_MS,
+      drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    });
+  });
+
+  it.concurrent("cuts off a client that sends its headers slowly at the header timeout", async () => {
+    const exchange = await rawTls(slow.port, slow.ca, (socket, stop) => {
+      trickle(
+        socket,
+        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n",
+        100,
+        stop,
+      );
+    });
+    expect(exchange.status).toBe(408);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(short.headersTimeout - 50);
+    expect(exchange.closedAfterMs).toBeLessThan(
+      short.headersTimeout + short.connectionsCheckingInterval + SLACK_MS,
+    );
+  });
+
+  it.concurrent("cuts off a client that sends its body slowly at the request timeout", async () => {
     const body = validReview("slow-body");
-    const exchange = await rawTls(server.port, server.ca, (socket, stop) => {
+    const exchange = await rawTls(slow.port, slow.ca, (socket, stop) => {
       socket.write(
         `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
       );
       trickle(socket, body, 50, stop);
     });
     expect(exchange.status).toBe(408);
-    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(short.requestTimeout - 50);
     expect(exchange.closedAfterMs).toBeLessThan(
-      REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
+      short.requestTimeout + short.connectionsCheckingInterval + SLACK_MS,
     );
-    expect(REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS).toBeLessThanOrEqual(APISERVER_TIMEOUT_MS);
   });
 
   it.concurrent("cuts off a client that completes TLS and then sends nothing", async () => {
-    const exchange = await rawTls(server.port, server.ca, () => {});
+    const exchange = await rawTls(slow.port, slow.ca, () => {});
     expect(exchange.status).toBe(408);
     expect(exchange.closedAfterMs).toBeLessThan(
-      HEADERS_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + SLACK_MS,
+      short.headersTimeout + short.connectionsCheckingInterval + SLACK_MS,
     );
   });
 
   it.concurrent("drops a TCP connection that never starts the TLS handshake", async () => {
-    const closedAfter = await silentTcp(server.port);
-    expect(closedAfter).toBeGreaterThanOrEqual(HANDSHAKE_TIMEOUT_MS - 50);
-    expect(closedAfter).toBeLessThan(HANDSHAKE_TIMEOUT_MS + SLACK_MS + 500);
+    const closedAfter = await silentTcp(slow.port);
+    expect(closedAfter).toBeGreaterThanOrEqual(short.handshakeTimeout - 50);
+    expect(closedAfter).toBeLessThan(short.handshakeTimeout + SLACK_MS + 500);
   });
 
   it.concurrent(
     "keeps an idle keep-alive connection open past those timeouts, as the apiserver pools them",
     async () => {
       const body = validReview("keep-alive");
-      const exchange = await rawTls(server.port, server.ca, (socket, stop) => {
+      const past = short.requestTimeout + short.connectionsCheckingInterval;
+      const exchange = await rawTls(slow.port, slow.ca, (socket, stop) => {
         const send = () =>
           socket.write(
             `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
           );
         send();
-        const again = setTimeout(send, REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + 200);
-        const end = setTimeout(() => socket.end(), REQUEST_TIMEOUT_MS + CONNECTIONS_CHECK_INTERVAL_MS + 600);
+        const again = setTimeout(send, past + 200);
+        const end = setTimeout(() => socket.end(), past + 600);
         stop(() => {
           clearTimeout(again);
           clearTimeout(end);

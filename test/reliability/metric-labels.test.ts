@@ -8,6 +8,7 @@ import { compilePolicy } from "../../src/engine/policy.js";
 import { createMetrics, type Metrics } from "../../src/metrics.js";
 import { buildRegistry, RULES } from "../../src/rules/index.js";
 import type { PodSpecTarget, Rule } from "../../src/rules/types.js";
+import { toolVersion } from "../../src/version.js";
 import { review, rootPod } from "../support/reviews.js";
 import { spin } from "./support.js";
 
@@ -132,10 +133,15 @@ describe("every metric label", () => {
       ]),
       result: new Set(["applied", "rejected"]),
       certificate: new Set(["serving", "ca"]),
+      // Set once at start-up from package.json and the running Node.js, never from a request.
+      version: new Set([toolVersion()]),
+      node: new Set([process.version]),
     };
     const seen = await labelValues(metrics);
     expect([...seen.keys()].sort()).toEqual([
       "tollgate_admission_duration_seconds{mode}",
+      "tollgate_build_info{node}",
+      "tollgate_build_info{version}",
       "tollgate_decisions_total{kind}",
       "tollgate_decisions_total{mode}",
       "tollgate_decisions_total{verdict}",

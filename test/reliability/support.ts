@@ -4,6 +4,7 @@ import { Agent, request as httpsRequest } from "node:https";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
+import type { ServerTimeouts } from "../../src/app.js";
 
 export interface RawExchange {
   /** Everything the server sent, as text. */
@@ -121,16 +122,24 @@ export function killServeChildren(): void {
 
 /**
  * `tollgate serve` from the sources, in a child process, on free ports of 127.0.0.1, with its
- * certificates in `certsDir`. Resolves once it logs that it listens.
+ * certificates in `certsDir`, and `timeouts` instead of the production ones when given. Resolves
+ * once it logs that it listens.
  */
-export async function startServe(certsDir: string, extra: string[] = []): Promise<ServeChild> {
+export async function startServe(
+  certsDir: string,
+  extra: string[] = [],
+  timeouts?: Partial<ServerTimeouts>,
+): Promise<ServeChild> {
+  const entry =
+    timeouts === undefined
+      ? ["src/main.ts", "serve"]
+      : ["test/reliability/serveWithTimeouts.ts", JSON.stringify(timeouts)];
   const child = spawn(
     process.execPath,
     [
       "--import",
       "./test/reliability/ts-register.mjs",
-      "src/main.ts",
-      "serve",
+      ...entry,
       "--host",
       "127.0.0.1",
       "--port",
@@ -189,6 +198,8 @@ export interface LoadTally {
 }
 
 export interface KeepAliveLoad {
+  /** The counts so far. */
+  tally: Readonly<LoadTally>;
   /** Stop sending; resolves when every client has its last answer. */
   stop(): Promise<LoadTally>;
   /** Resolves when every client has stopped by itself (the server refused a fresh connection). */
@@ -280,6 +291,7 @@ export function keepAliveLoad(options: {
   };
   const done = Promise.all(Array.from({ length: options.clients }, (_, id) => client(id))).then(() => tally);
   return {
+    tally,
     done,
     stop: () => {
       sending = false;

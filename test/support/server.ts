@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { buildApp } from "../../src/app.js";
+import { buildApp, type ServerTimeouts } from "../../src/app.js";
 import { DEFAULT_CONFIG, resolveConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { compilePolicy } from "../../src/engine/policy.js";
@@ -33,10 +33,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The real app over real TLS on 127.0.0.1, on a free port. */
+/**
+ * The real app over real TLS on 127.0.0.1, on a free port. It closes idle connections at once
+ * unless `timeouts` says otherwise: no test of this server is about the close, and the grace would
+ * hold each file's close for a second.
+ */
 export async function startServer(
   config: ConfigInput = {},
   registry?: ReadonlyMap<string, Rule>,
+  timeouts: Partial<ServerTimeouts> = {},
 ): Promise<RunningServer> {
   const { ca, serving } = await testCertificates();
   const logs: Record<string, unknown>[] = [];
@@ -55,6 +60,7 @@ export async function startServer(
     policy: () => policy,
     metrics,
     logger: pino({ level: "info" }, sink),
+    timeouts: { closeIdleGraceMs: 0, ...timeouts },
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const port = (app.server.address() as AddressInfo).port;

@@ -178,4 +178,35 @@ describe("CertificateManager with two replicas, a real TLS server and a fake clo
     expect(manager.readiness()).toEqual({ ready: true });
     expect(chainsToBundle(manager.current.cert, liveBundle(), now)).toBe(true);
   });
+
+  it("reconciles without publishing, then registers only while its certificate would make it ready", async () => {
+    let now = new Date();
+    const { manager } = replica(() => now);
+    const result = await manager.reconcile(undefined, { publish: false });
+    expect(result.published).toBe(false);
+    // The Secret was written; the webhook configuration only read.
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /api/v1/namespaces/tollgate/secrets/tollgate-certs",
+      "GET /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/tollgate",
+      "POST /api/v1/namespaces/tollgate/secrets",
+    ]);
+    expect(api.objects.has(VWC_KEY)).toBe(false);
+    expect(manager.registration).toBeUndefined();
+
+    // 85 days on, the 90-day leaf is within readiness' 7-day margin: no registration.
+    const later = now;
+    now = new Date(later.getTime() + 85 * DAY);
+    await expect(manager.register()).rejects.toThrow(
+      /^not registering in the webhook configuration: the serving certificate expires at \S+, within 7 days$/,
+    );
+    expect(api.objects.has(VWC_KEY)).toBe(false);
+
+    now = later;
+    expect(await manager.register({ create: false })).toBe("absent");
+    expect(api.objects.has(VWC_KEY)).toBe(false);
+    expect(await manager.register()).toBe("created");
+    expect(chainsToBundle(manager.current.cert, liveBundle(), now)).toBe(true);
+    expect(await manager.register()).toBe("unchanged");
+    expect(manager.registration).toBe("unchanged");
+  });
 });
