@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
-import { checkRuleIds, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import { checkRuleIds, ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { InputError } from "../input/documents.js";
 import { RULES } from "../rules/index.js";
-import { EMPTY_POLICY_SET, loadPolicySet, type PolicySet } from "../vap/load.js";
+import { compilePolicy, type Policy } from "../engine/policy.js";
+import { EMPTY_POLICY_SET, loadPolicySet, loadPolicySetSync, type PolicySet } from "../vap/load.js";
 
 export interface Loaded {
   config: Config;
@@ -31,4 +32,26 @@ export async function loadConfigAndPolicies(
   if (path !== undefined)
     checkRuleIds(config, new Set([...builtIn, ...set.policies.map((policy) => policy.name)]), path);
   return { config, policies: set, errors };
+}
+
+/**
+ * The server's policy for a config: its ValidatingAdmissionPolicies read (synchronously, so that a
+ * reload applies at once) and compiled with it. Any problem in them is a ConfigError that lists
+ * each one, so that start-up refuses the config and a reload keeps the last good one.
+ */
+export function compileServedPolicy(config: Config, source: string | undefined): Policy {
+  const builtIn = new Set(RULES.keys());
+  const { set, errors } =
+    config.policies.length === 0
+      ? { set: EMPTY_POLICY_SET, errors: [] }
+      : loadPolicySetSync(config.policies, builtIn);
+  if (errors.length > 0) {
+    const lines = errors.map(
+      (error) => `${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}`,
+    );
+    throw new ConfigError(`invalid policies in ${source ?? "the config"}:\n  ${lines.join("\n  ")}`);
+  }
+  if (source !== undefined)
+    checkRuleIds(config, new Set([...builtIn, ...set.policies.map((policy) => policy.name)]), source);
+  return compilePolicy(config, RULES, undefined, set);
 }

@@ -3,7 +3,16 @@ import type {
   V1ValidatingAdmissionPolicy,
   V1ValidatingAdmissionPolicyBinding,
 } from "@kubernetes/client-node";
-import { type InputError, lineOf, loadManifests, type SourceObject } from "../input/documents.js";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import {
+  type InputError,
+  type LoadedInput,
+  lineOf,
+  loadManifests,
+  parseManifests,
+  type SourceObject,
+} from "../input/documents.js";
 import { kindInGroup, groupOf } from "../objects/kinds.js";
 import { isRecord, type KubeObject } from "../objects/object.js";
 import { type CompiledVap, compileVap, type Locate, PolicyError } from "./compile.js";
@@ -229,6 +238,77 @@ export function buildPolicySet(
     set: { policies: [...policies.values()], bindings: kept, params: paramSourceOf(params), implicitlyBound },
     errors,
   };
+}
+
+/** The largest policy file read: policies are small, and a reload must not read a disk image. */
+const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The files a policy path names, synchronously: a file, or the YAML and JSON files below a folder
+ * (hidden entries skipped, in name order). For the server's reload, which applies a config at once.
+ */
+function policyFilesSync(path: string, errors: InputError[], seen: Set<string>): string[] {
+  let info;
+  try {
+    info = statSync(path);
+  } catch (error) {
+    errors.push({
+      file: path,
+      line: null,
+      message: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    });
+    return [];
+  }
+  const key = `${info.dev}:${info.ino}`;
+  if (seen.has(key)) return [];
+  seen.add(key);
+  if (!info.isDirectory()) return [path];
+  return readdirSync(path)
+    .filter((name) => !name.startsWith("."))
+    .sort()
+    .flatMap((name) => {
+      const child = join(path, name);
+      const isFolder = statSync(child, { throwIfNoEntry: false })?.isDirectory() === true;
+      return isFolder || [".yaml", ".yml", ".json"].includes(extname(name).toLowerCase())
+        ? policyFilesSync(child, errors, seen)
+        : [];
+    });
+}
+
+/** loadPolicySet, synchronously (the server's start-up and config reload). */
+export function loadPolicySetSync(
+  paths: readonly string[],
+  reservedIds: ReadonlySet<string>,
+): { set: PolicySet; errors: InputError[] } {
+  const loaded: LoadedInput<SourceObject> = { objects: [], errors: [], files: 0, documents: 0 };
+  const seen = new Set<string>();
+  for (const path of paths) {
+    for (const file of policyFilesSync(path, loaded.errors, seen)) {
+      let text: string;
+      try {
+        if (statSync(file).size > MAX_POLICY_FILE_BYTES) {
+          loaded.errors.push({
+            file,
+            line: null,
+            message: `larger than ${MAX_POLICY_FILE_BYTES / (1024 * 1024)} MiB; not a policy file`,
+          });
+          continue;
+        }
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        loaded.errors.push({
+          file,
+          line: null,
+          message: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        });
+        continue;
+      }
+      loaded.files++;
+      parseManifests(text, file, loaded, (source) => source);
+    }
+  }
+  const built = buildPolicySet(loaded.objects, reservedIds);
+  return { set: built.set, errors: [...loaded.errors, ...built.errors] };
 }
 
 /** Reads policy files and folders (`--policy`, the config's `policies:`). */
