@@ -119,3 +119,33 @@ describe("tollgate rules --policy: the loaded policies in the catalog", () => {
     expect(fullCatalog().policies).toBeUndefined();
   });
 });
+
+describe("tollgate manifests --policy: the webhook is sent what the policies select", () => {
+  it("adds a policy's resource rules to the entries of its scope", async () => {
+    const { installManifests } = await import("../../src/k8s/manifests.js");
+    const rule = {
+      apiGroups: [""],
+      apiVersions: ["v1"],
+      operations: ["CREATE", "UPDATE"],
+      resources: ["services"],
+    };
+    const objects = installManifests({ policyRules: [rule] });
+    const webhook = objects.find((object) => object.kind === "ValidatingWebhookConfiguration") as unknown as {
+      webhooks: { name: string; rules: { resources: string[]; scope: string }[] }[];
+    };
+    expect(
+      webhook.webhooks.map((entry) => [
+        entry.name,
+        entry.rules.filter((r) => r.resources.includes("services")).map((r) => r.scope),
+      ]),
+    ).toEqual([
+      ["enforce.tollgate.dev", ["Namespaced"]],
+      ["warn.tollgate.dev", ["Namespaced"]],
+      ["default.tollgate.dev", ["Namespaced"]],
+      ["cluster.tollgate.dev", ["Cluster"]],
+      ["namespaces.tollgate.dev", []],
+    ]);
+    const plain = installManifests().find((object) => object.kind === "ValidatingWebhookConfiguration");
+    expect(JSON.stringify(plain)).not.toContain('"services"');
+  });
+});
