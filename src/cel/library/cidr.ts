@@ -1,7 +1,7 @@
 import type { Environment } from "@marcbachmann/cel-js";
 import { goQuote } from "./goText.js";
 import { accepts, IP, parseIP } from "./ip.js";
-import { celError } from "./methods.js";
+import { celError, type Overrides } from "./methods.js";
 import { AddrError, parsePrefix, type Prefix } from "./netip.js";
 
 /**
@@ -38,6 +38,13 @@ function containsCIDR(cidr: CIDR, other: CIDR): boolean {
   return cidr.prefix.overlaps(other.prefix) && cidr.prefix.length <= other.prefix.length;
 }
 
+/** string(cidr), beside the other string() overloads (conversions.ts). */
+export const CIDR_OVERRIDES: Overrides = {
+  functions: {
+    string: [{ args: ["net.CIDR"], returns: "string", run: (cidr: CIDR) => cidr.prefix.toString() }],
+  },
+};
+
 export function registerCIDR(env: Environment): void {
   env.registerType("net.CIDR", CIDR);
   env.registerFunction("cidr(string): net.CIDR", (text: string) => new CIDR(parseCIDR(text)));
@@ -55,6 +62,5 @@ export function registerCIDR(env: Environment): void {
   env.registerFunction("net.CIDR.ip(): net.IP", (cidr: CIDR) => new IP(cidr.prefix.addr));
   env.registerFunction("net.CIDR.masked(): net.CIDR", (cidr: CIDR) => new CIDR(cidr.prefix.masked()));
   env.registerFunction("net.CIDR.prefixLength(): int", (cidr: CIDR) => BigInt(cidr.prefix.length));
-  env.registerFunction("string(net.CIDR): string", (cidr: CIDR) => cidr.prefix.toString());
   env.registerOperator("net.CIDR == net.CIDR", (a: CIDR, b: CIDR) => a.equals(b));
 }

@@ -1,6 +1,6 @@
 import type { Environment } from "@marcbachmann/cel-js";
 import { goQuote } from "./goText.js";
-import { celError, registerNamespace } from "./methods.js";
+import { celError, type Overrides, registerNamespace } from "./methods.js";
 import { type Addr, AddrError, parseAddr } from "./netip.js";
 
 /**
@@ -47,6 +47,11 @@ export function accepts(parse: (text: string) => unknown): (text: string) => boo
   };
 }
 
+/** string(ip), beside the other string() overloads (conversions.ts). */
+export const IP_OVERRIDES: Overrides = {
+  functions: { string: [{ args: ["net.IP"], returns: "string", run: (ip: IP) => ip.addr.toString() }] },
+};
+
 export function registerIP(env: Environment): void {
   env.registerType("net.IP", IP);
   env.registerFunction("ip(string): net.IP", (text: string) => new IP(parseIP(text)));
@@ -62,6 +67,5 @@ export function registerIP(env: Environment): void {
   env.registerFunction("net.IP.isLinkLocalMulticast(): bool", (ip: IP) => ip.addr.isLinkLocalMulticast);
   env.registerFunction("net.IP.isLinkLocalUnicast(): bool", (ip: IP) => ip.addr.isLinkLocalUnicast);
   env.registerFunction("net.IP.isGlobalUnicast(): bool", (ip: IP) => ip.addr.isGlobalUnicast);
-  env.registerFunction("string(net.IP): string", (ip: IP) => ip.addr.toString());
   env.registerOperator("net.IP == net.IP", (a: IP, b: IP) => a.equals(b));
 }

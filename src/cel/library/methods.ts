@@ -216,7 +216,7 @@ export class MethodTable {
 }
 
 /** The parser's own way of marking a node as a macro call (ASTNode.setMeta, not in cel-js's types). */
-interface MarkableNode {
+export interface MarkableNode {
   setMeta(key: "macro" | "async", value: unknown): MarkableNode;
 }
 

@@ -23,7 +23,6 @@ interface Flags {
   U: boolean;
 }
 
-
 /** The class items (inside `[...]`) of Go's POSIX classes, all ASCII. */
 const POSIX: Readonly<Record<string, string>> = {
   alnum: "0-9A-Za-z",

@@ -184,7 +184,8 @@ function parseAuthority(scheme: string, authority: string): Pick<GoUrl, "user" |
 
 /** net/url's parse; viaRequest: ParseRequestURI's stricter reading. */
 function parse(raw: string, viaRequest: boolean): GoUrl {
-  if ([...raw].some((c) => c < " " || c === "\x7f")) throw new UrlError("net/url: invalid control character in URL");
+  if ([...raw].some((c) => c < " " || c === "\x7f"))
+    throw new UrlError("net/url: invalid control character in URL");
   if (raw === "" && viaRequest) throw new UrlError("empty url");
   const url: GoUrl = {
     scheme: "",
