@@ -9,9 +9,11 @@ Commands:
   serve      run the admission webhook (HTTPS) and its metrics endpoint
   check      check manifest files (or stdin) with the webhook's rules, offline
   audit      check what runs in a cluster, plus the cluster checklist
+  test       run tollgate-test.yaml cases through the webhook's engine path
   rules      list the rule catalog (--output text|json|markdown)
   certs      bootstrap or rotate the CA and serving certificate in a cluster
   manifests  print the YAML that installs tollgate in a cluster (or write a kustomize base)
+  export     print your ValidatingAdmissionPolicies with bindings per mode, for the apiserver
   help       show this help
 
 Run 'tollgate <command> --help' for a command's options, 'tollgate --version' for the version.`;
@@ -22,9 +24,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./cli/serve.js")).serve,
   check: async () => (await import("./cli/check.js")).check,
   audit: async () => (await import("./cli/audit.js")).audit,
+  test: async () => (await import("./cli/test.js")).test,
   rules: async () => (await import("./cli/rules.js")).rules,
   certs: async () => (await import("./cli/certs.js")).certs,
   manifests: async () => (await import("./cli/manifests.js")).manifests,
+  export: async () => (await import("./cli/export.js")).exportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

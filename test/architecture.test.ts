@@ -8,10 +8,11 @@ import { describe, expect, it } from "vitest";
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["objects"],
-  ["rules", "input", "tls", "metrics.ts", "version.ts"],
-  ["config"],
+  ["rules", "input", "tls", "metrics.ts", "version.ts", "cel"],
+  // ValidatingAdmissionPolicies: loaded like inputs, evaluated with cel/.
+  ["config", "vap"],
   ["engine"],
-  ["admission", "report", "audit", "k8s"],
+  ["admission", "report", "audit", "k8s", "testing"],
   // The HTTPS app and the servers it runs on (the metrics server shares its limits).
   ["app.ts", "server"],
   ["cli"],

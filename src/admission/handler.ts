@@ -34,6 +34,16 @@ function nameOf(object: Record<string, unknown>): string {
   return typeof name === "string" ? name : typeof generateName === "string" ? generateName : "";
 }
 
+/**
+ * The request's Namespace from the informer cache, for ValidatingAdmissionPolicies; null when the
+ * object is cluster-scoped or the cache does not know it (no cluster access, not synced yet).
+ */
+function namespaceObjectOf(request: AdmissionReview["request"], facts: ClusterFacts | undefined) {
+  const name = request.namespace;
+  if (!name) return null;
+  return facts?.namespace?.(name) ?? null;
+}
+
 export interface HandlerDeps {
   policy: () => Policy;
   metrics: Metrics;
@@ -50,6 +60,7 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
   const request = review.request;
   const policy = deps.policy();
   const object = request.object ?? request.oldObject ?? {};
+  const facts = deps.facts?.();
   const evaluation = evaluate(
     {
       object,
@@ -60,7 +71,18 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
       userInfo: request.userInfo,
       mode,
       source: "admission",
-      facts: deps.facts?.(),
+      facts,
+      ...(request.resource?.resource
+        ? {
+            resource: {
+              group: request.resource.group ?? "",
+              version: request.resource.version ?? "",
+              resource: request.resource.resource,
+            },
+          }
+        : {}),
+      dryRun: request.dryRun === true,
+      namespaceObject: namespaceObjectOf(request, facts),
     },
     policy,
   );

@@ -46,7 +46,9 @@ function clip(text: string, max = MAX_WARNING): string {
 
 /** One short warning for one finding: `rule: message (where)`. */
 export function warningOf(finding: Finding): string {
-  return clip(`${finding.rule}: ${finding.message} (${locationOf(finding)})`);
+  // A ValidatingAdmissionPolicy judges the object, not a field: its findings have no path.
+  const where = finding.path === "" ? "" : ` (${locationOf(finding)})`;
+  return clip(`${finding.rule}: ${finding.message}${where}`);
 }
 
 function describeObject(finding: Finding): string {
@@ -61,7 +63,12 @@ export function denialMessage(denials: readonly Finding[]): string {
   const count = denials.length === 1 ? "1 violation" : `${denials.length} violations`;
   const lines = denials
     .slice(0, MAX_LISTED)
-    .map((f) => clip(`- ${f.rule}: ${f.message} at ${f.path}. Fix: ${f.fix}`, MAX_DENIAL_LINE));
+    .map((f) =>
+      clip(
+        `- ${f.rule}: ${f.message}${f.path === "" ? "" : ` at ${f.path}`}. Fix: ${f.fix}`,
+        MAX_DENIAL_LINE,
+      ),
+    );
   if (denials.length > MAX_LISTED) {
     lines.push(`- and ${denials.length - MAX_LISTED} more; \`tollgate check\` lists them all`);
   }
@@ -124,7 +131,8 @@ export function verdictOf(evaluation: Evaluation): Verdict {
     MAX_LISTED,
     warningOf,
     (n) => `tollgate: ${n} more warnings; \`tollgate check\` lists them all`,
-    (f) => f.severity !== "deny",
+    // Findings of a binding with only Audit are for reports and metrics, never for the requester.
+    (f) => f.severity !== "deny" && f.audit !== true,
   );
   warnings.push(
     ...listed(evaluation.notices, MAX_NOTICES, clip, (n) => `tollgate: ${n} more notices not shown`),

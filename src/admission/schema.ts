@@ -24,7 +24,14 @@ export const admissionReviewSchema = {
             kind: { type: "string", minLength: 1 },
           },
         },
-        resource: { type: "object" },
+        resource: {
+          type: "object",
+          properties: {
+            group: { type: "string" },
+            version: { type: "string" },
+            resource: { type: "string" },
+          },
+        },
         subResource: { type: "string" },
         name: { type: "string" },
         namespace: { type: "string" },
@@ -47,6 +54,7 @@ export const admissionReviewSchema = {
 export interface AdmissionRequest {
   uid: string;
   kind: { group?: string; version?: string; kind: string };
+  resource?: { group?: string; version?: string; resource?: string };
   subResource?: string;
   name?: string;
   namespace?: string;

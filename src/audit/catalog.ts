@@ -25,6 +25,8 @@ export interface CheckCatalogEntry extends CatalogEntry {
 export interface Catalog {
   rules: CatalogEntry[];
   checks: CheckCatalogEntry[];
+  /** The ValidatingAdmissionPolicies loaded with `--policy` or the config's `policies:`, when any. */
+  policies?: CatalogEntry[];
 }
 
 export function checkCatalogEntry(check: Check): CheckCatalogEntry {
@@ -48,16 +50,20 @@ export function checkCatalogEntry(check: Check): CheckCatalogEntry {
 export function fullCatalog(
   rules: readonly Rule[] = ALL_RULES,
   checks: readonly Check[] = ALL_CHECKS,
+  policies: readonly Rule[] = [],
 ): Catalog {
-  return { rules: catalog(rules), checks: checks.map(checkCatalogEntry) };
+  const entries: Catalog = { rules: catalog(rules), checks: checks.map(checkCatalogEntry) };
+  if (policies.length > 0) entries.policies = catalog(policies);
+  return entries;
 }
 
 /** The catalog as plain-text tables, the rules' then the checklist's: id, category, default severity, title. */
 export function renderCatalogText(
   rules: readonly Rule[] = ALL_RULES,
   checks: readonly Check[] = ALL_CHECKS,
+  policies: readonly Rule[] = [],
 ): string {
-  const all = [...rules, ...checks];
+  const all = [...rules, ...checks, ...policies];
   const idWidth = Math.max(2, ...all.map((entry) => entry.id.length));
   const categoryWidth = Math.max(8, ...all.map((entry) => entry.category.length));
   const row = (id: string, category: string, severity: string, title: string) =>
@@ -68,6 +74,8 @@ export function renderCatalogText(
   ];
   const lines = table(rules);
   if (checks.length > 0) lines.push("", "Cluster checklist (runs in audit only):", ...table(checks));
+  if (policies.length > 0)
+    lines.push("", "ValidatingAdmissionPolicies (loaded with --policy or policies:):", ...table(policies));
   return `${lines.join("\n")}\n`;
 }
 

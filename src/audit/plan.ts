@@ -18,12 +18,17 @@ const KINDS_BY_TARGET: Record<TargetType, readonly KindName[]> = {
   namespace: ["Namespace"],
   serviceAccount: ["ServiceAccount"],
   secret: ["Secret"],
+  // ValidatingAdmissionPolicies name their own kinds: added from the rules below.
+  request: [],
 };
 
 /** The kinds the rules judge, and the list requests for them plus the checklist's inputs. */
 export function planAudit(policy: Policy, namespace: string | undefined) {
   const targets = activeTargets(policy);
   const judged = new Set<KindName>([...targets].flatMap((type) => KINDS_BY_TARGET[type]));
+  for (const { rule } of policy.bySource.audit.byTarget.get("request") ?? []) {
+    for (const kind of rule.kinds) if (Object.hasOwn(KINDS, kind)) judged.add(kind as KindName);
+  }
   const wanted = new Set<KindName>(judged);
   for (const item of ALL_CHECKS) {
     if (namespace !== undefined && !item.namespaceScoped) continue;

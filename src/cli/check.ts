@@ -1,18 +1,26 @@
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
+import { ConfigError } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
-import { lineOf, loadManifests } from "../input/documents.js";
+import { type LoadedInput, lineOf, loadManifests, type SourceObject } from "../input/documents.js";
+import { type KubeObject, refOf } from "../objects/object.js";
 import { MAX_INPUT_BYTES, readStreamBounded } from "../input/read.js";
 import { judgeObject } from "../report/judge.js";
-import { describeRule, exitCodeOf, type Report, type ReportError } from "../report/model.js";
+import {
+  describeRule,
+  exitCodeOf,
+  type Report,
+  type ReportError,
+  type ReportObject,
+} from "../report/model.js";
 import { OUTPUTS, type Output, render } from "../report/render.js";
 import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { type CliIO, processIO } from "./io.js";
+import { loadConfigAndPolicies } from "./policies.js";
 
 export const CHECK_HELP = `Usage: tollgate check [PATH... | -] [--output text|json|sarif|junit] [--mode enforce|warn]
-                      [--config FILE]
+                      [--config FILE] [--policy PATH...]
 
 Checks Kubernetes manifests offline with the webhook's rules, as the webhook would judge them on
 CREATE. PATH is a file (any extension), a folder (searched recursively for .yaml, .yml and .json;
@@ -29,6 +37,9 @@ Options:
   --mode MODE      enforce or warn; default: defaultMode from the config (enforce). In warn mode
                    every finding is a warning.
   --config FILE    the webhook's config file (rule severities, options, exemptions)
+  --policy PATH    ValidatingAdmissionPolicies (with their bindings and params) to run as rules
+                   beside the built-in ones; a file or folder, repeatable; adds to the config's
+                   \`policies:\`
 
 YAML is read as kubectl reads it (YAML 1.1: yes/no/on/off booleans, 0_0, 0644, 0x50 numbers),
 symbolic links are followed, and each file or stdin is read up to ${MAX_INPUT_BYTES / (1024 * 1024)} MiB.
@@ -57,6 +68,26 @@ export function oneOf<T extends string>(
   throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
 }
 
+/** The Namespace objects among the inputs, by name. */
+export function namespacesIn(objects: readonly KubeObject[]): ReadonlyMap<string, KubeObject> {
+  const byName = new Map<string, KubeObject>();
+  for (const object of objects) {
+    const ref = refOf(object);
+    if (ref.kind === "Namespace" && ref.apiVersion === "v1") byName.set(ref.name, object);
+  }
+  return byName;
+}
+
+/** An object's Namespace among the inputs: itself for a Namespace, null when not there. */
+export function namespaceFor(
+  object: KubeObject,
+  namespaces: ReadonlyMap<string, KubeObject>,
+): KubeObject | null {
+  const ref = refOf(object);
+  if (ref.kind === "Namespace" && ref.apiVersion === "v1") return object;
+  return namespaces.get(ref.namespace || "default") ?? null;
+}
+
 /** `tollgate check`, with its streams injected so tests drive it without a process. */
 export async function runCheck(argv: string[], io: CliIO): Promise<number> {
   try {
@@ -79,6 +110,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       output: { type: "string", short: "o" },
       mode: { type: "string" },
       config: { type: "string" },
+      policy: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     true,
@@ -91,26 +123,48 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   if (positionals.length === 0) {
     throw new UsageError("tollgate check: give files, folders, or - to read stdin");
   }
-  const config = values.config ? loadConfigFile(values.config, new Set(RULES.keys())) : DEFAULT_CONFIG;
+  const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
+  const { config, policies } = loaded;
   const mode = oneOf<Mode>("mode", values.mode, ["enforce", "warn"], config.defaultMode);
-  const policy = compilePolicy(config);
+  const policy = compilePolicy(config, RULES, undefined, policies);
 
   // Rules that throw are reported after the input errors, in the order of the objects.
   const ruleErrors: ReportError[] = [];
-  const input = await loadManifests(
-    positionals,
-    () => readStreamBounded(io.stdin),
-    (source) =>
-      judgeObject(
-        source.object,
-        policy,
-        mode,
-        "check",
-        { file: source.file, line: source.line, lineOf: (path) => lineOf(source, path) },
-        ruleErrors,
-      ),
-  );
-  const errors: ReportError[] = input.errors.map((e) => ({ file: e.file, line: e.line, message: e.message }));
+  const judge = (source: SourceObject, namespaceObject?: KubeObject | null) =>
+    judgeObject(
+      source.object,
+      policy,
+      mode,
+      "check",
+      { file: source.file, line: source.line, lineOf: (path) => lineOf(source, path) },
+      ruleErrors,
+      namespaceObject,
+    );
+  let input: LoadedInput<ReportObject>;
+  if (policies.policies.length === 0) {
+    input = await loadManifests(
+      positionals,
+      () => readStreamBounded(io.stdin),
+      (source) => judge(source),
+    );
+  } else {
+    // Policies may select by namespace labels and read `namespaceObject`: the Namespaces among the
+    // inputs are known only once every file is read, so the objects are judged after reading.
+    const read = await loadManifests(
+      positionals,
+      () => readStreamBounded(io.stdin),
+      (source) => source,
+    );
+    const namespaces = namespacesIn(read.objects.map((source) => source.object));
+    input = {
+      ...read,
+      objects: read.objects.map((source) => judge(source, namespaceFor(source.object, namespaces))),
+    };
+  }
+  const errors: ReportError[] = [
+    ...loaded.errors.map((e) => ({ file: e.file, line: e.line, message: e.message })),
+    ...input.errors.map((e) => ({ file: e.file, line: e.line, message: e.message })),
+  ];
   if (input.objects.length === 0 && errors.length === 0) {
     // An empty stream is what `helm template … | tollgate check -` gets when helm failed: a
     // check of nothing must not pass. A report for a file (json, sarif, junit) says it too, and
@@ -124,11 +178,14 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     mode,
     objects: input.objects,
     errors: [...errors, ...ruleErrors],
-    notes: [],
+    notes: policies.implicitlyBound.map(
+      (name) =>
+        `ValidatingAdmissionPolicy "${name}" has no binding in the policy files: it applies as if bound with validationActions [Deny] to everything it matches`,
+    ),
     files: input.files,
     documents: input.documents,
   };
-  const rules = [...RULES.values()].map(describeRule);
+  const rules = [...policy.registry.values()].map(describeRule);
   for (const chunk of render(report, output, colorWanted(io.stdout, io.env), rules)) io.stdout.write(chunk);
   return exitCodeOf(report);
 }

@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installBase, installYaml } from "../k8s/manifests.js";
+import { RULES } from "../rules/index.js";
+import { loadPolicySet } from "../vap/load.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
 export const MANIFESTS_HELP = `Usage: tollgate manifests [--namespace N] [--image IMAGE] [--apiserver-cidr CIDR...]
-                          [--output-dir DIR]
+                          [--output-dir DIR] [--policy PATH...]
 
 Prints the YAML that installs tollgate in a cluster (namespace, RBAC, config, Deployment,
 PodDisruptionBudget, Service, NetworkPolicies, ValidatingWebhookConfiguration):
@@ -28,7 +30,11 @@ tollgate has registered itself in it with its caBundle and the config's failureP
              may reach the webhook port. Without it the port is open to every source, so any Pod
              in the cluster can send tollgate reviews: find the apiserver's addresses with
              \`kubectl get endpoints kubernetes -n default\` (a managed control plane may call from
-             another range; see its documentation)`;
+             another range; see its documentation)
+--policy     ValidatingAdmissionPolicies tollgate will run (a file or folder, repeatable): the
+             webhook configuration also sends tollgate what their matchConstraints select. Ship
+             the files to the Pods yourself (a ConfigMap volume) and name them in the config's
+             \`policies:\``;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -49,6 +55,7 @@ export async function manifests(argv: string[]): Promise<number> {
     image: { type: "string" },
     "apiserver-cidr": { type: "string", multiple: true },
     "output-dir": { type: "string" },
+    policy: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -71,7 +78,21 @@ export async function manifests(argv: string[]): Promise<number> {
       );
     }
   }
-  const options = { namespace: values.namespace, image: values.image, apiserverCidrs };
+  const policyRules = [];
+  if (values.policy !== undefined) {
+    const { set, errors } = await loadPolicySet(
+      values.policy.map((path) => resolve(path)),
+      new Set(RULES.keys()),
+    );
+    if (errors.length > 0) {
+      const lines = errors.map(
+        (error) => `${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}`,
+      );
+      throw new UsageError(`--policy: ${lines.join("\n  ")}`);
+    }
+    for (const policy of set.policies) policyRules.push(...(policy.matchConstraints.resourceRules ?? []));
+  }
+  const options = { namespace: values.namespace, image: values.image, apiserverCidrs, policyRules };
   const dir = values["output-dir"];
   if (dir === undefined) {
     process.stdout.write(installYaml(options));

@@ -9,15 +9,15 @@ import { buildApp, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER, type ServerTimeout
 import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch.js";
-import { compilePolicy, type Policy } from "../engine/policy.js";
+import type { Policy } from "../engine/policy.js";
 import type { ClusterFactsHandle } from "../k8s/facts.js";
 import { createMetrics, type Metrics } from "../metrics.js";
-import { RULES } from "../rules/index.js";
 import { buildMetricsServer } from "../server/metricsServer.js";
 import { CertificatesRefused, ensureLocalCertificates } from "../tls/certs.js";
 import { type CertificateManager, type Readiness, servingReadiness } from "../tls/manager.js";
 import { swapCertificate } from "../tls/reload.js";
 import { UsageError } from "./args.js";
+import { compileServedPolicy } from "./policies.js";
 import { type HeldPorts, listenFailure } from "./ports.js";
 
 /** `tollgate serve`'s options, checked by the command (src/cli/serve.ts). */
@@ -71,10 +71,10 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
     level: options.logLevel ?? process.env.LOG_LEVEL ?? "info",
     base: { service: "tollgate" },
   });
-  const knownRules = new Set(RULES.keys());
   const configPath = options.config ? resolve(options.config) : undefined;
-  const config: Config = configPath ? loadConfigFile(configPath, knownRules) : DEFAULT_CONFIG;
-  let policy: Policy = compilePolicy(config);
+  // Rule ids are checked once the config's policies are known (compileServedPolicy).
+  const config: Config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
+  let policy: Policy = compileServedPolicy(config, configPath);
   const metrics = createMetrics({ processMetrics: true });
 
   // Certificates that come from files are read before the ports; those from the cluster after them.
@@ -134,7 +134,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
       port: address.port,
       metricsPort: metricsAddress.port,
       mode: policy.config.defaultMode,
-      rules: RULES.size,
+      rules: policy.registry.size,
     },
     "tollgate listening",
   );
@@ -142,9 +142,9 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
   const watcher: ConfigWatcher | undefined = configPath
     ? watchConfig({
         path: configPath,
-        knownRules,
+        // Policies reload with the config; one that does not compile rejects the whole reload.
         apply: (next) => {
-          policy = compilePolicy(next);
+          policy = compileServedPolicy(next, configPath);
         },
         metrics,
         log: logger,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { YAMLException } from "js-yaml";
 import { lineOfPath, type ParsedDocument, parseYamlDocuments } from "../input/positions.js";
@@ -42,6 +43,7 @@ export const DEFAULT_CONFIG: Config = {
     failurePolicy: "Fail",
     timeoutSeconds: 3,
   },
+  policies: [],
 };
 
 /** A config that could not be read or does not match the schema; the message names file, line and field. */
@@ -127,18 +129,25 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
     throw new ConfigError(`invalid config:\n  ${lines.map((l) => l.text).join("\n  ")}`);
   }
   const config = resolveConfig(value);
-  if (knownRules) {
-    const unknown = [
-      ...Object.keys(config.rules),
-      ...config.exemptions.flatMap((e) => e.rules).filter((id) => id !== "*"),
-    ].filter((id) => !knownRules.has(id));
-    if (unknown.length > 0) {
-      throw new ConfigError(
-        `${source}: unknown rule id${unknown.length > 1 ? "s" : ""} ${[...new Set(unknown)].map((id) => JSON.stringify(id)).join(", ")} (see \`tollgate rules\`)`,
-      );
-    }
-  }
+  if (knownRules) checkRuleIds(config, knownRules, source);
   return config;
+}
+
+/**
+ * Every rule id the config names (severities, exemptions) must be known, so that a typo cannot
+ * silently disable nothing. Called at parse time with the built-in ids, or after the config's
+ * ValidatingAdmissionPolicies are loaded with their names too.
+ */
+export function checkRuleIds(config: Config, knownRules: ReadonlySet<string>, source: string): void {
+  const unknown = [
+    ...Object.keys(config.rules),
+    ...config.exemptions.flatMap((e) => e.rules).filter((id) => id !== "*"),
+  ].filter((id) => !knownRules.has(id));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${source}: unknown rule id${unknown.length > 1 ? "s" : ""} ${[...new Set(unknown)].map((id) => JSON.stringify(id)).join(", ")} (see \`tollgate rules\`)`,
+    );
+  }
 }
 
 /** Read and validate a config file; a missing or unreadable file is a ConfigError naming it. */
@@ -150,5 +159,6 @@ export function loadConfigFile(path: string, knownRules?: ReadonlySet<string>): 
     const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
     throw new ConfigError(`${path}: cannot read the config file (${code})`);
   }
-  return parseConfig(text, path, knownRules);
+  const config = parseConfig(text, path, knownRules);
+  return { ...config, policies: config.policies.map((policy) => resolve(dirname(path), policy)) };
 }

@@ -61,6 +61,11 @@ export interface Config {
   /** What a rule that throws does to the verdict: `allow` answers with a warning, `deny` denies. */
   onRuleError: "allow" | "deny";
   webhook: WebhookSettings;
+  /**
+   * ValidatingAdmissionPolicy files and folders (policies, bindings, params) that become rules; as
+   * loaded, relative paths are resolved against the config file's folder.
+   */
+  policies: string[];
 }
 
 /** The config as a user writes it: every key optional. */
@@ -132,6 +137,7 @@ export const configSchema: JSONSchemaType<ConfigInput> = {
     allowedRegistries: { ...stringList, nullable: true },
     nodePoolKeys: { ...stringList, nullable: true },
     onRuleError: { type: "string", enum: ["allow", "deny"], nullable: true },
+    policies: { ...stringList, nullable: true },
     webhook: {
       type: "object",
       nullable: true,

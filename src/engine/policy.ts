@@ -2,7 +2,9 @@ import type { Config } from "../config/schema.js";
 import { RULES } from "../rules/index.js";
 import type { Rule, Severity, Source, TargetType } from "../rules/types.js";
 import type { EvaluationLimits } from "./budget.js";
+import type { PolicySet } from "../vap/load.js";
 import { type CompiledConfigExemption, compileConfigExemptions } from "./exemptions.js";
+import { vapRules } from "./vapRules.js";
 
 /** A rule as the config sets it: its severity (never `off`) and merged options. */
 export interface ActiveRule {
@@ -38,6 +40,8 @@ export interface Policy {
   exemptions: readonly CompiledConfigExemption[];
   /** Time limits on one evaluation; DEFAULT_LIMITS when absent. */
   limits?: EvaluationLimits;
+  /** The ValidatingAdmissionPolicies loaded beside the config, whose rules are in `registry`. */
+  policies?: PolicySet;
 }
 
 /** The kinds of the rules that run in `source`, sorted. */
@@ -64,11 +68,23 @@ function planFor(
   return { byTarget, kinds: kindsRunIn(registry.values(), source) };
 }
 
+/**
+ * The config compiled for evaluation. `policies` (ValidatingAdmissionPolicies) join the registry as
+ * rules of their own, after the built-in ones.
+ */
 export function compilePolicy(
   config: Config,
-  registry: ReadonlyMap<string, Rule> = RULES,
+  builtIn: ReadonlyMap<string, Rule> = RULES,
   limits?: EvaluationLimits,
+  policies?: PolicySet,
 ): Policy {
+  const registry: ReadonlyMap<string, Rule> =
+    policies === undefined || policies.policies.length === 0
+      ? builtIn
+      : new Map<string, Rule>([
+          ...builtIn,
+          ...vapRules(policies).map((rule): [string, Rule] => [rule.id, rule as Rule]),
+        ]);
   const active: ActiveRule[] = [];
   for (const rule of registry.values()) {
     const configured = config.rules[rule.id];
@@ -88,5 +104,6 @@ export function compilePolicy(
   const exemptions = compileConfigExemptions(config.exemptions);
   const policy: Policy = { config, registry, bySource, exemptions };
   if (limits) policy.limits = limits;
+  if (policies !== undefined && policies.policies.length > 0) policy.policies = policies;
   return policy;
 }

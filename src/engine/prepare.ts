@@ -4,6 +4,9 @@ import { controllerOf, type KubeObject, type ObjectRef, refOf, type UserInfo } f
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { extractTargets } from "./targets.js";
+import { groupOf, kindInGroup } from "../objects/kinds.js";
+import { isRecord } from "../objects/object.js";
+import type { RequestAttributes, VapRequest } from "../objects/request.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 
@@ -20,6 +23,11 @@ export interface EvaluationInput {
   facts?: ClusterFacts | undefined;
   /** The clock for exemption expiry; the current time when absent. */
   now?: Date | undefined;
+  /** The resource the request names (the webhook); derived from the kind when absent. */
+  resource?: { group: string; version: string; resource: string } | undefined;
+  dryRun?: boolean | undefined;
+  /** The object's Namespace, for policies' `namespaceObject` and namespace selectors; null when unknown. */
+  namespaceObject?: KubeObject | null | undefined;
 }
 
 /** What the rules and the resolution need to know about one request, worked out once. */
@@ -63,6 +71,23 @@ function ownerIsTrusted(input: EvaluationInput, config: Policy["config"]): boole
 }
 
 /**
+ * What the rules look at: the object's targets, and the whole request when a ValidatingAdmissionPolicy
+ * runs in this source (it is described only then).
+ */
+export function targetsOf(
+  input: EvaluationInput,
+  ref: ObjectRef,
+  fallbackNamespace: string,
+  policy: Policy,
+): Target[] {
+  const targets = extractTargets(input.object, fallbackNamespace);
+  if (policy.bySource[input.source].byTarget.has("request")) {
+    targets.push({ type: "request", object: ref, request: vapRequestOf(input, ref) });
+  }
+  return targets;
+}
+
+/**
  * The first step of an evaluation: the object's identity and targets, the requester, the policy
  * metadata the change sets; or why the object is not judged at all (a DELETE, an excluded
  * namespace, a Pod a workload controller made from a template already judged).
@@ -99,14 +124,99 @@ export function prepare(input: EvaluationInput, policy: Policy): Prepared | { sk
     policyMetadataChanges(input.object, input.oldObject).annotations.length > 0
       ? request.requester
       : undefined;
+  const targets = targetsOf(input, ref, fallbackNamespace, policy);
   return {
     input,
     ref,
     namespace,
     fallbackNamespace,
-    targets: extractTargets(input.object, fallbackNamespace),
+    targets,
     request,
     only: METADATA_ONLY_SUBRESOURCES.has(input.subResource ?? "") ? POLICY_METADATA_RULES : undefined,
     exemptionSetByNonAdmin,
   };
+}
+
+function labelsOf(object: KubeObject | null | undefined): Record<string, string> | undefined {
+  if (!object) return undefined;
+  const metadata = isRecord(object.metadata) ? object.metadata : {};
+  return isRecord(metadata.labels) ? (metadata.labels as Record<string, string>) : {};
+}
+
+/**
+ * The request as the apiserver describes it to a ValidatingAdmissionPolicy. The webhook passes what
+ * the AdmissionReview says (resource, dry run, the namespace from the cache); `check` and `test`
+ * describe a CREATE of the manifest: the resource from the kinds table (a kind it lacks gets the
+ * lower-case plural), the Namespace from the inputs when one is there.
+ */
+export function vapRequestOf(input: EvaluationInput, ref: ObjectRef): VapRequest {
+  const group = groupOf(ref.apiVersion);
+  const slash = ref.apiVersion.indexOf("/");
+  const version = slash === -1 ? ref.apiVersion : ref.apiVersion.slice(slash + 1);
+  const info = kindInGroup(group, ref.kind);
+  const resource = input.resource ?? {
+    group,
+    version,
+    resource: info?.resource ?? `${ref.kind.toLowerCase()}s`,
+  };
+  const namespace = ref.kind === "Namespace" && group === "" ? ref.name : ref.namespace;
+  const namespaceObject = input.namespaceObject ?? null;
+  const isDelete = input.operation === "DELETE";
+  const object = isDelete ? null : input.object;
+  const oldObject = input.oldObject ?? null;
+  const attributes: RequestAttributes = {
+    operation: input.operation,
+    kind: { group, version, kind: ref.kind },
+    resource,
+    subResource: input.subResource ?? "",
+    namespace,
+    name: ref.name,
+    objectLabels: labelsOf(object),
+    oldObjectLabels: labelsOf(oldObject),
+    namespaceLabels: namespaceObject ? labelsOf(namespaceObject) : undefined,
+  };
+  const user = input.userInfo ?? {};
+  return {
+    attributes,
+    object,
+    oldObject,
+    request: {
+      kind: attributes.kind,
+      resource,
+      subResource: attributes.subResource,
+      requestKind: attributes.kind,
+      requestResource: resource,
+      requestSubResource: attributes.subResource,
+      name: ref.name,
+      namespace,
+      operation: input.operation,
+      userInfo: { username: user.username ?? "", uid: "", groups: user.groups ?? [], extra: {} },
+      dryRun: input.dryRun === true,
+      options: null,
+    },
+    namespaceObject: namespaceObject ? namespaceView(namespaceObject) : null,
+  };
+}
+
+/** What the apiserver shows a policy of the Namespace: its metadata (as CreateNamespaceObject keeps it), spec and status. */
+function namespaceView(namespace: KubeObject): KubeObject {
+  const metadata = isRecord(namespace.metadata) ? namespace.metadata : {};
+  const kept: Record<string, unknown> = {};
+  for (const key of [
+    "name",
+    "generateName",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "finalizers",
+  ]) {
+    if (metadata[key] !== undefined) kept[key] = metadata[key];
+  }
+  return { metadata: kept, spec: namespace.spec ?? {}, status: namespace.status ?? {} };
 }

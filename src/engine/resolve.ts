@@ -5,7 +5,8 @@ import type { Policy } from "./policy.js";
 import type { Prepared } from "./prepare.js";
 import { applyRatchet } from "./ratchet.js";
 import { type RuleError, runRules } from "./run.js";
-import { extractTargets } from "./targets.js";
+import { refOf } from "../objects/object.js";
+import { targetsOf } from "./prepare.js";
 
 /**
  * Why the object is denied although no finding denies (enforce mode only): judging did not finish,
@@ -82,13 +83,24 @@ export function resolve(
     const ratcheted = applyRatchet(
       findings,
       (rules) =>
-        runRules(extractTargets(oldObject, fallbackNamespace), policy, {
-          source: input.source,
-          facts: input.facts,
-          ruleErrors: [],
-          slowRules: [],
-          only: rules,
-        }),
+        // The old object is judged as if it were created as it was: a policy's violation it
+        // already had is ratcheted like a built-in rule's.
+        runRules(
+          targetsOf(
+            { ...input, object: oldObject, oldObject: undefined, operation: "CREATE" },
+            refOf(oldObject, fallbackNamespace),
+            fallbackNamespace,
+            policy,
+          ),
+          policy,
+          {
+            source: input.source,
+            facts: input.facts,
+            ruleErrors: [],
+            slowRules: [],
+            only: rules,
+          },
+        ),
       alwaysEnforced,
     );
     findings = ratcheted.findings;

@@ -111,15 +111,18 @@ export function runRules(targets: readonly Target[], policy: Policy, run: RunOpt
       if (only && !only.has(rule.id)) continue;
       const raw = results[slot++];
       if (!raw) continue;
-      for (const finding of raw) {
-        findings.push({
+      for (const { action, ...finding } of raw) {
+        const made: Finding = {
           rule: rule.id,
-          severity,
+          // A policy binding's Warn or Audit lowers the rule's severity for its findings.
+          severity: action === undefined ? severity : "warn",
           kind: target.object.kind,
           namespace: target.object.namespace,
           name: target.object.name,
           ...finding,
-        });
+        };
+        if (action === "audit") made.audit = true;
+        findings.push(made);
       }
     }
   }

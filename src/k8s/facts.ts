@@ -1,4 +1,5 @@
-import { isDefaultDeny, selectorMatches } from "./selectors.js";
+import { selectorMatches } from "../objects/selectors.js";
+import { isDefaultDeny } from "./selectors.js";
 import type {
   Informer,
   KubeConfig,

@@ -12,6 +12,7 @@ import type {
   V1Secret,
   V1Service,
   V1ServiceAccount,
+  V1NamedRuleWithOperations,
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { dump } from "js-yaml";
@@ -45,6 +46,8 @@ export interface InstallOptions {
    * when absent, every source may (see the NetworkPolicy below).
    */
   apiserverCidrs?: readonly string[];
+  /** The resource rules of the ValidatingAdmissionPolicies tollgate will run: their resources are sent to it too. */
+  policyRules?: readonly V1NamedRuleWithOperations[];
 }
 
 /**
@@ -70,8 +73,14 @@ export function installConfig(namespace: string): Config {
  * itself: it sets the caBundle and the config's failurePolicy (default Fail) in one patch, and puts
  * them back within a minute when a re-apply resets them to these values.
  */
-export function shippedWebhookConfiguration(config: Config): V1ValidatingWebhookConfiguration {
-  return buildWebhookConfiguration({ ...config, webhook: { ...config.webhook, failurePolicy: "Ignore" } });
+export function shippedWebhookConfiguration(
+  config: Config,
+  policyRules: readonly V1NamedRuleWithOperations[] = [],
+): V1ValidatingWebhookConfiguration {
+  return buildWebhookConfiguration(
+    { ...config, webhook: { ...config.webhook, failurePolicy: "Ignore" } },
+    { policyRules },
+  );
 }
 
 /**
@@ -338,7 +347,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     },
   };
 
-  const webhook = shippedWebhookConfiguration(config);
+  const webhook = shippedWebhookConfiguration(config, options.policyRules);
 
   return [
     ns,

@@ -1,6 +1,7 @@
 import type {
   V1LabelSelector,
   V1MatchCondition,
+  V1NamedRuleWithOperations,
   V1RuleWithOperations,
   V1ValidatingWebhook,
   V1ValidatingWebhookConfiguration,
@@ -54,6 +55,30 @@ export interface WebhookBuildOptions {
   clientConfig?: ClientTarget;
   /** The rules whose kinds are sent to tollgate; every shipped rule when absent. */
   rules?: readonly Rule[];
+  /**
+   * The resource rules of loaded ValidatingAdmissionPolicies (`matchConstraints.resourceRules`):
+   * what they select is sent to tollgate too, whatever kind it is.
+   */
+  policyRules?: readonly V1NamedRuleWithOperations[];
+}
+
+/**
+ * Webhook rules for what policies select, in one scope: a policy rule of scope `*` (or none) goes
+ * to both. `resourceNames` cannot be said in a webhook rule; the policy's own match narrows again.
+ */
+export function policyWebhookRules(
+  rules: readonly V1NamedRuleWithOperations[],
+  scope: "Namespaced" | "Cluster",
+): V1RuleWithOperations[] {
+  return rules
+    .filter((rule) => rule.scope === undefined || rule.scope === "*" || rule.scope === scope)
+    .map((rule) => ({
+      apiGroups: [...(rule.apiGroups ?? [])],
+      apiVersions: [...(rule.apiVersions ?? [])],
+      operations: [...(rule.operations ?? [])],
+      resources: [...(rule.resources ?? [])],
+      scope,
+    }));
 }
 
 /** The suffix of every webhook entry's name (entries need a fully qualified name). */
@@ -239,8 +264,12 @@ export function buildWebhookConfiguration(
   const kinds = options.rules
     ? admissionKinds(options.rules)
     : compilePolicy(config).bySource.admission.kinds;
-  const namespacedRules = webhookRules(kinds, "Namespaced");
-  const clusterRules = webhookRules(kinds, "Cluster");
+  const policyRules = options.policyRules ?? [];
+  const namespacedRules = [
+    ...webhookRules(kinds, "Namespaced"),
+    ...policyWebhookRules(policyRules, "Namespaced"),
+  ];
+  const clusterRules = [...webhookRules(kinds, "Cluster"), ...policyWebhookRules(policyRules, "Cluster")];
   const excluded = [...new Set([...config.excludedNamespaces, webhook.namespace])].sort();
   const notExcluded = { key: NAME_LABEL, operator: "NotIn", values: excluded };
   const podsChecked = kinds.includes("Pod");

@@ -21,8 +21,10 @@ export interface Placement {
 export function rulesFor(object: KubeObject, policy: Policy, source: Source): string[] {
   const ids = new Set<string>();
   const kind = refOf(object).kind;
-  for (const target of extractTargets(object)) {
-    for (const { rule } of policy.bySource[source].byTarget.get(target.type) ?? []) {
+  const plan = policy.bySource[source].byTarget;
+  // ValidatingAdmissionPolicies read the whole request, whatever the kind's targets.
+  for (const type of [...extractTargets(object).map((target) => target.type), "request" as const]) {
+    for (const { rule } of plan.get(type) ?? []) {
       if (rule.needsFacts || !rule.kinds.includes(kind)) continue;
       ids.add(rule.id);
     }
@@ -32,6 +34,7 @@ export function rulesFor(object: KubeObject, policy: Policy, source: Source): st
 
 /**
  * Judge one object exactly as the webhook would on CREATE in `mode`, and place its findings.
+ * `namespaceObject` is its Namespace, when known, for ValidatingAdmissionPolicies.
  * Rules that throw become errors, so a broken rule never passes for a clean object.
  */
 export function judgeObject(
@@ -41,9 +44,10 @@ export function judgeObject(
   source: Source,
   placement: Placement,
   errors: ReportError[],
+  namespaceObject?: KubeObject | null,
 ): ReportObject {
   const ref = refOf(object);
-  const evaluation = evaluate({ object, operation: "CREATE", mode, source }, policy);
+  const evaluation = evaluate({ object, operation: "CREATE", mode, source, namespaceObject }, policy);
   const base = {
     kind: ref.kind,
     namespace: ref.namespace,

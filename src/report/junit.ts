@@ -1,6 +1,6 @@
 import { objectLabel, type Report, type ReportObject } from "./model.js";
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return (
     text
       .replace(/&/g, "&amp;")
@@ -13,7 +13,7 @@ function escapeXml(text: string): string {
   );
 }
 
-function attrs(values: Record<string, string | number | undefined>): string {
+export function attrs(values: Record<string, string | number | undefined>): string {
   return Object.entries(values)
     .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
     .map(([key, value]) => ` ${key}="${escapeXml(String(value))}"`)

@@ -1,4 +1,5 @@
-import type { ObjectRef } from "../objects/object.js";
+import type { KubeObject, ObjectRef } from "../objects/object.js";
+import type { VapRequest } from "../objects/request.js";
 import type {
   Binding,
   Container,
@@ -25,7 +26,9 @@ export type Category =
   | "namespace"
   | "network"
   | "availability"
-  | "policy";
+  | "policy"
+  /** A ValidatingAdmissionPolicy a team wrote. */
+  | "custom";
 
 /** Where a check runs: the webhook, `tollgate check` on files, or `tollgate audit` on a cluster. */
 export type Source = "admission" | "check" | "audit";
@@ -91,11 +94,27 @@ export interface SecretTarget {
 }
 
 /**
+ * The whole request, for ValidatingAdmissionPolicies: they judge any object and the change, not a
+ * part of it. Made only when policies are loaded.
+ */
+export interface RequestTarget {
+  type: "request";
+  object: ObjectRef;
+  request: VapRequest;
+}
+
+/**
  * What the rules judge in an object, narrowed once by `extractTargets` (`objects/shapes.ts`): every
  * field holds what its type says, so a rule reads it as typed, without checking it again.
  */
 export type Target =
-  PodSpecTarget | RbacRulesTarget | BindingTarget | NamespaceTarget | ServiceAccountTarget | SecretTarget;
+  | PodSpecTarget
+  | RbacRulesTarget
+  | BindingTarget
+  | NamespaceTarget
+  | ServiceAccountTarget
+  | SecretTarget
+  | RequestTarget;
 
 export type TargetType = Target["type"];
 
@@ -105,6 +124,8 @@ export interface ClusterFacts {
   hasDefaultDenyIngress(namespace: string): boolean | undefined;
   /** undefined when the cache has not synced. */
   pdbSelects(namespace: string, podLabels: Readonly<Record<string, string>>): boolean | undefined;
+  /** The Namespace object, for ValidatingAdmissionPolicies; undefined when not known. */
+  namespace?(name: string): KubeObject | undefined;
 }
 
 export interface RuleContext {
@@ -140,6 +161,11 @@ export interface RawFinding {
   message: string;
   /** How to fix it, one line. */
   fix: string;
+  /**
+   * Lowers the rule's severity for this finding: a ValidatingAdmissionPolicy binding with `Warn`
+   * warns, one with only `Audit` is reported by check, audit and metrics, never in a response.
+   */
+  action?: "warn" | "audit";
 }
 
 export interface Rule<T extends Target = Target> {
@@ -176,6 +202,8 @@ export interface Finding extends RawFinding {
   exemption?: ExemptionRef;
   /** Set on deny findings the ratchet turned into warnings: the old object already had them. */
   ratcheted?: boolean;
+  /** Reported by check, audit and metrics only, never in an admission response (a binding's `Audit`). */
+  audit?: boolean;
 }
 
 /** The exemption that covers a finding, for reports. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { runChecklist } from "../../src/audit/checklist.js";
-import { selectorMatches as selects } from "../../src/k8s/selectors.js";
+import { selectorMatches as selects } from "../../src/objects/selectors.js";
 import type { ClusterSnapshot } from "../../src/audit/snapshot.js";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
 

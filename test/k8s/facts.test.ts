@@ -1,7 +1,7 @@
 import type { V1NetworkPolicy, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { describe, expect, it, vi } from "vitest";
 import { type CachedInformer, isDefaultDenyIngress, watchClusterFacts } from "../../src/k8s/facts.js";
-import { selectorMatches } from "../../src/k8s/selectors.js";
+import { selectorMatches } from "../../src/objects/selectors.js";
 import { factsFrom } from "../rules/fixtures.js";
 
 function policy(namespace: string, spec: V1NetworkPolicy["spec"]): V1NetworkPolicy {

@@ -1,5 +1,5 @@
 import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
-import { selectorMatches } from "../../k8s/selectors.js";
+import { selectorMatches } from "../../objects/selectors.js";
 import { REPLICATED_KINDS } from "../../objects/kinds.js";
 import { isRecord, metadataOf, refOf, replicasOf } from "../../objects/object.js";
 import type { ReportFinding } from "../../report/model.js";

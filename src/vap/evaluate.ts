@@ -1,0 +1,266 @@
+import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from "@kubernetes/client-node";
+import { type CelValue, toCel } from "../cel/values.js";
+import { type CompiledExpression } from "../cel/compile.js";
+import { selectorMatches } from "../objects/selectors.js";
+import type { CompiledVap, FailurePolicy } from "./compile.js";
+import type { VapRequest } from "../objects/request.js";
+import { MatchError, matchesResources } from "./match.js";
+
+export type { VapRequest } from "../objects/request.js";
+
+export type ValidationAction = "Deny" | "Warn" | "Audit";
+
+/** A binding as tollgate holds it; a policy loaded without one gets an implicit `[Deny]` binding. */
+export interface VapBinding {
+  /** undefined for the implicit binding of a policy that has none in the files. */
+  name: string | undefined;
+  policyName: string;
+  validationActions: readonly ValidationAction[];
+  matchResources: V1MatchResources | undefined;
+  paramRef: V1ParamRef | undefined;
+}
+
+/** Where param objects come from: the loaded files offline, the informer cache in the webhook. */
+export interface ParamSource {
+  /** Is the param kind namespaced? undefined when tollgate does not know the kind. */
+  namespaced(kind: V1ParamKind): boolean | undefined;
+  get(kind: V1ParamKind, namespace: string, name: string): unknown;
+  list(kind: V1ParamKind, namespace: string): readonly unknown[];
+}
+
+/** What one policy, through one binding, says of one request (one entry per failed validation). */
+export type VapOutcome =
+  | {
+      kind: "violation";
+      /** The index in `spec.validations`. */
+      validation: number;
+      message: string;
+      reason: string;
+    }
+  | {
+      /** The policy could not be evaluated: the request is refused when its failurePolicy is Fail. */
+      kind: "error";
+      message: string;
+    };
+
+export interface VapVerdict {
+  policy: CompiledVap;
+  binding: VapBinding;
+  outcomes: VapOutcome[];
+  /** Values of the policy's auditAnnotations, by key, where they evaluated to a string. */
+  auditAnnotations: Record<string, string>;
+}
+
+/** The largest messageExpression result the apiserver keeps (celconfig.MaxEvaluatedMessageExpressionSizeBytes). */
+const MAX_MESSAGE_BYTES = 5 * 1024;
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}
+
+interface Activation {
+  object: CelValue;
+  oldObject: CelValue;
+  request: CelValue;
+  params: CelValue;
+  namespaceObject: CelValue;
+  variables: Record<string, CelValue>;
+}
+
+class ExpressionFailed extends Error {
+  override name = "ExpressionFailed";
+}
+
+function run(expression: CompiledExpression, activation: Activation): unknown {
+  try {
+    return expression.evaluate(activation);
+  } catch (error) {
+    throw new ExpressionFailed(`expression '${expression.source}' resulted in error: ${messageOf(error)}`);
+  }
+}
+
+/** `variables.<name>`, each computed on first use and at most once, as the apiserver's composition. */
+function lazyVariables(policy: CompiledVap, activation: Activation): Record<string, CelValue> {
+  const values: Record<string, CelValue> = {};
+  for (const variable of policy.variables) {
+    let state: { value: CelValue } | { error: Error } | undefined;
+    Object.defineProperty(values, variable.name, {
+      enumerable: true,
+      get(): CelValue {
+        if (state === undefined) {
+          try {
+            state = { value: run(variable.expression, activation) as CelValue };
+          } catch (error) {
+            state = { error: error as Error };
+          }
+        }
+        if ("error" in state) throw state.error;
+        return state.value;
+      },
+    });
+  }
+  return values;
+}
+
+function failure(policy: FailurePolicy, message: string): VapOutcome[] {
+  return policy === "Fail" ? [{ kind: "error", message }] : [];
+}
+
+/**
+ * The params a binding names, as the apiserver's CollectParams: none without a paramKind or
+ * paramRef (the policy runs once with `params` null), one by name, any number by selector.
+ * Returns an error message where the apiserver fails the binding.
+ */
+export function collectParams(
+  kind: V1ParamKind | undefined,
+  ref: V1ParamRef | undefined,
+  requestNamespace: string,
+  source: ParamSource,
+): { params: unknown[] } | { error: string } {
+  if (kind === undefined || ref === undefined) return { params: [null] };
+  const namespaced = source.namespaced(kind);
+  if (namespaced === undefined)
+    return {
+      error: `failed to configure binding: paramKind kind \`${kind.apiVersion}, Kind=${kind.kind}\` not known`,
+    };
+  let namespace = "";
+  if (namespaced) {
+    namespace = ref.namespace || requestNamespace;
+    if (namespace === "") {
+      return {
+        error:
+          "failed to configure binding: cannot use namespaced paramRef in policy binding that matches cluster-scoped resources",
+      };
+    }
+  } else if (ref.namespace) {
+    return {
+      error:
+        "failed to configure binding: paramRef.namespace must not be provided for a cluster-scoped `paramKind`",
+    };
+  }
+  let params: unknown[];
+  if (ref.name) {
+    const param = source.get(kind, namespace, ref.name);
+    params = param === undefined ? [] : [param];
+  } else {
+    const selector: V1LabelSelector = ref.selector ?? {};
+    params = source.list(kind, namespace).filter((param) => selectorMatches(selector, labelsOf(param) ?? {}));
+  }
+  if (params.length === 0 && ref.parameterNotFoundAction === "Deny") {
+    return {
+      error:
+        "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction",
+    };
+  }
+  return { params };
+}
+
+function labelsOf(object: unknown): Record<string, string> | undefined {
+  const metadata = (object as { metadata?: { labels?: unknown } } | null)?.metadata;
+  const labels = metadata?.labels;
+  return labels !== null && typeof labels === "object" ? (labels as Record<string, string>) : undefined;
+}
+
+/** One policy with one param: match conditions, then every validation, then the audit annotations. */
+function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdict): void {
+  for (const condition of policy.matchConditions) {
+    let matched: unknown;
+    try {
+      matched = run(condition.expression, activation);
+    } catch (error) {
+      verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+      return;
+    }
+    if (matched !== true) return;
+  }
+  for (const [index, validation] of policy.validations.entries()) {
+    let passed: unknown;
+    try {
+      passed = run(validation.expression, activation);
+    } catch (error) {
+      verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+      continue;
+    }
+    if (passed === true) continue;
+    verdict.outcomes.push({
+      kind: "violation",
+      validation: index,
+      message: failureMessage(validation, activation),
+      reason: validation.reason,
+    });
+  }
+  for (const annotation of policy.auditAnnotations) {
+    try {
+      const value = run(annotation.valueExpression, activation);
+      if (typeof value === "string") verdict.auditAnnotations[annotation.key] = value;
+    } catch (error) {
+      verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+    }
+  }
+}
+
+/**
+ * The message of a failed validation, as the apiserver picks it: the messageExpression's value when
+ * it is a non-blank single-line string of at most 5 KiB, else `message`, else the expression.
+ */
+function failureMessage(validation: CompiledVap["validations"][number], activation: Activation): string {
+  if (validation.messageExpression) {
+    try {
+      const value = validation.messageExpression.evaluate(activation);
+      if (typeof value === "string") {
+        const message = value.trim();
+        if (message !== "" && Buffer.byteLength(message) <= MAX_MESSAGE_BYTES && !message.includes("\n")) {
+          return message;
+        }
+      }
+    } catch {
+      // The apiserver only logs a failing messageExpression and falls back, as here.
+    }
+  }
+  const message = validation.message?.trim() ?? "";
+  return message !== "" ? message : `failed expression: ${validation.expression.source.trim()}`;
+}
+
+/**
+ * What a policy, through a binding, says of a request; undefined when it does not apply (its match
+ * constraints or the binding's match resources do not select the request).
+ */
+export function evaluateVap(
+  policy: CompiledVap,
+  binding: VapBinding,
+  input: VapRequest,
+  params: ParamSource,
+): VapVerdict | undefined {
+  const verdict: VapVerdict = { policy, binding, outcomes: [], auditAnnotations: {} };
+  try {
+    if (!matchesResources(policy.matchConstraints, input.attributes)) return undefined;
+    if (binding.matchResources && !matchesResources(binding.matchResources, input.attributes))
+      return undefined;
+  } catch (error) {
+    if (!(error instanceof MatchError)) throw error;
+    verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
+    return verdict;
+  }
+  const collected = collectParams(policy.paramKind, binding.paramRef, input.attributes.namespace, params);
+  if ("error" in collected) {
+    verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
+    return verdict;
+  }
+  const object = toCel(input.object);
+  const oldObject = toCel(input.oldObject);
+  const request = toCel(input.request);
+  const namespaceObject = toCel(input.namespaceObject);
+  for (const param of collected.params) {
+    const activation: Activation = {
+      object,
+      oldObject,
+      request,
+      params: toCel(param),
+      namespaceObject,
+      variables: {},
+    };
+    activation.variables = lazyVariables(policy, activation);
+    validate(policy, activation, verdict);
+  }
+  return verdict;
+}

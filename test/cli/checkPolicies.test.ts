@@ -1,0 +1,151 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { fullCatalog } from "../../src/audit/catalog.js";
+import { runCheck } from "../../src/cli/check.js";
+import { loadConfigAndPolicies } from "../../src/cli/policies.js";
+import { vapRules } from "../../src/engine/vapRules.js";
+import { captureIO } from "./helpers.js";
+
+const DIR = join("test", "fixtures", "policies", "team-label");
+const OBJECTS = join(DIR, "objects.yaml");
+const POLICY = join(DIR, "policy.yaml");
+
+interface JsonFinding {
+  rule: string;
+  severity: string;
+  name: string;
+  line: number;
+  path: string;
+  message: string;
+}
+
+async function check(args: string[]) {
+  const captured = captureIO();
+  const code = await runCheck(args, captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+describe("tollgate check --policy: ValidatingAdmissionPolicies as rules", () => {
+  it("reports each policy's violations beside the built-in rules, with the binding's action", async () => {
+    const { code, stdout } = await check([OBJECTS, "--policy", POLICY, "--output", "json"]);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as { findings: JsonFinding[]; notes: string[] };
+    const custom = report.findings
+      .filter((finding) => finding.rule === "require-team-label" || finding.rule === "prod-replicas")
+      .map(({ rule, severity, name, line, path, message }) => ({
+        rule,
+        severity,
+        name,
+        line,
+        path,
+        message,
+      }));
+    expect(custom).toEqual([
+      // Unbound: as if bound with [Deny].
+      {
+        rule: "require-team-label",
+        severity: "deny",
+        name: "cart",
+        line: 5,
+        path: "",
+        message: "Deployment cart has no team label",
+      },
+      // Bound with [Audit] only, and selected through the labels of the Namespace among the inputs.
+      {
+        rule: "prod-replicas",
+        severity: "warn",
+        name: "cart",
+        line: 5,
+        path: "",
+        message: "a prod Deployment runs at least 2 replicas",
+      },
+    ]);
+    expect(report.notes).toEqual([
+      'ValidatingAdmissionPolicy "require-team-label" has no binding in the policy files: it applies as if bound with validationActions [Deny] to everything it matches',
+    ]);
+  });
+
+  it("lets the config lower a policy's severity like a built-in rule's", async () => {
+    const config = join(DIR, "tollgate.yaml");
+    const { stdout } = await check([OBJECTS, "--policy", POLICY, "--config", config, "--output", "json"]);
+    const report = JSON.parse(stdout) as { findings: JsonFinding[] };
+    expect(
+      report.findings.filter((finding) => finding.rule === "require-team-label").map((f) => f.severity),
+    ).toEqual(["warn"]);
+  });
+
+  it("exits 2 with the file, line, policy and field of a broken policy", async () => {
+    const { code, stderr, stdout } = await check([OBJECTS, "--policy", join(DIR, "broken", "policy.yaml")]);
+    expect(code).toBe(2);
+    expect(stdout).toContain(
+      `${join(DIR, "broken", "policy.yaml")}:9: ValidatingAdmissionPolicy "broken": spec.validations[0].expression: type error: found no matching overload for 'dyn.nosuch()' (at 1:1)`,
+    );
+    expect(stderr).toBe("");
+  });
+});
+
+describe("tollgate rules --policy: the loaded policies in the catalog", () => {
+  it("lists each policy with its title annotation, category custom, the kinds it matches and where it runs", async () => {
+    const { policies, errors } = await loadConfigAndPolicies(undefined, [POLICY]);
+    expect(errors).toEqual([]);
+    const entries = fullCatalog(undefined, undefined, vapRules(policies)).policies ?? [];
+    expect(
+      entries.map(({ id, title, category, defaultSeverity, kinds, sources }) => ({
+        id,
+        title,
+        category,
+        defaultSeverity,
+        kinds,
+        sources,
+      })),
+    ).toEqual([
+      {
+        id: "require-team-label",
+        title: "Deployments carry a team label",
+        category: "custom",
+        defaultSeverity: "deny",
+        kinds: ["Deployment"],
+        sources: ["admission", "check", "audit"],
+      },
+      {
+        id: "prod-replicas",
+        title: "ValidatingAdmissionPolicy prod-replicas",
+        category: "custom",
+        defaultSeverity: "deny",
+        kinds: ["Deployment"],
+        sources: ["admission", "check", "audit"],
+      },
+    ]);
+    expect(fullCatalog().policies).toBeUndefined();
+  });
+});
+
+describe("tollgate manifests --policy: the webhook is sent what the policies select", () => {
+  it("adds a policy's resource rules to the entries of its scope", async () => {
+    const { installManifests } = await import("../../src/k8s/manifests.js");
+    const rule = {
+      apiGroups: [""],
+      apiVersions: ["v1"],
+      operations: ["CREATE", "UPDATE"],
+      resources: ["services"],
+    };
+    const objects = installManifests({ policyRules: [rule] });
+    const webhook = objects.find((object) => object.kind === "ValidatingWebhookConfiguration") as unknown as {
+      webhooks: { name: string; rules: { resources: string[]; scope: string }[] }[];
+    };
+    expect(
+      webhook.webhooks.map((entry) => [
+        entry.name,
+        entry.rules.filter((r) => r.resources.includes("services")).map((r) => r.scope),
+      ]),
+    ).toEqual([
+      ["enforce.tollgate.dev", ["Namespaced"]],
+      ["warn.tollgate.dev", ["Namespaced"]],
+      ["default.tollgate.dev", ["Namespaced"]],
+      ["cluster.tollgate.dev", ["Cluster"]],
+      ["namespaces.tollgate.dev", []],
+    ]);
+    const plain = installManifests().find((object) => object.kind === "ValidatingWebhookConfiguration");
+    expect(JSON.stringify(plain)).not.toContain('"services"');
+  });
+});

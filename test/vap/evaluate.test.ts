@@ -1,0 +1,284 @@
+import { describe, expect, it } from "vitest";
+import { evaluateVap, type VapOutcome } from "../../src/vap/evaluate.js";
+import type { PolicySet } from "../../src/vap/load.js";
+import { policySetOf, requestFor } from "./support.js";
+
+const REPLICAS = `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: max-replicas}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+  validations:
+    - expression: "object.spec.replicas <= 5"
+      message: "at most 5 replicas"
+    - expression: "object.spec.replicas % 2 == 1"
+      messageExpression: "'replicas must be odd, got ' + string(object.spec.replicas)"
+    - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+`;
+
+function deployment(replicas: number, labels?: Record<string, string>) {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "team-a", ...(labels ? { labels } : {}) },
+    spec: { replicas },
+  };
+}
+
+/** Every outcome of every binding of the set for one request, as `policy/binding: outcome` lines. */
+function outcomesOf(set: PolicySet, request: ReturnType<typeof requestFor>): string[] {
+  return set.bindings.flatMap((binding) => {
+    const policy = set.policies.find((candidate) => candidate.name === binding.policyName)!;
+    const verdict = evaluateVap(policy, binding, request, set.params);
+    return (verdict?.outcomes ?? []).map(
+      (outcome: VapOutcome) =>
+        `${policy.name}/${binding.name ?? "-"}: ${outcome.kind === "violation" ? `#${outcome.validation} ${outcome.reason} ` : "error "}${outcome.message}`,
+    );
+  });
+}
+
+describe("a ValidatingAdmissionPolicy evaluated as the apiserver does", () => {
+  it("reports each failed validation with message, messageExpression or the expression", () => {
+    const { set, errors } = policySetOf(REPLICAS);
+    expect(errors).toEqual([]);
+    expect(set.implicitlyBound).toEqual(["max-replicas"]);
+    expect(outcomesOf(set, requestFor(deployment(8)))).toEqual([
+      "max-replicas/-: #0 Invalid at most 5 replicas",
+      "max-replicas/-: #1 Invalid replicas must be odd, got 8",
+      "max-replicas/-: #2 Invalid failed expression: has(object.metadata.labels) && 'team' in object.metadata.labels",
+    ]);
+    expect(outcomesOf(set, requestFor(deployment(3, { team: "a" })))).toEqual([]);
+  });
+
+  it('sees JSON integers as CEL ints: string(3) is "3" and 3 % 2 is int arithmetic', () => {
+    const { set } = policySetOf(REPLICAS);
+    expect(outcomesOf(set, requestFor(deployment(4, { team: "a" })))).toEqual([
+      "max-replicas/-: #1 Invalid replicas must be odd, got 4",
+    ]);
+  });
+
+  it("falls back to message when the messageExpression fails, is blank or spans lines", () => {
+    const { set, errors } = policySetOf(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: fallbacks}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"]}]}
+  validations:
+    - {expression: "false", message: "  fixed message  ", messageExpression: "string(object.nope)"}
+    - {expression: "false", message: "second", messageExpression: "'   '"}
+    - {expression: "false", message: "third", messageExpression: "'two\\\\nlines'"}
+    - {expression: "false", messageExpression: "''"}
+`);
+    expect(errors).toEqual([]);
+    expect(outcomesOf(set, requestFor(deployment(1)))).toEqual([
+      "fallbacks/-: #0 Invalid fixed message",
+      "fallbacks/-: #1 Invalid second",
+      "fallbacks/-: #2 Invalid third",
+      "fallbacks/-: #3 Invalid failed expression: false",
+    ]);
+  });
+
+  it("skips a policy whose matchConditions are false, and fails per failurePolicy on errors", () => {
+    const { set, errors } = policySetOf(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: conditional}
+spec:
+  failurePolicy: Fail
+  matchConstraints: {resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]}
+  matchConditions:
+    - {name: only-big, expression: "object.spec.replicas > 2"}
+  validations:
+    - {expression: "object.spec.template.spec.containers.size() > 0", message: "needs containers"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: ignored}
+spec:
+  failurePolicy: Ignore
+  matchConstraints: {resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]}
+  validations:
+    - {expression: "object.spec.template.spec.containers.size() > 0"}
+`);
+    expect(errors).toEqual([]);
+    expect(outcomesOf(set, requestFor(deployment(1)))).toEqual([]);
+    const [failed] = outcomesOf(set, requestFor(deployment(3)));
+    expect(failed).toMatch(
+      /^conditional\/-: error expression 'object\.spec\.template\.spec\.containers\.size\(\) > 0' resulted in error: /,
+    );
+    expect(outcomesOf(set, requestFor(deployment(3)))).toHaveLength(1);
+  });
+
+  it("computes variables once, in order, and lets a later one use an earlier one", () => {
+    const { set, errors } = policySetOf(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: vars}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]}
+  variables:
+    - {name: replicas, expression: "object.spec.replicas"}
+    - {name: doubled, expression: "variables.replicas * 2"}
+  validations:
+    - {expression: "variables.doubled < 10", messageExpression: "'doubled is ' + string(variables.doubled)"}
+`);
+    expect(errors).toEqual([]);
+    expect(outcomesOf(set, requestFor(deployment(6)))).toEqual(["vars/-: #0 Invalid doubled is 12"]);
+  });
+
+  it("runs a binding's actions, match resources and params by name and by selector", () => {
+    const policies = `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: limit}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints: {resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]}
+  validations:
+    - {expression: "object.spec.replicas <= int(params.data.max)", messageExpression: "'more than ' + params.data.max"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: by-name}
+spec:
+  policyName: limit
+  validationActions: [Deny]
+  paramRef: {name: limits, namespace: policy, parameterNotFoundAction: Deny}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: by-selector}
+spec:
+  policyName: limit
+  validationActions: [Warn, Audit]
+  matchResources: {namespaceSelector: {matchLabels: {tier: prod}}}
+  paramRef: {selector: {matchLabels: {kind: limit}}, parameterNotFoundAction: Allow}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: limits, namespace: policy}
+data: {max: "4"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: strict, namespace: team-a, labels: {kind: limit}}
+data: {max: "2"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: lax, namespace: team-a, labels: {kind: limit}}
+data: {max: "9"}
+`;
+    const { set, errors } = policySetOf(policies);
+    expect(errors).toEqual([]);
+    expect(set.implicitlyBound).toEqual([]);
+    expect(set.bindings.map((binding) => [binding.name, binding.validationActions])).toEqual([
+      ["by-name", ["Deny"]],
+      ["by-selector", ["Warn", "Audit"]],
+    ]);
+    expect(outcomesOf(set, requestFor(deployment(5), { namespaceLabels: { tier: "prod" } }))).toEqual([
+      "limit/by-name: #0 Invalid more than 4",
+      "limit/by-selector: #0 Invalid more than 2",
+    ]);
+    // Outside prod the selector binding does not apply at all.
+    expect(outcomesOf(set, requestFor(deployment(3)))).toEqual([]);
+
+    const missing = policySetOf(
+      policies.replace("name: limits, namespace: policy", "name: gone, namespace: policy"),
+    );
+    expect(outcomesOf(missing.set, requestFor(deployment(1)))).toEqual([
+      "limit/by-name: error failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction",
+    ]);
+  });
+
+  it("does not apply to requests outside matchConstraints or inside excludeResourceRules", () => {
+    const { set } = policySetOf(
+      REPLICAS.replace(
+        "  validations:",
+        '    excludeResourceRules:\n      - {apiGroups: [apps], apiVersions: [v1], operations: ["*"], resources: [deployments], resourceNames: [legacy]}\n  validations:',
+      ),
+    );
+    const legacy = deployment(9);
+    legacy.metadata.name = "legacy";
+    expect(outcomesOf(set, requestFor(legacy))).toEqual([]);
+    expect(
+      outcomesOf(set, requestFor({ apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: {} })),
+    ).toEqual([]);
+    expect(outcomesOf(set, requestFor(deployment(9)))).toHaveLength(2);
+  });
+});
+
+describe("loading policies: one clear error per problem, with file, line, policy and field", () => {
+  const policy = (body: string, name = "p") => `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: ${name}}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"]}]}
+${body}`;
+
+  it("names the position of a syntax error", () => {
+    const { errors, set } = policySetOf(policy('  validations:\n    - expression: "object.spec =="'));
+    expect(set.policies).toEqual([]);
+    expect(errors).toEqual([
+      {
+        file: "policies.yaml",
+        line: 7,
+        message:
+          'ValidatingAdmissionPolicy "p": spec.validations[0].expression: syntax error: Unexpected token: EOF (at 1:15)',
+      },
+    ]);
+  });
+
+  it("refuses an unknown function, a non-bool validation, params without paramKind and authorizer", () => {
+    const { errors } = policySetOf(
+      [
+        policy('  validations:\n    - expression: "object.metadata.name.shout()"', "unknown-fn"),
+        policy('  validations:\n    - expression: "object.spec.paused"', "not-bool"),
+        policy('  validations:\n    - expression: "params.max > 1"', "no-param-kind"),
+        policy(
+          "  validations:\n    - expression: \"authorizer.group('').resource('pods').check('get').allowed()\"",
+          "authz",
+        ),
+        policy(
+          '  variables: [{name: a, expression: "variables.b"}, {name: b, expression: "1"}]\n  validations:\n    - expression: "true"',
+          "later-var",
+        ),
+      ].join("\n---\n"),
+    );
+    expect(errors.map((error) => `${error.line}: ${error.message}`)).toEqual([
+      "7: ValidatingAdmissionPolicy \"unknown-fn\": spec.validations[0].expression: type error: found no matching overload for 'dyn.shout()' (at 1:1)",
+      '15: ValidatingAdmissionPolicy "not-bool": spec.validations[0].expression: must evaluate to bool but got dyn',
+      "23: ValidatingAdmissionPolicy \"no-param-kind\": spec.validations[0].expression: undeclared reference to 'params' (the policy has no spec.paramKind) (at 1:1)",
+      "31: ValidatingAdmissionPolicy \"authz\": spec.validations[0].expression: 'authorizer' is not supported: tollgate cannot run the apiserver's authorization checks outside the apiserver; keep this policy in the apiserver (tollgate export vap) (at 1:1)",
+      "38: ValidatingAdmissionPolicy \"later-var\": spec.variables[0].expression: undeclared reference to 'variables.b' (a variable can use only those declared before it) (at 1:1)",
+    ]);
+  });
+
+  it("refuses a wrong apiVersion, a binding to a missing policy, a built-in id and Deny with Warn", () => {
+    const { errors } = policySetOf(
+      [
+        policy('  validations: [{expression: "true"}]').replace("/v1\n", "/v1beta1\n"),
+        `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: b}
+spec: {policyName: nowhere, validationActions: [Deny]}`,
+        policy('  validations: [{expression: "true"}]', "run-as-root"),
+        `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: both}
+spec: {policyName: p, validationActions: [Deny, Warn]}`,
+      ].join("\n---\n"),
+      ["run-as-root"],
+    );
+    expect(errors.map((error) => `${error.line}: ${error.message}`)).toEqual([
+      '1: ValidatingAdmissionPolicy: apiVersion must be admissionregistration.k8s.io/v1, not "admissionregistration.k8s.io/v1beta1"',
+      '15: ValidatingAdmissionPolicy "run-as-root": metadata.name: is the id of a built-in rule; rename the policy',
+      '23: ValidatingAdmissionPolicyBinding "both": spec.validationActions: Deny and Warn may not be used together (Deny already shows the message)',
+      '11: ValidatingAdmissionPolicyBinding "b": spec.policyName: no ValidatingAdmissionPolicy "nowhere" in the policy files',
+    ]);
+  });
+});
