@@ -4,7 +4,7 @@ import { controllerOf, type KubeObject, type ObjectRef, refOf, type UserInfo } f
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { extractTargets } from "./targets.js";
-import { groupOf, kindInGroup } from "../objects/kinds.js";
+import { groupOf, guessResource, kindInGroup } from "../objects/kinds.js";
 import { isRecord } from "../objects/object.js";
 import type { RequestAttributes, VapRequest } from "../objects/request.js";
 
@@ -157,7 +157,7 @@ export function vapRequestOf(input: EvaluationInput, ref: ObjectRef): VapRequest
   const resource = input.resource ?? {
     group,
     version,
-    resource: info?.resource ?? `${ref.kind.toLowerCase()}s`,
+    resource: info?.resource ?? guessResource(ref.kind),
   };
   const namespace = ref.kind === "Namespace" && group === "" ? ref.name : ref.namespace;
   const namespaceObject = input.namespaceObject ?? null;

@@ -234,6 +234,20 @@ export function groupOf(apiVersion: string): string {
 }
 
 /** The table's entry for a kind in a group: `evil.example.com` Deployment is not a Deployment. */
+/**
+ * The resource name the apiserver guesses for a kind it has no mapping of
+ * (meta.UnsafeGuessKindToResource): lower case, then `es` after an `s`, `ies` for a final `y`,
+ * else `s`, and `endpoints` as it is. Used for kinds outside the table (Ingress -> ingresses,
+ * NetworkPolicy -> networkpolicies); a CRD that names another plural is matched by that only in a cluster.
+ */
+export function guessResource(kind: string): string {
+  const singular = kind.toLowerCase();
+  if (singular.endsWith("endpoints")) return singular;
+  if (singular.endsWith("s")) return `${singular}es`;
+  if (singular.endsWith("y")) return `${singular.slice(0, -1)}ies`;
+  return `${singular}s`;
+}
+
 export function kindInGroup(group: string, kind: string): KindInfo | undefined {
   return BY_GROUP_KIND.get(`${group}/${kind}`);
 }

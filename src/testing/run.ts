@@ -5,7 +5,7 @@ import type { AdmissionResponse } from "../admission/respond.js";
 import { parseReview } from "../admission/schema.js";
 import type { Policy } from "../engine/policy.js";
 import type { Metrics } from "../metrics.js";
-import { groupOf, kindInGroup } from "../objects/kinds.js";
+import { groupOf, guessResource, kindInGroup } from "../objects/kinds.js";
 import { isRecord, type KubeObject } from "../objects/object.js";
 import type { ClusterFacts } from "../rules/types.js";
 import type { TestCase, Verdict } from "./suite.js";
@@ -50,7 +50,7 @@ export function reviewFor(testCase: TestCase, index: number): unknown {
     request: {
       uid: `tollgate-test-${index + 1}`,
       kind: { group, version, kind },
-      resource: { group, version, resource: info?.resource ?? `${kind.toLowerCase()}s` },
+      resource: { group, version, resource: info?.resource ?? guessResource(kind) },
       name: typeof metadata.name === "string" ? metadata.name : "",
       ...(namespace === "" ? {} : { namespace }),
       operation: testCase.operation,

@@ -54,6 +54,13 @@ describe("tollgate test", () => {
     });
   });
 
+  it("passes the worked examples of docs/policies.md", async () => {
+    const result = await run([join(import.meta.dirname, "..", "..", "docs", "examples", "policies")]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.endsWith("6 cases: 6 passed, 0 failed\n")).toBe(true);
+    expect(result.code).toBe(0);
+  });
+
   it("names the failing case with what it expected and what it got: exit 1", async () => {
     const result = await run([join(FIXTURES, "failing")]);
     expect(result.code).toBe(1);

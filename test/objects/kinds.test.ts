@@ -85,3 +85,20 @@ describe("object basics read from the table", () => {
     expect(controllerOf({ metadata: { ownerReferences: "x" } })).toBeUndefined();
   });
 });
+
+describe("guessResource: the apiserver's guess for a kind outside the table", () => {
+  it("follows meta.UnsafeGuessKindToResource", async () => {
+    const { guessResource } = await import("../../src/objects/kinds.js");
+    expect(
+      ["Ingress", "NetworkPolicy", "Service", "ConfigMap", "Gateway", "Endpoints"].map(guessResource),
+    ).toEqual([
+      "ingresses",
+      "networkpolicies",
+      "services",
+      "configmaps",
+      // As the apiserver guesses it; the Gateway API's CRD says "gateways", which only a cluster knows.
+      "gatewaies",
+      "endpoints",
+    ]);
+  });
+});
