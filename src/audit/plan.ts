@@ -26,10 +26,13 @@ const KINDS_BY_TARGET: Record<TargetType, readonly KindName[]> = {
 export function planAudit(policy: Policy, namespace: string | undefined) {
   const targets = activeTargets(policy);
   const judged = new Set<KindName>([...targets].flatMap((type) => KINDS_BY_TARGET[type]));
-  for (const { rule } of policy.bySource.audit.byTarget.get("request") ?? []) {
+  const policies = policy.bySource.audit.byTarget.get("request") ?? [];
+  for (const { rule } of policies) {
     for (const kind of rule.kinds) if (Object.hasOwn(KINDS, kind)) judged.add(kind as KindName);
   }
   const wanted = new Set<KindName>(judged);
+  // Policies may select by namespace labels: the Namespaces are read even when no rule judges them.
+  if (policies.length > 0) wanted.add("Namespace");
   for (const item of ALL_CHECKS) {
     if (namespace !== undefined && !item.namespaceScoped) continue;
     for (const kind of [...item.needs, ...(item.optional ?? [])]) wanted.add(kind);

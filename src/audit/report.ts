@@ -1,6 +1,13 @@
 import type { Policy } from "../engine/policy.js";
 import { type KindName, KINDS } from "../objects/kinds.js";
-import { controllerOf, type KubeObject, metadataOf, refOf } from "../objects/object.js";
+import {
+  controllerOf,
+  type KubeObject,
+  metadataOf,
+  namespaceFor,
+  namespacesIn,
+  refOf,
+} from "../objects/object.js";
 import { judgeObject } from "../report/judge.js";
 import {
   describeRule,
@@ -55,6 +62,8 @@ export function auditReport(input: AuditInput): Report {
   const notes = input.problems.filter((p) => !p.error).map((p) => p.message);
   const objects: ReportObject[] = [];
   let listed = 0;
+  // ValidatingAdmissionPolicies read the labels of an object's Namespace and namespaceObject.
+  const namespaces = namespacesIn(snapshot.objects.Namespace ?? []);
   for (const kind of Object.keys(KINDS) as KindName[]) {
     if (!input.judged.has(kind)) continue;
     for (const object of snapshot.objects[kind] ?? []) {
@@ -74,7 +83,17 @@ export function auditReport(input: AuditInput): Report {
         });
         continue;
       }
-      objects.push(judgeObject(object, policy, "enforce", "audit", { file: null, line: null }, errors));
+      objects.push(
+        judgeObject(
+          object,
+          policy,
+          "enforce",
+          "audit",
+          { file: null, line: null },
+          errors,
+          namespaceFor(object, namespaces),
+        ),
+      );
     }
   }
   const ruleFindings = objects.flatMap((o) => o.findings);

@@ -3,8 +3,7 @@ import { ALL_CHECKS } from "../audit/checks/index.js";
 import { listCluster } from "../audit/list.js";
 import { planAudit } from "../audit/plan.js";
 import { auditDescriptors, auditReport } from "../audit/report.js";
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
-import type { Config } from "../config/schema.js";
+import { ConfigError } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
 import { ClusterError, loadKubeConfig } from "../k8s/client.js";
 import { exitCodeOf } from "../report/model.js";
@@ -14,12 +13,14 @@ import { RULES } from "../rules/index.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
+import { loadConfigAndPolicies } from "./policies.js";
 
 export const AUDIT_HELP = `Usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--namespace NS]
-                      [--output text|json|sarif] [--config FILE]
+                      [--output text|json|sarif] [--config FILE] [--policy PATH...]
 
 Lists every object of the kinds tollgate's rules cover (all namespaces, or one with --namespace),
-runs the rules on them in enforce mode, and adds the cluster checklist:
+runs the rules (and the ValidatingAdmissionPolicies of --policy or the config's policies:) on them
+in enforce mode, and adds the cluster checklist:
 ${ALL_CHECKS.map((item) => `  ${item.id.padEnd(31)} ${item.title}`).join("\n")}
 
 Needs list permission on those resources (a read-only ClusterRole such as \`view\` plus
@@ -61,6 +62,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     namespace: { type: "string", short: "n" },
     output: { type: "string", short: "o" },
     config: { type: "string" },
+    policy: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -68,10 +70,16 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     return 0;
   }
   const output = oneOf("output", values.output, ["text", "json", "sarif"] as const, "text");
-  const config: Config = values.config
-    ? loadConfigFile(values.config, new Set(RULES.keys()))
-    : DEFAULT_CONFIG;
-  const policy = compilePolicy(config);
+  const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
+  if (loaded.errors.length > 0) {
+    for (const error of loaded.errors) {
+      io.stderr.write(
+        `tollgate audit: ${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}\n`,
+      );
+    }
+    return 2;
+  }
+  const policy = compilePolicy(loaded.config, RULES, undefined, loaded.policies);
   const kc = (deps.kubeConfig ?? loadKubeConfig)({ kubeconfig: values.kubeconfig, context: values.context });
   const { judged, requests } = planAudit(policy, values.namespace);
 

@@ -1,7 +1,7 @@
 import { ConfigError } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
 import { type LoadedInput, lineOf, loadManifests, type SourceObject } from "../input/documents.js";
-import { type KubeObject, refOf } from "../objects/object.js";
+import { type KubeObject, namespaceFor, namespacesIn } from "../objects/object.js";
 import { MAX_INPUT_BYTES, readStreamBounded } from "../input/read.js";
 import { judgeObject } from "../report/judge.js";
 import {
@@ -66,26 +66,6 @@ export function oneOf<T extends string>(
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
-}
-
-/** The Namespace objects among the inputs, by name. */
-export function namespacesIn(objects: readonly KubeObject[]): ReadonlyMap<string, KubeObject> {
-  const byName = new Map<string, KubeObject>();
-  for (const object of objects) {
-    const ref = refOf(object);
-    if (ref.kind === "Namespace" && ref.apiVersion === "v1") byName.set(ref.name, object);
-  }
-  return byName;
-}
-
-/** An object's Namespace among the inputs: itself for a Namespace, null when not there. */
-export function namespaceFor(
-  object: KubeObject,
-  namespaces: ReadonlyMap<string, KubeObject>,
-): KubeObject | null {
-  const ref = refOf(object);
-  if (ref.kind === "Namespace" && ref.apiVersion === "v1") return object;
-  return namespaces.get(ref.namespace || "default") ?? null;
 }
 
 /** `tollgate check`, with its streams injected so tests drive it without a process. */

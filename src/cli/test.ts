@@ -8,7 +8,7 @@ import { attrs, escapeXml } from "../report/junit.js";
 import { RULES } from "../rules/index.js";
 import type { ClusterFacts } from "../rules/types.js";
 import { buildPolicySet } from "../vap/load.js";
-import { namespacesIn } from "./check.js";
+import { namespacesIn } from "../objects/object.js";
 import { type CaseResult, runCase } from "../testing/run.js";
 import { loadSuite, SUITE_FILE } from "../testing/suite.js";
 import { parseCommandArgs, UsageError } from "./args.js";

@@ -109,3 +109,23 @@ export function controllerOf(object: KubeObject): string | undefined {
   }
   return undefined;
 }
+
+/** The Namespace objects among `objects`, by name (the inputs of `check`, an audit's snapshot). */
+export function namespacesIn(objects: readonly KubeObject[]): ReadonlyMap<string, KubeObject> {
+  const byName = new Map<string, KubeObject>();
+  for (const object of objects) {
+    const ref = refOf(object);
+    if (ref.kind === "Namespace" && ref.apiVersion === "v1") byName.set(ref.name, object);
+  }
+  return byName;
+}
+
+/** An object's Namespace among those known: itself for a Namespace, null when not known. */
+export function namespaceFor(
+  object: KubeObject,
+  namespaces: ReadonlyMap<string, KubeObject>,
+): KubeObject | null {
+  const ref = refOf(object);
+  if (ref.kind === "Namespace" && ref.apiVersion === "v1") return object;
+  return namespaces.get(ref.namespace || "default") ?? null;
+}
