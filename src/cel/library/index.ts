@@ -13,6 +13,7 @@ import { REGEX_METHODS } from "./regex.js";
 import { registerSemver } from "./semver.js";
 import { registerSets } from "./sets.js";
 import { registerStrings, STRING_METHODS } from "./strings.js";
+import { markUnavailable } from "./unavailable.js";
 import { registerUrls } from "./url.js";
 
 /** The methods that replace cel-js's own or share a name across libraries (see MethodTable). */
@@ -48,9 +49,11 @@ export function registerKubernetesLibraries(env: Environment): void {
 
 /**
  * What an expression parsed in the environment needs before it is checked: the calls that replace
- * cel-js's own and cannot be macros (see MethodTable.prepare), and int literals cel-go refuses.
+ * cel-js's own and cannot be macros (see MethodTable.prepare), int literals cel-go refuses, and
+ * what cel-js has that the apiserver does not.
  */
 export function prepareExpression(ast: ASTNode): void {
   methods.prepare(ast);
   markInvalidLiterals(ast);
+  markUnavailable(ast);
 }

@@ -252,6 +252,32 @@ function guardPasses(overload: MethodOverload, types: Types, operands: readonly 
   return declared.every((type, i) => bind(type, operands[i]!, undefined));
 }
 
+type Guard = (value: unknown) => boolean;
+
+const PRIMITIVE_GUARDS: Readonly<Record<string, Guard>> = {
+  string: (v) => typeof v === "string",
+  int: (v) => typeof v === "bigint",
+  double: (v) => typeof v === "number",
+  bool: (v) => typeof v === "boolean",
+  dyn: () => true,
+};
+
+/**
+ * A plain JavaScript test for a declared type, where one is as exact as the type-based one: the hot
+ * path of a call whose operands are `dyn` (every field of `object` is) skips the type lookups. A list
+ * is judged by its first element, as cel-go's runtime guards are. Undefined: use the type-based test.
+ */
+function guardFor(name: string): Guard | undefined {
+  if (/^[A-Z]$/.test(name)) return () => true;
+  const primitive = PRIMITIVE_GUARDS[name];
+  if (primitive !== undefined) return primitive;
+  const list = /^list<(.+)>$/.exec(name);
+  if (list === null) return undefined;
+  const element = guardFor(list[1]!);
+  if (element === undefined) return undefined;
+  return (v) => Array.isArray(v) && (v.length === 0 || element(v[0]));
+}
+
 class MethodCall implements Macro {
   readonly async = false;
   readonly #name: string;
@@ -263,9 +289,21 @@ class MethodCall implements Macro {
   /** The overload, when the checker could tell it from static types alone. */
   #static: MethodOverload | undefined;
 
+  /**
+   * The plain tests of each overload's operands, in order, as far as every overload before has them
+   * (an overload without them stops the fast path, so that the order of the overloads still decides).
+   */
+  readonly #guards: (readonly Guard[] | undefined)[];
+
   constructor(name: string, overloads: readonly MethodOverload[], call: MacroCall) {
     this.#name = name;
     this.#overloads = overloads;
+    this.#guards = overloads.map((o) => {
+      if (o.unguarded) return undefined;
+      const names = o.receiver === undefined ? o.args : [o.receiver, ...o.args];
+      const guards = names.map(guardFor);
+      return guards.every((g) => g !== undefined) ? (guards as Guard[]) : undefined;
+    });
     this.#method = call.receiver !== undefined;
     this.#args = call.args;
     this.#operands = call.receiver === undefined ? call.args : [call.receiver, ...call.args];
@@ -311,6 +349,15 @@ class MethodCall implements Macro {
   }
 
   #runtimeOverload(evaluator: Evaluator, values: readonly unknown[]): MethodOverload {
+    for (let i = 0; i < this.#guards.length; i++) {
+      const guards = this.#guards[i];
+      if (guards === undefined) break;
+      if (guards.every((guard, j) => guard(values[j]))) return this.#overloads[i]!;
+    }
+    return this.#typedOverload(evaluator, values);
+  }
+
+  #typedOverload(evaluator: Evaluator, values: readonly unknown[]): MethodOverload {
     const types = values.map((v) => evaluator.debugTypeDeep(v));
     const overload = this.#overloads.find((o) => guardPasses(o, evaluator, types));
     if (overload !== undefined) return overload;

@@ -41,6 +41,8 @@ function inInt64(value: bigint): boolean {
 
 /** base × 10^scale if it fits an int64 (resource's positiveScaleInt64). */
 function scaleUp(base: bigint, scale: number): bigint | undefined {
+  if (base === 0n) return 0n;
+  if (scale > MAX_INT64_FACTORS) return undefined; // 10^19 and more never fit, however large the scale
   const value = base * 10n ** BigInt(scale);
   return inInt64(value) ? value : undefined;
 }

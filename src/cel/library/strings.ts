@@ -30,8 +30,26 @@ function findLast(points: readonly string[], sub: readonly string[], from: numbe
   return -1;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+/** A non-ASCII character: without one, JavaScript's own case mapping is Go's ASCII-only one. */
+const NON_ASCII = /[^\p{ASCII}]/u;
+
+function lowerAscii(text: string): string {
+  return !NON_ASCII.test(text) ? text.toLowerCase() : text.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+}
+
+function upperAscii(text: string): string {
+  return !NON_ASCII.test(text) ? text.toUpperCase() : text.replace(/[a-z]+/g, (c) => c.toUpperCase());
+}
+
 function indexOf(text: string, sub: string, offset: bigint): bigint {
   if (offset < 0n) outOfRange(offset);
+  // Without surrogate pairs a UTF-16 index is a code point index, and the engine's search will do.
+  if (!SURROGATE.test(text)) {
+    const from = offset > BigInt(text.length) ? text.length : Number(offset);
+    if (sub === "") return BigInt(from);
+    return offset >= BigInt(text.length) ? -1n : BigInt(text.indexOf(sub, from));
+  }
   const points = [...text];
   const length = BigInt(points.length);
   if (sub === "") return offset > length ? length : offset;
@@ -137,8 +155,8 @@ export const STRING_METHODS: Overrides = {
       method("string", ["string"], "int", lastIndexOfAll),
       method("string", ["string", "int"], "int", lastIndexOf),
     ],
-    lowerAscii: [method("string", [], "string", (t: string) => t.replace(/[A-Z]+/g, (c) => c.toLowerCase()))],
-    upperAscii: [method("string", [], "string", (t: string) => t.replace(/[a-z]+/g, (c) => c.toUpperCase()))],
+    lowerAscii: [method("string", [], "string", lowerAscii)],
+    upperAscii: [method("string", [], "string", upperAscii)],
     trim: [method("string", [], "string", (t: string) => t.replace(SPACE, ""))],
     split: [
       method("string", ["string"], "list<string>", (t: string, s: string) => split(t, s, -1n)),
