@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # tollgate: build with the full Node image, run on distroless (no shell, no package manager).
 #
-# Node.js 24, the active LTS line, in every stage. The tests and benchmarks run on the Node.js of
-# the development machines (20, see README.md); the image is not tested on 24 here.
+# Node.js 24, the active LTS line, in every stage. The unit tests run on it too (scripts/node.sh
+# fetches the same major, `npm run test:image-node`), besides the development machines' Node 20.
 #
 # Not pinned by digest: the images' digests could not be read where this was written (no
 # registry access to Docker Hub or gcr.io, no container daemon), and a digest copied from

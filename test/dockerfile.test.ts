@@ -70,6 +70,11 @@ describe("Dockerfile", () => {
     // LTS lines are the even majors; 24 is the newest one in Active LTS.
     expect(major! % 2).toBe(0);
     expect(major).toBeGreaterThanOrEqual(24);
+    // The unit tests run on this major too: scripts/node.sh fetches it for `npm run test:image-node`.
+    const tested = /TOLLGATE_IMAGE_NODE:-(\d+)\./.exec(
+      readFileSync(new URL("../scripts/node.sh", import.meta.url), "utf8"),
+    );
+    expect(Number(tested?.[1])).toBe(major);
   });
 
   it("ships production dependencies only, installed from the lock file", () => {
