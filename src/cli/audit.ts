@@ -10,6 +10,7 @@ import { exitCodeOf } from "../report/model.js";
 import { render } from "../report/render.js";
 import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
+import { describeInputError } from "../input/documents.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
@@ -73,9 +74,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
   const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
   if (loaded.errors.length > 0) {
     for (const error of loaded.errors) {
-      io.stderr.write(
-        `tollgate audit: ${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}\n`,
-      );
+      io.stderr.write(`tollgate audit: ${describeInputError(error)}\n`);
     }
     return 2;
   }

@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { RULES } from "../rules/index.js";
 import { exportVap, exportYaml } from "../vap/export.js";
 import { loadPolicySet } from "../vap/load.js";
+import { describeInputError } from "../input/documents.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
 export const EXPORT_HELP = `Usage: tollgate export vap [--config FILE] [--policy PATH...]
@@ -48,7 +49,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const { set, errors } = await loadPolicySet(paths, new Set(RULES.keys()));
   if (errors.length > 0) {
     for (const error of errors) {
-      process.stderr.write(`${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}\n`);
+      process.stderr.write(`${describeInputError(error)}\n`);
     }
     return 2;
   }

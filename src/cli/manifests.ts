@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { describeInputError } from "../input/documents.js";
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installBase, installYaml } from "../k8s/manifests.js";
 import { RULES } from "../rules/index.js";
 import { loadPolicySet } from "../vap/load.js";
@@ -85,9 +86,7 @@ export async function manifests(argv: string[]): Promise<number> {
       new Set(RULES.keys()),
     );
     if (errors.length > 0) {
-      const lines = errors.map(
-        (error) => `${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}`,
-      );
+      const lines = errors.map(describeInputError);
       throw new UsageError(`--policy: ${lines.join("\n  ")}`);
     }
     for (const policy of set.policies) policyRules.push(...(policy.matchConstraints.resourceRules ?? []));

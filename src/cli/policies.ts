@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { checkRuleIds, ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import type { InputError } from "../input/documents.js";
+import { describeInputError, type InputError } from "../input/documents.js";
 import { RULES } from "../rules/index.js";
 import { compilePolicy, type Policy } from "../engine/policy.js";
 import { EMPTY_POLICY_SET, loadPolicySet, loadPolicySetSync, type PolicySet } from "../vap/load.js";
@@ -46,9 +46,7 @@ export function compileServedPolicy(config: Config, source: string | undefined):
       ? { set: EMPTY_POLICY_SET, errors: [] }
       : loadPolicySetSync(config.policies, builtIn);
   if (errors.length > 0) {
-    const lines = errors.map(
-      (error) => `${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}`,
-    );
+    const lines = errors.map(describeInputError);
     throw new ConfigError(`invalid policies in ${source ?? "the config"}:\n  ${lines.join("\n  ")}`);
   }
   if (source !== undefined)

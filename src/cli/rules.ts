@@ -1,5 +1,6 @@
 import { fullCatalog, renderCatalogMarkdown, renderCatalogText } from "../audit/catalog.js";
 import { vapRules } from "../engine/vapRules.js";
+import { describeInputError } from "../input/documents.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
@@ -32,7 +33,7 @@ export async function rules(argv: string[]): Promise<number> {
   const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
   if (loaded.errors.length > 0) {
     for (const error of loaded.errors) {
-      process.stderr.write(`${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}\n`);
+      process.stderr.write(`${describeInputError(error)}\n`);
     }
     return 2;
   }

@@ -2,7 +2,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { checkRuleIds, ConfigError, DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
-import { type InputError, loadManifests } from "../input/documents.js";
+import { type InputError, loadManifests, describeInputError } from "../input/documents.js";
 import { createMetrics } from "../metrics.js";
 import { attrs, escapeXml } from "../report/junit.js";
 import { RULES } from "../rules/index.js";
@@ -201,9 +201,7 @@ export async function runTests(argv: string[], io: CliIO): Promise<number> {
   }
   if (errors.length > 0) {
     for (const error of errors) {
-      io.stderr.write(
-        `tollgate test: ${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}\n`,
-      );
+      io.stderr.write(`tollgate test: ${describeInputError(error)}\n`);
     }
     return 2;
   }

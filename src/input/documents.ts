@@ -31,6 +31,11 @@ export interface InputError {
   message: string;
 }
 
+/** An input error as one line: `file:line: message` (or `file: message` for the whole file). */
+export function describeInputError(error: InputError): string {
+  return `${error.file}${error.line === null ? "" : `:${error.line}`}: ${error.message}`;
+}
+
 export interface LoadedInput<T> {
   /** What the caller's `judge` made of each object, in reading order. */
   objects: T[];
