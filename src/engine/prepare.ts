@@ -94,8 +94,9 @@ export function targetsOf(
  */
 export function prepare(input: EvaluationInput, policy: Policy): Prepared | { skipped: string } {
   const { config } = policy;
-  if (input.operation === "DELETE" || input.operation === "CONNECT")
-    return { skipped: `${input.operation} is not checked` };
+  const policies = policy.bySource[input.source].byTarget.get("request");
+  const judgesChange = input.operation === "CREATE" || input.operation === "UPDATE";
+  if (!judgesChange && policies === undefined) return { skipped: `${input.operation} is not checked` };
   const fallbackNamespace = input.namespace ?? "";
   const ref = refOf(input.object, fallbackNamespace);
   const namespace = ref.kind === "Namespace" ? ref.name : ref.namespace;
@@ -103,6 +104,20 @@ export function prepare(input: EvaluationInput, policy: Policy): Prepared | { sk
   // whatever files it is given: a manifest is not exempt because of the namespace it names.
   if (input.source !== "check" && namespace !== "" && config.excludedNamespaces.includes(namespace)) {
     return { skipped: `namespace ${namespace} is excluded` };
+  }
+  if (input.operation !== "CREATE" && input.operation !== "UPDATE") {
+    // A DELETE or CONNECT is judged by ValidatingAdmissionPolicies only (they may match it); the
+    // built-in rules judge objects as they are written.
+    return {
+      input,
+      ref,
+      namespace,
+      fallbackNamespace,
+      targets: [{ type: "request", object: ref, request: vapRequestOf(input, ref) }],
+      request: undefined,
+      only: new Set(policies!.map(({ rule }) => rule.id)),
+      exemptionSetByNonAdmin: undefined,
+    };
   }
   if (ref.kind === "Pod" && config.skipOwnedPods && !input.subResource && ownerIsTrusted(input, config)) {
     const owner = controllerOf(input.object);

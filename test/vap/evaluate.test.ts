@@ -282,3 +282,55 @@ spec: {policyName: p, validationActions: [Deny, Warn]}`,
     ]);
   });
 });
+
+describe("DELETE: judged by the policies that match it, by nothing else", () => {
+  it("runs a policy on DELETE with object null and oldObject the object deleted", async () => {
+    const { compilePolicy } = await import("../../src/engine/policy.js");
+    const { evaluate } = await import("../../src/engine/evaluate.js");
+    const { DEFAULT_CONFIG } = await import("../../src/config/load.js");
+    const { RULES } = await import("../../src/rules/index.js");
+    const { set, errors } = policySetOf(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: keep-protected}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [DELETE], resources: [deployments]}
+  validations:
+    - expression: "object == null && !(has(oldObject.metadata.labels) && 'protected' in oldObject.metadata.labels)"
+      message: "a protected Deployment is not deleted"
+`);
+    expect(errors).toEqual([]);
+    const policy = compilePolicy(DEFAULT_CONFIG, RULES, undefined, set);
+    const old = deployment(3, { protected: "yes" });
+    const denied = evaluate(
+      {
+        object: old,
+        oldObject: old,
+        operation: "DELETE",
+        mode: "enforce",
+        source: "admission",
+        userInfo: { username: "alice" },
+      },
+      policy,
+    );
+    expect(denied.denials.map((finding) => [finding.rule, finding.message])).toEqual([
+      ["keep-protected", "a protected Deployment is not deleted"],
+    ]);
+    const plain = deployment(3);
+    const allowed = evaluate(
+      { object: plain, oldObject: plain, operation: "DELETE", mode: "enforce", source: "admission" },
+      policy,
+    );
+    expect(allowed.findings).toEqual([]);
+    expect(allowed.skipped).toBeUndefined();
+    // Without policies a DELETE is not judged at all.
+    expect(
+      evaluate(
+        { object: old, oldObject: old, operation: "DELETE", mode: "enforce", source: "admission" },
+        compilePolicy(DEFAULT_CONFIG),
+      ).skipped,
+    ).toBe("DELETE is not checked");
+  });
+});
