@@ -4,9 +4,11 @@ import type {
   Informer,
   KubeConfig,
   ObjectCache,
+  V1Namespace,
   V1NetworkPolicy,
   V1PodDisruptionBudget,
 } from "@kubernetes/client-node";
+import type { KubeObject } from "../objects/object.js";
 import type { ClusterFacts } from "../rules/types.js";
 
 /** An informer and the cache it fills, as @kubernetes/client-node's makeInformer returns them. */
@@ -17,13 +19,20 @@ export function isDefaultDenyIngress(policy: V1NetworkPolicy): boolean {
   return isDefaultDeny(policy, "Ingress");
 }
 
-/** ClusterFacts answered from in-memory caches; undefined until both caches have synced. */
+/** ClusterFacts answered from in-memory caches; undefined until the caches have synced. */
 export class CachedClusterFacts implements ClusterFacts {
   constructor(
     private readonly networkPolicies: ObjectCache<V1NetworkPolicy>,
     private readonly disruptionBudgets: ObjectCache<V1PodDisruptionBudget>,
     private readonly synced: () => boolean,
+    private readonly namespaces?: ObjectCache<V1Namespace>,
   ) {}
+
+  /** The Namespace, for ValidatingAdmissionPolicies (namespace selectors, `namespaceObject`). */
+  namespace(name: string): KubeObject | undefined {
+    if (!this.synced() || !this.namespaces) return undefined;
+    return this.namespaces.get(name) as KubeObject | undefined;
+  }
 
   hasDefaultDenyIngress(namespace: string): boolean | undefined {
     if (!this.synced()) return undefined;
@@ -62,14 +71,20 @@ export function watchClusterFacts(
   networkPolicies: CachedInformer<V1NetworkPolicy>,
   disruptionBudgets: CachedInformer<V1PodDisruptionBudget>,
   log?: FactsLog,
+  namespaces?: CachedInformer<V1Namespace>,
 ): ClusterFactsHandle {
   let ready = false;
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
-  for (const [name, informer] of [
+  const informers: [
+    string,
+    CachedInformer<V1NetworkPolicy> | CachedInformer<V1PodDisruptionBudget> | CachedInformer<V1Namespace>,
+  ][] = [
     ["networkpolicies", networkPolicies],
     ["poddisruptionbudgets", disruptionBudgets],
-  ] as const) {
+    ...(namespaces ? [["namespaces", namespaces] as [string, CachedInformer<V1Namespace>]] : []),
+  ];
+  for (const [name, informer] of informers) {
     informer.on("error", (error: unknown) => {
       if (stopped) return;
       log?.warn({ informer: name, err: String(error) }, "informer failed; restarting");
@@ -81,22 +96,22 @@ export function watchClusterFacts(
       timers.add(timer);
     });
   }
-  const synced = Promise.all([networkPolicies.start(), disruptionBudgets.start()]).then(() => {
+  const synced = Promise.all(informers.map(([, informer]) => informer.start())).then(() => {
     ready = true;
   });
   synced.catch((error: unknown) => log?.warn({ err: String(error) }, "informer cache did not sync"));
   return {
-    facts: new CachedClusterFacts(networkPolicies, disruptionBudgets, () => ready),
+    facts: new CachedClusterFacts(networkPolicies, disruptionBudgets, () => ready, namespaces),
     synced,
     async stop() {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
-      await Promise.all([networkPolicies.stop(), disruptionBudgets.stop()]);
+      await Promise.all(informers.map(([, informer]) => informer.stop()));
     },
   };
 }
 
-/** Informers for NetworkPolicies and PodDisruptionBudgets of all namespaces, from a kubeconfig. */
+/** Informers for NetworkPolicies and PodDisruptionBudgets of all namespaces, and Namespaces, from a kubeconfig. */
 export async function startClusterFacts(kubeConfig: KubeConfig, log?: FactsLog): Promise<ClusterFactsHandle> {
   const k8s = await import("@kubernetes/client-node");
   const networking = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
@@ -111,5 +126,10 @@ export async function startClusterFacts(kubeConfig: KubeConfig, log?: FactsLog):
     "/apis/policy/v1/poddisruptionbudgets",
     () => policy.listPodDisruptionBudgetForAllNamespaces(),
   );
-  return watchClusterFacts(networkPolicies, disruptionBudgets, log);
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  // Namespaces, for ValidatingAdmissionPolicies' namespace selectors and namespaceObject.
+  const namespaces = k8s.makeInformer<V1Namespace>(kubeConfig, "/api/v1/namespaces", () =>
+    core.listNamespace(),
+  );
+  return watchClusterFacts(networkPolicies, disruptionBudgets, log, namespaces);
 }

@@ -168,6 +168,8 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
       },
       { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "watch"] },
       { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+      // ValidatingAdmissionPolicies' namespace selectors and namespaceObject read the Namespace.
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
     ],
   };
   const clusterRoleBinding: V1ClusterRoleBinding = {

@@ -1,4 +1,4 @@
-import type { V1NetworkPolicy, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type { V1Namespace, V1NetworkPolicy, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { describe, expect, it, vi } from "vitest";
 import { type CachedInformer, isDefaultDenyIngress, watchClusterFacts } from "../../src/k8s/facts.js";
 import { selectorMatches } from "../../src/objects/selectors.js";
@@ -89,7 +89,7 @@ function fakeInformer<T extends { metadata?: { namespace?: string } }>(items: T[
       listed = items;
     }),
     stop: vi.fn(async () => undefined),
-    get: () => undefined,
+    get: (name: string) => listed.find((o) => (o.metadata as { name?: string } | undefined)?.name === name),
     list: (namespace?: string) =>
       listed.filter((o) => namespace === undefined || o.metadata?.namespace === namespace),
   };
@@ -116,6 +116,27 @@ describe("watchClusterFacts", () => {
     expect(handle.facts.pdbSelects("team-a", { app: "web" })).toBe(false);
     await handle.stop();
     expect(policies.informer.stop).toHaveBeenCalledOnce();
+  });
+
+  it("knows a Namespace once the Namespace cache has synced too", async () => {
+    const policies = fakeInformer<V1NetworkPolicy>([]);
+    const budgets = fakeInformer<V1PodDisruptionBudget>([]);
+    const shop: V1Namespace = {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "shop", labels: { tier: "prod" } },
+    };
+    const namespaces = fakeInformer<V1Namespace>([shop]);
+    const handle = watchClusterFacts(policies.informer, budgets.informer, undefined, namespaces.informer);
+    policies.release();
+    budgets.release();
+    expect(handle.facts.namespace?.("shop")).toBeUndefined();
+    namespaces.release();
+    await handle.synced;
+    expect(handle.facts.namespace?.("shop")).toEqual(shop);
+    expect(handle.facts.namespace?.("elsewhere")).toBeUndefined();
+    await handle.stop();
+    expect(namespaces.informer.stop).toHaveBeenCalledOnce();
   });
 
   it("logs a failed watch and restarts it after a pause", async () => {

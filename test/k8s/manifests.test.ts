@@ -155,6 +155,7 @@ describe("manifests/, the kustomize base", () => {
       },
       { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "watch"] },
       { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
     ]);
   });
 
