@@ -36,8 +36,10 @@ export function toCel(value: unknown): CelValue {
   }
   const record = value as Record<string, unknown>;
   let copy: Record<string, CelValue> | undefined;
-  for (const key in record) {
-    if (!Object.hasOwn(record, key)) continue;
+  // Object.keys, not for…in: own keys only, and V8 keeps this loop monomorphic.
+  const keys = Object.keys(record);
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
     const item = record[key];
     const converted = toCel(item);
     if (converted !== item && copy === undefined) copy = { ...(record as Record<string, CelValue>) };
@@ -45,3 +47,4 @@ export function toCel(value: unknown): CelValue {
   }
   return copy ?? (record as Record<string, CelValue>);
 }
+

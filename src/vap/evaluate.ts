@@ -221,6 +221,30 @@ function failureMessage(validation: CompiledVap["validations"][number], activati
   return message !== "" ? message : `failed expression: ${validation.expression.source.trim()}`;
 }
 
+interface CelView {
+  object: CelValue;
+  oldObject: CelValue;
+  request: CelValue;
+  namespaceObject: CelValue;
+}
+
+/** The request's values as CEL sees them, converted once per request however many policies run. */
+const celViews = new WeakMap<VapRequest, CelView>();
+
+function celViewOf(input: VapRequest): CelView {
+  let view = celViews.get(input);
+  if (view === undefined) {
+    view = {
+      object: toCel(input.object),
+      oldObject: toCel(input.oldObject),
+      request: toCel(input.request),
+      namespaceObject: toCel(input.namespaceObject),
+    };
+    celViews.set(input, view);
+  }
+  return view;
+}
+
 /**
  * What a policy, through a binding, says of a request; undefined when it does not apply (its match
  * constraints or the binding's match resources do not select the request).
@@ -246,10 +270,7 @@ export function evaluateVap(
     verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
     return verdict;
   }
-  const object = toCel(input.object);
-  const oldObject = toCel(input.oldObject);
-  const request = toCel(input.request);
-  const namespaceObject = toCel(input.namespaceObject);
+  const { object, oldObject, request, namespaceObject } = celViewOf(input);
   for (const param of collected.params) {
     const activation: Activation = {
       object,
