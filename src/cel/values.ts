@@ -47,4 +47,3 @@ export function toCel(value: unknown): CelValue {
   }
   return copy ?? (record as Record<string, CelValue>);
 }
-
