@@ -43,7 +43,10 @@ interface Outcome {
   warnings: string[];
   /** The status reason of a denial (Forbidden, Invalid…). */
   reason: string | undefined;
-  /** Anything else kubectl printed to stderr that neither side's format explains (must be empty). */
+  /**
+   * Anything else kubectl printed to stderr: the apiserver's own warnings (the same both ways), and
+   * what neither side's format explains (an unexplained denial, which must not happen).
+   */
   other: string[];
 }
 
@@ -116,7 +119,14 @@ const DOCUMENTED_MESSAGE_DIFFERENCES: Readonly<Record<string, string>> = {
 };
 
 /** Known bugs: the case runs as `it.fails` until they are fixed. */
-const BUGS: Readonly<Record<string, string>> = {};
+const NOT_SENT =
+  "serve --bootstrap registers a webhook configuration for the built-in rules' kinds only, not what the policies select, so the apiserver never sends tollgate this kind";
+const BUGS: Readonly<Record<string, string>> = {
+  "cm-keys/objects/cm-big.yaml": NOT_SENT,
+  "hpa-cap-equivalent/objects/hpa-v1-50.yaml": NOT_SENT,
+  "hpa-cap-equivalent/objects/hpa-v2-50.yaml": NOT_SENT,
+  "hpa-cap-exact/objects/hpa-v1-50.yaml": NOT_SENT,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Reading what kubectl printed
@@ -203,7 +213,8 @@ async function judge(object: CorpusObject): Promise<KubectlResult> {
   const plural = `${object.kind.toLowerCase()}s`;
   const base = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
   const path = `${base}/namespaces/${object.namespace}/${plural}/${object.name}/${object.subresource}?dryRun=All`;
-  const res = await cp.request("PUT", path, { user: true, body: yaml.load(object.text) });
+  // As the admin: alice's `edit` role does not grant pods/ephemeralcontainers (kubectl debug).
+  const res = await cp.request("PUT", path, { body: yaml.load(object.text) });
   const warnings = res.warnings.map((text) => `Warning: ${text}`);
   if (res.status >= 200 && res.status < 300) return { code: 0, stdout: "", stderr: warnings.join("\n") };
   const status = JSON.parse(res.body) as { reason?: string; message?: string };
@@ -335,7 +346,7 @@ describe("ValidatingAdmissionPolicies: tollgate against the apiserver, object by
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it("has at least 25 policies, each with an object the apiserver denies or warns about", () => {
+  it("has at least 25 policies, each with an object the apiserver denies or warns about but Audit's", () => {
     expect(CORPUS_FOLDERS.length).toBeGreaterThanOrEqual(25);
     const silent = CORPUS_FOLDERS.filter(
       (folder) =>
@@ -345,6 +356,21 @@ describe("ValidatingAdmissionPolicies: tollgate against the apiserver, object by
     expect(silent).toEqual([]);
   });
 
+  it("explains every answer of the apiserver: no denial without a policy's message, nothing unknown printed", () => {
+    const unexplained = [...byApiserver]
+      .filter(([, outcome]) => outcome.other.some((line) => !line.startsWith("Warning: ")))
+      .map(([key, outcome]) => ({ key, other: outcome.other }));
+    expect(unexplained).toEqual([]);
+  });
+
+  it("never denies nor warns for a binding whose only action is Audit, on either side", () => {
+    const audited = CORPUS_FOLDERS.find((folder) => folder.name === "audit-only")!;
+    for (const object of audited.objects) {
+      expect(byApiserver.get(object.key)).toMatchObject({ verdict: "allowed", warnings: [] });
+      expect(byTollgate.get(object.key)).toMatchObject({ verdict: "allowed", warnings: [] });
+    }
+  });
+
   for (const folder of CORPUS_FOLDERS) {
     describe(folder.name, () => {
       for (const object of folder.objects) {
@@ -352,24 +378,38 @@ describe("ValidatingAdmissionPolicies: tollgate against the apiserver, object by
         const documented = DOCUMENTED_MESSAGE_DIFFERENCES[object.key];
         const test = bug === undefined ? it : it.fails;
         test(`${object.key.slice(folder.name.length + 1)}${bug ? ` (bug: ${bug})` : ""}`, () => {
-          const apiserver = byApiserver.get(object.key);
-          const tollgate = byTollgate.get(object.key);
-          expect(apiserver?.other, "kubectl printed something the apiserver's format does not explain").toEqual([]);
-          expect(tollgate?.other, "kubectl printed something tollgate's format does not explain").toEqual([]);
-          if (documented === undefined) {
-            expect(tollgate).toEqual(apiserver);
+          const apiserver = byApiserver.get(object.key)!;
+          const tollgate = byTollgate.get(object.key)!;
+          expect({ verdict: tollgate.verdict, warnings: tollgate.warnings, other: tollgate.other }).toEqual({
+            verdict: apiserver.verdict,
+            warnings: apiserver.warnings,
+            other: apiserver.other,
+          });
+          if (documented !== undefined) {
+            expect(tollgate.denials, `documented difference: ${documented}`).not.toEqual(apiserver.denials);
+            expect(tollgate.denials).toHaveLength(apiserver.denials.length);
             return;
           }
-          expect({ verdict: tollgate?.verdict, reason: tollgate?.reason }).toEqual({
-            verdict: apiserver?.verdict,
-            reason: apiserver?.reason,
-          });
-          expect(tollgate?.denials, `documented difference: ${documented}`).not.toEqual(apiserver?.denials);
+          // The apiserver names the first validation that failed (docs/policies.md, Semantics);
+          // tollgate lists every one: its denials hold the apiserver's, of the same policy.
+          expect(tollgate.denials.length > 0).toBe(apiserver.denials.length > 0);
+          expect(tollgate.denials).toEqual(expect.arrayContaining(apiserver.denials));
+          const policies = (denials: string[]) => [...new Set(denials.map((d) => d.slice(0, d.indexOf(":"))))];
+          expect(policies(tollgate.denials)).toEqual(policies(apiserver.denials));
         });
       }
     });
   }
+
+  // tollgate answers every denial with 403 Forbidden; the apiserver with the validation's reason,
+  // Invalid (422) by default.
+  it.fails("gives a denial the status reason the apiserver gives it (bug: tollgate's webhook always answers Forbidden)", () => {
+    const reasons = (results: Map<string, Outcome>) =>
+      Object.fromEntries([...results].filter(([key]) => BUGS[key] === undefined).map(([key, outcome]) => [key, outcome.reason]));
+    expect(reasons(byTollgate)).toEqual(reasons(byApiserver));
+  });
 });
+
 // TEMP-DUMP
 afterAll(() => {
   writeFileSync("/tmp/vap-results.json", JSON.stringify({ apiserver: Object.fromEntries(byApiserver), tollgate: Object.fromEntries(byTollgate) }, null, 1));
