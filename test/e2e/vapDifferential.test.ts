@@ -132,13 +132,29 @@ const CORPUS_FOLDERS = loadCorpus();
 
 /**
  * Where tollgate and the apiserver differ for a reason docs/policies.md or docs/policies-cel.md
- * gives: the verdicts must agree, the messages differ (and must still differ, so the list stays true).
+ * gives: the verdicts agree, and the messages are the same once the documented difference is
+ * undone; they must still differ, so that the list stays true.
  */
-const DOCUMENTED_MESSAGE_DIFFERENCES: Readonly<Record<string, string>> = {
-  "team-label-fail/objects/sa-no-labels.yaml":
-    "policies-cel.md, Error texts: cel-js's own field selection words its error its way (`No such key: labels`, cel-go `no such key: labels`)",
-  "team-label-fail/objects/sa-other-labels.yaml":
-    "policies-cel.md, Error texts: cel-js's own map index words its error its way (`No such key: team`, cel-go `no such key: team`)",
+interface DocumentedDifference {
+  why: string;
+  /** tollgate's message with the documented difference undone. */
+  undo(message: string): string;
+}
+
+const ERROR_TEXTS: DocumentedDifference = {
+  why: "docs/policies-cel.md, Error texts: cel-js words the errors of its own field selection and map index its way (`No such key: labels`; cel-go `no such key: labels`)",
+  undo: (message) =>
+    message
+      .replace("resulted in error: No such key: ", "resulted in error: no such key: ")
+      .replace("fails to evaluate: No such key: ", "fails to evaluate: no such key: "),
+};
+
+const DOCUMENTED_MESSAGE_DIFFERENCES: Readonly<Record<string, DocumentedDifference>> = {
+  "audit-annotation-error/objects/sa-uncosted.yaml": ERROR_TEXTS,
+  "match-condition-error/objects/sa-untiered.yaml": ERROR_TEXTS,
+  "team-label-fail/objects/sa-no-labels.yaml": ERROR_TEXTS,
+  "team-label-fail/objects/sa-other-labels.yaml": ERROR_TEXTS,
+  "variable-error/objects/sa-unlabelled.yaml": ERROR_TEXTS,
 };
 
 /**
@@ -433,8 +449,10 @@ describe("ValidatingAdmissionPolicies: tollgate against the apiserver, object by
             other: apiserver.other,
           });
           if (documented !== undefined) {
-            expect(tollgate.denials, `documented difference: ${documented}`).not.toEqual(apiserver.denials);
-            expect(tollgate.denials).toHaveLength(apiserver.denials.length);
+            expect(tollgate.denials, `documented difference: ${documented.why}`).not.toEqual(
+              apiserver.denials,
+            );
+            expect(tollgate.denials.map(documented.undo)).toEqual(apiserver.denials);
             return;
           }
           // The apiserver names the first validation that failed (docs/policies.md, Semantics);
