@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       "test/rules/**/*.test.ts",
       "test/engine/**/*.test.ts",
+      "test/vap/**/*.test.ts",
       "test/admission/**/*.test.ts",
       "test/cli/rules.test.ts",
       "test/k8s/webhookConfig.test.ts",

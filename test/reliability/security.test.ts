@@ -67,7 +67,8 @@ describe("TLS", () => {
       "AES256-SHA",
     ]) {
       const result = await handshake({ maxVersion: "TLSv1.2", ciphers });
-      expect(result.error, ciphers).toBe("ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE");
+      // The same alert: OpenSSL 3.0 (Node 20) names it SSLV3_ALERT, OpenSSL 3.5 (Node 24) SSL/TLS_ALERT.
+      expect(result.error, ciphers).toMatch(/^ERR_SSL_(SSLV3|SSL\/TLS)_ALERT_HANDSHAKE_FAILURE$/);
     }
   });
 });
@@ -178,8 +179,9 @@ describe("secrets stay out of the logs", () => {
     expect(messageOf(`{"x": "${"a".repeat(50)}", "password": s3cr3t, "y": 1}`)).toBe(
       "Unexpected token 's' (not valid JSON)",
     );
-    expect(messageOf('{"a":1,"password":"hunter2"')).toBe(
-      "Expected ',' or '}' after property value in JSON at position 27",
+    // Node 24's V8 adds the line and column; neither carries any of the input.
+    expect(messageOf('{"a":1,"password":"hunter2"')).toMatch(
+      /^Expected ',' or '}' after property value in JSON at position 27( \(line 1 column 28\))?$/,
     );
     expect(messageOf("undefined")).toBe("not valid JSON");
   });
