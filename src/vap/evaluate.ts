@@ -79,7 +79,11 @@ function run(expression: CompiledExpression, activation: Activation): unknown {
   }
 }
 
-/** `variables.<name>`, each computed on first use and at most once, as the apiserver's composition. */
+/**
+ * `variables.<name>`, each computed on first use and at most once, as the apiserver's composition.
+ * A variable that fails fails the expression that reads it with the apiserver's words
+ * (`composited variable "x" fails to evaluate: ...`), which that expression's own error then wraps.
+ */
 function lazyVariables(policy: CompiledVap, activation: Activation): Record<string, CelValue> {
   const values: Record<string, CelValue> = {};
   for (const variable of policy.variables) {
@@ -89,9 +93,13 @@ function lazyVariables(policy: CompiledVap, activation: Activation): Record<stri
       get(): CelValue {
         if (state === undefined) {
           try {
-            state = { value: run(variable.expression, activation) as CelValue };
+            state = { value: variable.expression.evaluate(activation) as CelValue };
           } catch (error) {
-            state = { error: error as Error };
+            state = {
+              error: new ExpressionFailed(
+                `composited variable ${JSON.stringify(variable.name)} fails to evaluate: ${messageOf(error)}`,
+              ),
+            };
           }
         }
         if ("error" in state) throw state.error;

@@ -72,6 +72,8 @@ export interface RequestOptions {
 export interface ApiResponse {
   status: number;
   body: string;
+  /** The texts of the response's `Warning` headers (admission warnings among them). */
+  warnings: string[];
 }
 
 export interface ControlPlane {
@@ -399,6 +401,13 @@ interface TlsClient {
   key: string;
 }
 
+/** The texts of `Warning: 299 - "text"` headers; Node joins repeated ones with ", ". */
+function warningTexts(header: string | undefined): string[] {
+  return [...(header ?? "").matchAll(/\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"/g)].map((m) =>
+    m[1]!.replace(/\\(.)/g, "$1"),
+  );
+}
+
 function httpsCall(
   url: string,
   method: string,
@@ -420,6 +429,7 @@ function httpsCall(
         resolve({
           status: res.statusCode ?? 0,
           body: Buffer.concat(chunks).toString("utf8"),
+          warnings: warningTexts(res.headers.warning),
         }),
       );
       res.on("error", reject);

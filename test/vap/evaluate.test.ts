@@ -130,6 +130,32 @@ spec:
     expect(outcomesOf(set, requestFor(deployment(6)))).toEqual(["vars/-: #0 Invalid doubled is 12"]);
   });
 
+  it("fails an expression that reads a failing variable with the apiserver's words for it", () => {
+    const { set, errors } = policySetOf(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: var-error}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]}
+  variables:
+    - {name: owner, expression: "object.metadata.labels['owner']"}
+    - {name: shout, expression: "variables.owner.upperAscii()"}
+  validations:
+    - {expression: "variables.owner != 'nobody'"}
+    - {expression: "variables.shout != 'NOBODY'"}
+`);
+    expect(errors).toEqual([]);
+    // As k8s.io/apiserver's composition: the variable's error, wrapped once by each reader.
+    expect(outcomesOf(set, requestFor(deployment(1)))).toEqual([
+      `var-error/-: error expression 'variables.owner != 'nobody'' resulted in error: composited variable "owner" fails to evaluate: No such key: labels`,
+      `var-error/-: error expression 'variables.shout != 'NOBODY'' resulted in error: composited variable "shout" fails to evaluate: composited variable "owner" fails to evaluate: No such key: labels`,
+    ]);
+    expect(outcomesOf(set, requestFor(deployment(1, { owner: "nobody" })))).toEqual([
+      "var-error/-: #0 Invalid failed expression: variables.owner != 'nobody'",
+      "var-error/-: #1 Invalid failed expression: variables.shout != 'NOBODY'",
+    ]);
+  });
+
   it("runs a binding's actions, match resources and params by name and by selector", () => {
     const policies = `
 apiVersion: admissionregistration.k8s.io/v1
