@@ -7,14 +7,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-
-/**
- * A module of the build (`npm run build`), which is what the benchmark measures; the caller types
- * it by its source, since the build writes no declarations.
- * @param {string} path under `dist/src/`
- * @returns {Promise<unknown>}
- */
-const built = (path) => import(new URL(`../../dist/src/${path}`, import.meta.url).href);
+import { built, median, rate } from "./measure.mjs";
 
 const { admissionResponse, verdictOf } = /** @type {typeof import("../../src/admission/respond.js")} */ (
   await built("admission/respond.js")
@@ -59,29 +52,6 @@ function inputOf(review) {
     facts: undefined,
   };
 }
-
-/**
- * Calls per second of `fn` over `budget` seconds, measured in batches so the clock is read rarely.
- * @param {() => number} fn
- * @param {number} budget
- */
-function rate(fn, budget) {
-  let sink = 0;
-  let calls = 0;
-  const started = process.hrtime.bigint();
-  const deadline = started + BigInt(Math.round(budget * 1e9));
-  let now = started;
-  while (now < deadline) {
-    for (let i = 0; i < 200; i++) sink += fn();
-    calls += 200;
-    now = process.hrtime.bigint();
-  }
-  if (sink === -1) process.stdout.write("");
-  return calls / (Number(now - started) / 1e9);
-}
-
-/** @param {number[]} xs not empty */
-const median = (xs) => /** @type {number} */ ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
 
 /** @type {{ body: string; findings: number; engine: number; pipeline: number }[]} */
 const results = [];

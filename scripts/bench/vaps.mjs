@@ -5,13 +5,7 @@
 //   npm run build && taskset -c 1 node scripts/bench/vaps.mjs [--seconds 6]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-
-/**
- * A module of the build (`npm run build`).
- * @param {string} path under `dist/src/`
- * @returns {Promise<unknown>}
- */
-const built = (path) => import(new URL(`../../dist/src/${path}`, import.meta.url).href);
+import { built, median, rate } from "./measure.mjs";
 
 const { admissionResponse, verdictOf } = /** @type {typeof import("../../src/admission/respond.js")} */ (
   await built("admission/respond.js")
@@ -74,29 +68,6 @@ const pipeline = (policy) => () => {
   );
   return JSON.stringify(admissionResponse(request.uid, verdictOf(evaluation))).length;
 };
-
-/**
- * Calls per second of `fn` over `budget` seconds.
- * @param {() => number} fn
- * @param {number} budget
- */
-function rate(fn, budget) {
-  let sink = 0;
-  let calls = 0;
-  const started = process.hrtime.bigint();
-  const deadline = started + BigInt(Math.round(budget * 1e9));
-  let now = started;
-  while (now < deadline) {
-    for (let i = 0; i < 100; i++) sink += fn();
-    calls += 100;
-    now = process.hrtime.bigint();
-  }
-  if (sink === -1) process.stdout.write("");
-  return calls / (Number(now - started) / 1e9);
-}
-
-/** @param {number[]} xs */
-const median = (xs) => /** @type {number} */ ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
 
 const runs = { builtIn: pipeline(builtIn), withTen: pipeline(withTen), withOne: pipeline(withOne) };
 for (const fn of Object.values(runs)) rate(fn, 0.5);
