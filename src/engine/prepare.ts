@@ -1,11 +1,18 @@
 import { policyMetadataChanges } from "../rules/annotations.js";
 import type { ClusterFacts, Mode, RequestContext, Source, Target } from "../rules/types.js";
-import { controllerOf, type KubeObject, type ObjectRef, refOf, type UserInfo } from "../objects/object.js";
+import {
+  controllerOf,
+  isRecord,
+  type KubeObject,
+  metadataMap,
+  type ObjectRef,
+  refOf,
+  type UserInfo,
+} from "../objects/object.js";
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { extractTargets } from "./targets.js";
 import { groupOf, guessResource, kindInGroup } from "../objects/kinds.js";
-import { isRecord } from "../objects/object.js";
 import type { RequestAttributes, VapRequest } from "../objects/request.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
@@ -152,10 +159,9 @@ export function prepare(input: EvaluationInput, policy: Policy): Prepared | { sk
   };
 }
 
-function labelsOf(object: KubeObject | null | undefined): Record<string, string> | undefined {
-  if (!object) return undefined;
-  const metadata = isRecord(object.metadata) ? object.metadata : {};
-  return isRecord(metadata.labels) ? (metadata.labels as Record<string, string>) : {};
+/** An object's labels, for policy selectors; undefined when there is no object (the old one on CREATE). */
+function labelsOf(object: KubeObject | null | undefined): Readonly<Record<string, string>> | undefined {
+  return object ? (metadataMap(object, "labels") as Readonly<Record<string, string>>) : undefined;
 }
 
 /**

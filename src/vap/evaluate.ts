@@ -1,6 +1,7 @@
 import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from "@kubernetes/client-node";
 import { type CelValue, toCel } from "../cel/values.js";
 import { type CompiledExpression } from "../cel/compile.js";
+import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
 import type { VapRequest } from "../objects/request.js";
@@ -152,7 +153,14 @@ export function collectParams(
     params = param === undefined ? [] : [param];
   } else {
     const selector: V1LabelSelector = ref.selector ?? {};
-    params = source.list(kind, namespace).filter((param) => selectorMatches(selector, labelsOf(param) ?? {}));
+    params = source
+      .list(kind, namespace)
+      .filter((param) =>
+        selectorMatches(
+          selector,
+          metadataMap(isRecord(param) ? param : undefined, "labels") as Readonly<Record<string, string>>,
+        ),
+      );
   }
   if (params.length === 0 && ref.parameterNotFoundAction === "Deny") {
     return {
@@ -161,12 +169,6 @@ export function collectParams(
     };
   }
   return { params };
-}
-
-function labelsOf(object: unknown): Record<string, string> | undefined {
-  const metadata = (object as { metadata?: { labels?: unknown } } | null)?.metadata;
-  const labels = metadata?.labels;
-  return labels !== null && typeof labels === "object" ? (labels as Record<string, string>) : undefined;
 }
 
 /** One policy with one param: match conditions, then every validation, then the audit annotations. */
