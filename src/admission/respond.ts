@@ -1,3 +1,4 @@
+import { DENIAL_REASONS } from "../vap/compile.js";
 import type { Evaluation, RuleError } from "../engine/evaluate.js";
 import type { Finding } from "../rules/types.js";
 import { clipText, MAX_QUOTED, quote } from "../rules/visit.js";
@@ -79,6 +80,8 @@ export interface Verdict {
   allowed: boolean;
   warnings: string[];
   message?: string;
+  /** The status reason of a denial; `Forbidden` when absent. */
+  reason?: string;
 }
 
 /**
@@ -169,13 +172,27 @@ export function verdictOf(evaluation: Evaluation): Verdict {
       `tollgate: rule${failed.length > 1 ? "s" : ""} ${names}${more} failed on this object and the policy fails closed`,
     );
   }
-  return { allowed: false, warnings, message: clip(parts.filter((p) => p !== "").join("\n"), MAX_MESSAGE) };
+  const verdict: Verdict = {
+    allowed: false,
+    warnings,
+    message: clip(parts.filter((p) => p !== "").join("\n"), MAX_MESSAGE),
+  };
+  // One status for the answer: the first denial's, as the apiserver answers with the first
+  // denying policy's reason. A built-in rule's denial is Forbidden.
+  const reason = evaluation.denials[0]?.reason;
+  if (reason !== undefined) verdict.reason = reason;
+  return verdict;
 }
 
 export function admissionResponse(uid: string, verdict: Verdict): AdmissionResponse {
   const response: AdmissionResponse["response"] = { uid, allowed: verdict.allowed };
   if (!verdict.allowed) {
-    response.status = { code: 403, reason: "Forbidden", message: verdict.message ?? "denied by tollgate" };
+    const reason = verdict.reason ?? "Forbidden";
+    response.status = {
+      code: DENIAL_REASONS[reason] ?? 403,
+      reason,
+      message: verdict.message ?? "denied by tollgate",
+    };
   }
   if (verdict.warnings.length > 0) response.warnings = verdict.warnings;
   return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response };

@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { describeInputError } from "../input/documents.js";
+import type { V1NamedRuleWithOperations } from "@kubernetes/client-node";
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installBase, installYaml } from "../k8s/manifests.js";
+import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { RULES } from "../rules/index.js";
 import { loadPolicySet } from "../vap/load.js";
 import { parseCommandArgs, UsageError } from "./args.js";
@@ -79,7 +81,7 @@ export async function manifests(argv: string[]): Promise<number> {
       );
     }
   }
-  const policyRules = [];
+  let policyRules: V1NamedRuleWithOperations[] = [];
   if (values.policy !== undefined) {
     const { set, errors } = await loadPolicySet(
       values.policy.map((path) => resolve(path)),
@@ -89,7 +91,7 @@ export async function manifests(argv: string[]): Promise<number> {
       const lines = errors.map(describeInputError);
       throw new UsageError(`--policy: ${lines.join("\n  ")}`);
     }
-    for (const policy of set.policies) policyRules.push(...(policy.matchConstraints.resourceRules ?? []));
+    policyRules = policyResourceRules(set);
   }
   const options = { namespace: values.namespace, image: values.image, apiserverCidrs, policyRules };
   const dir = values["output-dir"];

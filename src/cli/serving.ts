@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Server as TlsServer } from "node:tls";
+import type { V1NamedRuleWithOperations } from "@kubernetes/client-node";
 import type { FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { buildApp, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER, type ServerTimeouts } from "../app.js";
@@ -11,6 +12,7 @@ import type { Config } from "../config/schema.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch.js";
 import type { Policy } from "../engine/policy.js";
 import type { ClusterFactsHandle } from "../k8s/facts.js";
+import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { buildMetricsServer } from "../server/metricsServer.js";
 import { CertificatesRefused, ensureLocalCertificates } from "../tls/certs.js";
@@ -145,6 +147,14 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
         // Policies reload with the config; one that does not compile rejects the whole reload.
         apply: (next) => {
           policy = compileServedPolicy(next, configPath);
+          // What a new policy selects reaches tollgate once its webhook rules say so: now, not
+          // at the next registration check.
+          manager?.register({ create: false }).catch((error: unknown) => {
+            logger.error(
+              { err: error instanceof Error ? error.message : String(error) },
+              "webhook registration after the reload failed; retrying at the next check",
+            );
+          });
         },
         metrics,
         log: logger,
@@ -197,6 +207,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
         context: options.context,
         url: options.webhookUrl,
         registerIntervalMs: options.registerIntervalMs,
+        policyRules: () => policyResourceRules(policy.policies),
         onFacts: (handle) => {
           facts = handle;
           // A signal during the start-up closed everything before the cache existed.
@@ -262,6 +273,8 @@ interface BootstrapOptions {
   context: string | undefined;
   url: string | undefined;
   registerIntervalMs: number;
+  /** The resource rules of the policies served now; the webhook's rules follow them. */
+  policyRules: () => readonly V1NamedRuleWithOperations[];
   onFacts: (facts: ClusterFactsHandle) => void;
   /** True once a signal asked the process to stop: it must not register after that. */
   stopping: () => boolean;
@@ -290,6 +303,7 @@ async function bootstrap(options: BootstrapOptions): Promise<CertificateManager 
     kubeConfig,
     url: options.url,
     failurePolicy: config.webhook.failurePolicy,
+    policyRules: options.policyRules,
     metrics,
     logger,
   });

@@ -46,11 +46,14 @@ function findingOf(policy: CompiledVap, binding: VapBinding, outcome: VapOutcome
           path: "",
           message: outcome.message,
           fix: `meet spec.validations[${outcome.validation}] of ValidatingAdmissionPolicy "${policy.name}"${via}`,
+          reason: outcome.reason,
         }
       : {
           path: "",
           message: `the policy could not be evaluated and its failurePolicy is Fail: ${outcome.message}`,
           fix: `correct ValidatingAdmissionPolicy "${policy.name}"${via} or its params`,
+          // The apiserver denies a failed evaluation as Invalid, as a validation that names no reason.
+          reason: "Invalid",
         };
   if (action !== undefined) finding.action = action;
   return finding;

@@ -3,13 +3,14 @@ import {
   AdmissionregistrationV1Api,
   CoreV1Api,
   type KubeConfig,
+  type V1NamedRuleWithOperations,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.js";
 import type { Metrics } from "../metrics.js";
 import { CertificateManager, type CertLogger } from "../tls/manager.js";
 import { DEFAULT_ROTATION, type Hosts, serviceHosts } from "../tls/rotation.js";
-import { type EntryPolicies, WebhookCaBundle } from "./caBundle.js";
+import { type EntryPolicies, type EntryRules, WebhookCaBundle } from "./caBundle.js";
 import { KubeSecretStore } from "./certSecret.js";
 import { buildWebhookConfiguration, type ClientTarget } from "./webhookConfig.js";
 
@@ -33,6 +34,12 @@ export interface ClusterCertificateOptions {
    * configuration created here fails open (`Ignore`) until a running tollgate registers.
    */
   failurePolicy?: Config["webhook"]["failurePolicy"];
+  /**
+   * The resource rules of the ValidatingAdmissionPolicies being served, read at each registration
+   * (`serve`: they change with a reload). When given, the entries' rules are kept those of the
+   * builder, so that what the policies select reaches tollgate; absent, the rules are left alone.
+   */
+  policyRules?: () => readonly V1NamedRuleWithOperations[];
   metrics?: Metrics;
   logger?: CertLogger;
   clock?: () => Date;
@@ -60,28 +67,40 @@ export function entryPolicies(
   };
 }
 
+/** The rules of each entry of `configuration`, by the entry's name. */
+export function entryRules(configuration: V1ValidatingWebhookConfiguration): EntryRules {
+  return new Map((configuration.webhooks ?? []).map((webhook) => [webhook.name, webhook.rules ?? []]));
+}
+
 /**
  * A CertificateManager wired to the cluster: the Secret `tollgate-certs` in tollgate's namespace,
  * and the caBundle of the ValidatingWebhookConfiguration named in the config (created from the
  * builder when it does not exist).
  */
 export function clusterCertificateManager(options: ClusterCertificateOptions): CertificateManager {
-  const { config, kubeConfig, url, failurePolicy } = options;
+  const { config, kubeConfig, url, failurePolicy, policyRules } = options;
   const clientConfig: ClientTarget | undefined = url ? { url } : undefined;
   const built: Config = {
     ...config,
     webhook: { ...config.webhook, failurePolicy: failurePolicy ?? "Ignore" },
   };
+  const build = (caBundle?: string) =>
+    buildWebhookConfiguration(built, {
+      ...(caBundle === undefined ? {} : { caBundle }),
+      ...(clientConfig ? { clientConfig } : {}),
+      ...(policyRules ? { policyRules: policyRules() } : {}),
+    });
   // Per entry, as the builder sets them: the `namespaces` entry stays fail-open whatever the config.
-  const policies =
-    failurePolicy === undefined ? undefined : entryPolicies(buildWebhookConfiguration(built), failurePolicy);
+  const policies = failurePolicy === undefined ? undefined : entryPolicies(build(), failurePolicy);
+  const rules = policyRules === undefined ? undefined : () => entryRules(build());
   return new CertificateManager({
     store: new KubeSecretStore(kubeConfig.makeApiClient(CoreV1Api), config.webhook.namespace),
     publisher: new WebhookCaBundle(
       kubeConfig.makeApiClient(AdmissionregistrationV1Api),
       config.webhook.name,
-      (caBundle) => buildWebhookConfiguration(built, { caBundle, ...(clientConfig ? { clientConfig } : {}) }),
+      (caBundle) => build(caBundle),
       policies,
+      rules,
     ),
     policy: { ...DEFAULT_ROTATION, hosts: hostsFor(config, url) },
     ...(options.clock ? { clock: options.clock } : {}),

@@ -11,6 +11,7 @@ import { compilePolicy, kindsRunIn } from "../engine/policy.js";
 import type { Rule } from "../rules/types.js";
 import { type KindInfo, KINDS, POD_CONTROLLER_KINDS } from "../objects/kinds.js";
 import { EXEMPTION_ANNOTATIONS, MODE_LABEL, NAME_LABEL } from "../objects/labels.js";
+import type { PolicySet } from "../vap/load.js";
 
 /** Where a kind lives in the API, as the webhook's rules name it. */
 interface ResourceOf {
@@ -60,6 +61,11 @@ export interface WebhookBuildOptions {
    * what they select is sent to tollgate too, whatever kind it is.
    */
   policyRules?: readonly V1NamedRuleWithOperations[];
+}
+
+/** The resource rules of every policy of the set (`matchConstraints.resourceRules`), in order. */
+export function policyResourceRules(set: PolicySet | undefined): V1NamedRuleWithOperations[] {
+  return (set?.policies ?? []).flatMap((policy) => policy.matchConstraints.resourceRules ?? []);
 }
 
 /**

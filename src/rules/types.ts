@@ -166,6 +166,11 @@ export interface RawFinding {
    * warns, one with only `Audit` is reported by check, audit and metrics, never in a response.
    */
   action?: "warn" | "audit";
+  /**
+   * The status reason a denial for this finding carries (`Invalid`, `Forbidden`…): a
+   * ValidatingAdmissionPolicy's validation names it; `Forbidden` when absent.
+   */
+  reason?: string;
 }
 
 export interface Rule<T extends Target = Target> {

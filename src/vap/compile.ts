@@ -9,6 +9,14 @@ import {
 
 export type FailurePolicy = "Fail" | "Ignore";
 
+/** The status reasons a validation may deny with, and the HTTP code of each, as the apiserver's. */
+export const DENIAL_REASONS: Readonly<Record<string, number>> = {
+  Unauthorized: 401,
+  Forbidden: 403,
+  RequestEntityTooLarge: 413,
+  Invalid: 422,
+};
+
 export interface CompiledValidation {
   readonly expression: CompiledExpression;
   readonly message: string | undefined;
@@ -143,6 +151,16 @@ export function compileVap(policy: V1ValidatingAdmissionPolicy, locate: Locate):
     });
     declared.add(variable.name);
   }
+  const reasonOf = (reason: unknown, field: string): string => {
+    if (reason === undefined) return "Invalid";
+    if (typeof reason === "string" && Object.hasOwn(DENIAL_REASONS, reason)) return reason;
+    return fail(
+      field,
+      `unsupported value ${JSON.stringify(reason)}: supported values: ${Object.keys(DENIAL_REASONS)
+        .map((r) => `"${r}"`)
+        .join(", ")}`,
+    );
+  };
   return {
     name,
     location: locate("metadata"),
@@ -162,7 +180,7 @@ export function compileVap(policy: V1ValidatingAdmissionPolicy, locate: Locate):
               `spec.validations[${index}].messageExpression`,
               scope(STRING),
             ),
-      reason: validation.reason ?? "Invalid",
+      reason: reasonOf(validation.reason, `spec.validations[${index}].reason`),
     })),
     auditAnnotations: auditAnnotations.map((annotation, index) => ({
       key: annotation.key,

@@ -1,8 +1,8 @@
 import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/config/load.js";
-import { WebhookCaBundle } from "../../src/k8s/caBundle.js";
-import { entryPolicies } from "../../src/k8s/certificates.js";
+import { caBundlePatch, isRegistered, WebhookCaBundle } from "../../src/k8s/caBundle.js";
+import { entryPolicies, entryRules } from "../../src/k8s/certificates.js";
 import { KubeSecretStore } from "../../src/k8s/certSecret.js";
 import { buildWebhookConfiguration } from "../../src/k8s/webhookConfig.js";
 import { ALL_RULES } from "../../src/rules/index.js";
@@ -246,5 +246,94 @@ describe("WebhookCaBundle with a failurePolicy (tollgate registering itself)", (
     await expect(registrar().publish("PEM\n")).rejects.toThrow(
       "cannot patch the caBundle and failurePolicy of ValidatingWebhookConfiguration tollgate: the apiserver answered 403: PATCH validatingwebhookconfigurations/tollgate is forbidden",
     );
+  });
+});
+
+describe("WebhookCaBundle with rules (serve keeps what its policies select registered)", () => {
+  const KEY = "validatingwebhookconfigurations/tollgate";
+  const CONFIGMAPS = [
+    {
+      apiGroups: [""],
+      apiVersions: ["v1"],
+      operations: ["CREATE", "UPDATE"],
+      resources: ["configmaps"],
+      scope: "Namespaced" as const,
+    },
+  ];
+  let policyRules: typeof CONFIGMAPS = [];
+  const build = (caBundle?: string) =>
+    buildWebhookConfiguration(DEFAULT_CONFIG, {
+      rules: ALL_RULES,
+      policyRules,
+      ...(caBundle === undefined ? {} : { caBundle }),
+    });
+  const registrar = () =>
+    new WebhookCaBundle(
+      api.kubeConfig().makeApiClient(AdmissionregistrationV1Api),
+      "tollgate",
+      (bundle) => build(bundle),
+      entryPolicies(build(), "Fail"),
+      () => entryRules(build()),
+    );
+  const resources = () =>
+    (api.objects.get(KEY) as { webhooks: { name: string; rules: { resources: string[] }[] }[] }).webhooks.map(
+      (webhook) => [webhook.name, webhook.rules.flatMap((rule) => rule.resources).includes("configmaps")],
+    );
+
+  it("creates the configuration with the policies' rules", async () => {
+    policyRules = CONFIGMAPS;
+    expect(await registrar().publish("PEM\n")).toBe("created");
+    expect(resources()).toEqual([
+      ["enforce.tollgate.dev", true],
+      ["warn.tollgate.dev", true],
+      ["default.tollgate.dev", true],
+      ["cluster.tollgate.dev", false],
+      ["namespaces.tollgate.dev", false],
+    ]);
+  });
+
+  it("widens the rules of an existing configuration once a policy selects more, then leaves it alone", async () => {
+    policyRules = [];
+    await registrar().publish("PEM\n");
+    policyRules = CONFIGMAPS;
+    api.requests.length = 0;
+    expect(await registrar().publish("PEM\n")).toBe("patched");
+    const patch = api.requests[1]!.body as { path: string; value: unknown }[];
+    expect(patch.filter((op) => op.path.endsWith("/rules")).map((op) => op.path)).toEqual([
+      "/webhooks/0/rules",
+      "/webhooks/1/rules",
+      "/webhooks/2/rules",
+    ]);
+    expect(patch.find((op) => op.path === "/webhooks/0/rules")!.value).toEqual(build().webhooks![0]!.rules);
+    expect(resources().map(([, has]) => has)).toEqual([true, true, true, false, false]);
+    api.requests.length = 0;
+    expect(await registrar().publish("PEM\n")).toBe("unchanged");
+    expect(api.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+
+  it("reads a stored rule without scope as scope *, the apiserver's default", () => {
+    const rule = { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] };
+    const stored = {
+      metadata: { resourceVersion: "7" },
+      webhooks: [
+        {
+          name: "enforce.tollgate.dev",
+          admissionReviewVersions: ["v1"],
+          sideEffects: "None",
+          clientConfig: { caBundle: b64("PEM\n") },
+          rules: [rule],
+        },
+      ],
+    };
+    const wanted = (scope: "*" | "Namespaced") => new Map([["enforce.tollgate.dev", [{ ...rule, scope }]]]);
+    expect(isRegistered(stored, "PEM\n", undefined, wanted("*"))).toBe(true);
+    expect(isRegistered(stored, "PEM\n", undefined, wanted("Namespaced"))).toBe(false);
+    expect(caBundlePatch(stored, "PEM\n", undefined, wanted("Namespaced")).at(-1)).toEqual({
+      op: "add",
+      path: "/webhooks/0/rules",
+      value: [{ ...rule, scope: "Namespaced" }],
+    });
+    // An entry the map does not name keeps its rules.
+    expect(isRegistered(stored, "PEM\n", undefined, new Map())).toBe(true);
   });
 });
