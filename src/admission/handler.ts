@@ -55,6 +55,10 @@ export interface HandlerDeps {
  * Answer one validated AdmissionReview in the given mode, log one line and count it.
  * Never throws for anything the object holds: rules that throw are contained by the engine.
  */
+function resourceOf(resource: { group?: string; version?: string; resource?: string }) {
+  return { group: resource.group ?? "", version: resource.version ?? "", resource: resource.resource ?? "" };
+}
+
 export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerDeps): AdmissionResponse {
   const started = process.hrtime.bigint();
   const request = review.request;
@@ -72,12 +76,16 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
       mode,
       source: "admission",
       facts,
-      ...(request.resource?.resource
+      ...(request.resource?.resource ? { resource: resourceOf(request.resource) } : {}),
+      ...(request.requestResource?.resource && request.requestKind
         ? {
-            resource: {
-              group: request.resource.group ?? "",
-              version: request.resource.version ?? "",
-              resource: request.resource.resource,
+            requested: {
+              kind: {
+                group: request.requestKind.group ?? "",
+                version: request.requestKind.version ?? "",
+                kind: request.requestKind.kind,
+              },
+              resource: resourceOf(request.requestResource),
             },
           }
         : {}),

@@ -32,6 +32,23 @@ export const admissionReviewSchema = {
             resource: { type: "string" },
           },
         },
+        requestKind: {
+          type: "object",
+          required: ["kind"],
+          properties: {
+            group: { type: "string" },
+            version: { type: "string" },
+            kind: { type: "string", minLength: 1 },
+          },
+        },
+        requestResource: {
+          type: "object",
+          properties: {
+            group: { type: "string" },
+            version: { type: "string" },
+            resource: { type: "string" },
+          },
+        },
         subResource: { type: "string" },
         name: { type: "string" },
         namespace: { type: "string" },
@@ -55,6 +72,9 @@ export interface AdmissionRequest {
   uid: string;
   kind: { group?: string; version?: string; kind: string };
   resource?: { group?: string; version?: string; resource?: string };
+  /** What the requester asked for, before the apiserver converted it to the webhook's version. */
+  requestKind?: { group?: string; version?: string; kind: string };
+  requestResource?: { group?: string; version?: string; resource?: string };
   subResource?: string;
   name?: string;
   namespace?: string;

@@ -32,6 +32,16 @@ export interface EvaluationInput {
   now?: Date | undefined;
   /** The resource the request names (the webhook); derived from the kind when absent. */
   resource?: { group: string; version: string; resource: string } | undefined;
+  /**
+   * What the requester asked for, when the apiserver converted the object to another version for
+   * the webhook (the review's requestKind and requestResource): policies match against it.
+   */
+  requested?:
+    | {
+        kind: { group: string; version: string; kind: string };
+        resource: { group: string; version: string; resource: string };
+      }
+    | undefined;
   dryRun?: boolean | undefined;
   /** The object's Namespace, for policies' `namespaceObject` and namespace selectors; null when unknown. */
   namespaceObject?: KubeObject | null | undefined;
@@ -185,10 +195,14 @@ export function vapRequestOf(input: EvaluationInput, ref: ObjectRef): VapRequest
   const isDelete = input.operation === "DELETE";
   const object = isDelete ? null : input.object;
   const oldObject = input.oldObject ?? null;
+  const kind = { group, version, kind: ref.kind };
+  // The apiserver matches a policy against the request as made (matchPolicy Exact sees only that
+  // version), and gives its expressions the object in the version it matched.
+  const requested = input.requested ?? { kind, resource };
   const attributes: RequestAttributes = {
     operation: input.operation,
-    kind: { group, version, kind: ref.kind },
-    resource,
+    kind: requested.kind,
+    resource: requested.resource,
     subResource: input.subResource ?? "",
     namespace,
     name: ref.name,
@@ -202,11 +216,11 @@ export function vapRequestOf(input: EvaluationInput, ref: ObjectRef): VapRequest
     object,
     oldObject,
     request: {
-      kind: attributes.kind,
+      kind,
       resource,
       subResource: attributes.subResource,
-      requestKind: attributes.kind,
-      requestResource: resource,
+      requestKind: requested.kind,
+      requestResource: requested.resource,
       requestSubResource: attributes.subResource,
       name: ref.name,
       namespace,

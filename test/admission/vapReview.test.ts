@@ -77,3 +77,67 @@ describe("the status of a denial by a ValidatingAdmissionPolicy, as the apiserve
     });
   });
 });
+
+/** A policy on autoscaling/v1 HorizontalPodAutoscalers that caps maxReplicas at 10. */
+function hpaPolicy(matchPolicy: "Exact" | "Equivalent"): string {
+  const path = join(dir, `hpa-${matchPolicy}.yaml`);
+  writeFileSync(
+    path,
+    `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: hpa-cap}
+spec:
+  matchConstraints:
+    matchPolicy: ${matchPolicy}
+    resourceRules:
+      - {apiGroups: [autoscaling], apiVersions: [v1], operations: [CREATE], resources: [horizontalpodautoscalers]}
+  validations:
+    - expression: "object.spec.maxReplicas <= 10"
+      messageExpression: "'at most 10 replicas, asked ' + request.requestKind.version"
+`,
+  );
+  return path;
+}
+
+/** A v2 HPA the apiserver converted to v1 for the webhook (its rules name v1 only). */
+function convertedHpaReview() {
+  const base = review({
+    apiVersion: "autoscaling/v1",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: "web", namespace: "team-a" },
+    spec: { maxReplicas: 50, scaleTargetRef: { kind: "Deployment", name: "web" } },
+  });
+  return {
+    ...base,
+    request: {
+      ...base.request,
+      kind: { group: "autoscaling", version: "v1", kind: "HorizontalPodAutoscaler" },
+      resource: { group: "autoscaling", version: "v1", resource: "horizontalpodautoscalers" },
+      requestKind: { group: "autoscaling", version: "v2", kind: "HorizontalPodAutoscaler" },
+      requestResource: { group: "autoscaling", version: "v2", resource: "horizontalpodautoscalers" },
+    },
+  };
+}
+
+function answerHpa(matchPolicy: "Exact" | "Equivalent") {
+  const { set, errors } = loadPolicySetSync([hpaPolicy(matchPolicy)], new Set(RULES.keys()));
+  expect(errors).toEqual([]);
+  const policy = compilePolicy(resolveConfig({}), RULES, undefined, set);
+  const parsed = parseReview(convertedHpaReview());
+  if ("error" in parsed) throw new Error(parsed.error);
+  const log = pino({ level: "silent" });
+  return answerReview(parsed.review, "enforce", { policy: () => policy, metrics: createMetrics(), log })
+    .response;
+}
+
+describe("a request the apiserver converted for the webhook, as a policy's matchPolicy sees it", () => {
+  it("matches a v1 policy with Equivalent, the expressions seeing the request as made", () => {
+    const response = answerHpa("Equivalent");
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toContain("- hpa-cap: at most 10 replicas, asked v2");
+  });
+
+  it("does not match it with Exact: the request was for v2", () => {
+    expect(answerHpa("Exact")).toMatchObject({ allowed: true });
+  });
+});
