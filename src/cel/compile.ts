@@ -1,4 +1,5 @@
 import type { ASTNode, ParseResult } from "@marcbachmann/cel-js";
+import { meterExpression } from "./cost.js";
 import { policyEnvironment, REFUSED_VARIABLES } from "./environment.js";
 import { prepareExpression } from "./library/index.js";
 
@@ -125,6 +126,7 @@ export function compileExpression(source: string, scope: ExpressionScope): Compi
     const expected = returns.length === 1 ? returns[0] : `one of [${returns.join(", ")}]`;
     throw new ExpressionError(`must evaluate to ${expected} but got ${checked.type ?? "dyn"}`, undefined);
   }
+  meterExpression(evaluate.ast);
   return { source, evaluate };
 }
 

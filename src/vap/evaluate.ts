@@ -1,6 +1,7 @@
 import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from "@kubernetes/client-node";
 import { type CelValue, toCel } from "../cel/values.js";
 import { type CompiledExpression } from "../cel/compile.js";
+import { metered, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
 import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
@@ -72,12 +73,32 @@ class ExpressionFailed extends Error {
   override name = "ExpressionFailed";
 }
 
-function run(expression: CompiledExpression, activation: Activation): unknown {
-  try {
-    return expression.evaluate(activation);
-  } catch (error) {
-    throw new ExpressionFailed(`expression '${expression.source}' resulted in error: ${messageOf(error)}`);
+/**
+ * What the expressions of one pass (the match conditions, the validations with their messages, the
+ * audit annotations) may still spend, as the apiserver's remainingBudget in its CEL filter.
+ */
+interface Budget {
+  remaining: number;
+}
+
+/** The apiserver's words when a pass has spent its budget; the pass stops there. */
+class BudgetSpent extends Error {
+  override name = "BudgetSpent";
+  constructor() {
+    super("validation failed due to running out of cost budget, no further validation rules will be run");
   }
+}
+
+function run(expression: CompiledExpression, activation: Activation, budget: Budget): unknown {
+  const result = metered(PER_CALL_LIMIT, () => expression.evaluate(activation));
+  budget.remaining -= result.cost;
+  if (budget.remaining < 0) throw new BudgetSpent();
+  if (!result.ok) {
+    throw new ExpressionFailed(
+      `expression '${expression.source}' resulted in error: ${messageOf(result.error)}`,
+    );
+  }
+  return result.value;
 }
 
 /**
@@ -171,40 +192,58 @@ export function collectParams(
   return { params };
 }
 
-/** One policy with one param: match conditions, then every validation, then the audit annotations. */
+/**
+ * One policy with one param, in the apiserver's passes: the match conditions; the validations, then
+ * the messageExpressions of those that failed with what the validations left of the budget; the
+ * audit annotations. A pass that spends its budget fails the policy as a whole, per failurePolicy.
+ */
 function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdict): void {
+  const conditions: Budget = { remaining: RUNTIME_BUDGET };
   for (const condition of policy.matchConditions) {
     let matched: unknown;
     try {
-      matched = run(condition.expression, activation);
+      matched = run(condition.expression, activation, conditions);
     } catch (error) {
       verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
       return;
     }
     if (matched !== true) return;
   }
+  const budget: Budget = { remaining: RUNTIME_BUDGET };
+  const outcomes: VapOutcome[] = [];
+  const failed: number[] = [];
   for (const [index, validation] of policy.validations.entries()) {
     let passed: unknown;
     try {
-      passed = run(validation.expression, activation);
+      passed = run(validation.expression, activation, budget);
     } catch (error) {
-      verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+      if (error instanceof BudgetSpent) {
+        verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
+        return;
+      }
+      outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
       continue;
     }
-    if (passed === true) continue;
-    verdict.outcomes.push({
+    if (passed !== true) failed.push(index);
+  }
+  for (const index of failed) {
+    const validation = policy.validations[index]!;
+    outcomes.push({
       kind: "violation",
       validation: index,
-      message: failureMessage(validation, activation),
+      message: failureMessage(validation, activation, budget),
       reason: validation.reason,
     });
   }
+  verdict.outcomes.push(...outcomes);
+  const annotations: Budget = { remaining: RUNTIME_BUDGET };
   for (const annotation of policy.auditAnnotations) {
     try {
-      const value = run(annotation.valueExpression, activation);
+      const value = run(annotation.valueExpression, activation, annotations);
       if (typeof value === "string") verdict.auditAnnotations[annotation.key] = value;
     } catch (error) {
       verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+      if (error instanceof BudgetSpent) return;
     }
   }
 }
@@ -213,10 +252,14 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
  * The message of a failed validation, as the apiserver picks it: the messageExpression's value when
  * it is a non-blank single-line string of at most 5 KiB, else `message`, else the expression.
  */
-function failureMessage(validation: CompiledVap["validations"][number], activation: Activation): string {
+function failureMessage(
+  validation: CompiledVap["validations"][number],
+  activation: Activation,
+  budget: Budget,
+): string {
   if (validation.messageExpression) {
     try {
-      const value = validation.messageExpression.evaluate(activation);
+      const value = run(validation.messageExpression, activation, budget);
       if (typeof value === "string") {
         const message = value.trim();
         if (message !== "" && Buffer.byteLength(message) <= MAX_MESSAGE_BYTES && !message.includes("\n")) {

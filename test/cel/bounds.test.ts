@@ -25,3 +25,16 @@ describe("quantities with enormous scales", () => {
     expect(evaluate("quantity('1e-2000000000').isGreaterThan(quantity('0'))")).toBe(true);
   });
 });
+
+describe("regular expressions on a crafted text", () => {
+  it("take time linear in the text: nested quantifiers cannot hold the webhook", () => {
+    // A backtracking engine takes about 2^n steps here: seconds at n = 28, forever at 30 000.
+    const object = { text: `${"a".repeat(30_000)}b` };
+    const run = (source: string) =>
+      compileExpression(source, { params: false, variables: new Set() }).evaluate({ object });
+    const started = Date.now();
+    expect(run("object.text.matches('^(a+)+$')")).toBe(false);
+    expect(run("object.text.find('^(a|aa)+$')")).toBe("");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

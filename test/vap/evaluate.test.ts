@@ -360,3 +360,45 @@ spec:
     ).toBe("DELETE is not checked");
   });
 });
+
+describe("the apiserver's cost limits on a policy", () => {
+  const PAIRS =
+    "object.spec.template.spec.containers.all(a, object.spec.template.spec.containers.all(b, a.name == b.name || a.name != b.name))";
+  const policy = (failurePolicy: string, validations: number) => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: pairs}
+spec:
+  failurePolicy: ${failurePolicy}
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}
+  validations:
+${Array.from({ length: validations }, () => `    - expression: "${PAIRS}"\n      message: never\n`).join("")}`;
+  const withContainers = (n: number) => ({
+    ...deployment(1),
+    spec: {
+      template: {
+        spec: { containers: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: "x" })) },
+      },
+    },
+  });
+
+  it("fails an expression that passes the per-call limit, per failurePolicy", () => {
+    const { set } = policySetOf(policy("Fail", 1));
+    expect(outcomesOf(set, requestFor(withContainers(600)))).toEqual([
+      `pairs/-: error expression '${PAIRS}' resulted in error: operation cancelled: actual cost limit exceeded`,
+    ]);
+    expect(outcomesOf(set, requestFor(withContainers(20)))).toEqual([]);
+    expect(outcomesOf(policySetOf(policy("Ignore", 1)).set, requestFor(withContainers(600)))).toEqual([]);
+  });
+
+  it("fails the policy as a whole once its validations together pass the budget", () => {
+    // Each validation costs about 500,000 on 200 containers: 25 of them pass 10,000,000, 2 do not.
+    const { set } = policySetOf(policy("Fail", 25));
+    expect(outcomesOf(set, requestFor(withContainers(200)))).toEqual([
+      "pairs/-: error validation failed due to running out of cost budget, no further validation rules will be run",
+    ]);
+    expect(outcomesOf(policySetOf(policy("Fail", 2)).set, requestFor(withContainers(200)))).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { type ASTNode, type Environment, EvaluationError, type TypeDeclaration } from "@marcbachmann/cel-js";
+import { chargeOperands } from "../cost.js";
 
 /**
  * What cel-js hands a macro's hooks. cel-js documents macros (overloads whose arguments have type
@@ -280,6 +281,8 @@ function guardFor(name: string): Guard | undefined {
 
 class MethodCall implements Macro {
   readonly async = false;
+  /** Each operand is evaluated once (see meterExpression). */
+  readonly loops = false;
   readonly #name: string;
   readonly #overloads: readonly MethodOverload[];
   /** The receiver (for a method) and the arguments. */
@@ -344,6 +347,7 @@ class MethodCall implements Macro {
 
   evaluate(evaluator: Evaluator, _macro: this, scope: Scope): unknown {
     const values = this.#operands.map((node) => evaluator.run(node, scope));
+    chargeOperands(values);
     const overload = this.#static ?? this.#runtimeOverload(evaluator, values);
     return overload.run(...values);
   }

@@ -33,12 +33,11 @@ function invalidLiteral(name: string): (args: readonly ASTNode[]) => string | un
 }
 
 function matches(text: string, pattern: string): boolean {
-  return regex(pattern, "").test.test(text);
+  return regex(pattern, "").matches(text);
 }
 
 function find(text: string, pattern: string): string {
-  const found = regex(pattern, "Illegal regex: ").test.exec(text);
-  return found === null ? "" : found[0];
+  return regex(pattern, "Illegal regex: ").first(text) ?? "";
 }
 
 function findAllOf(text: string, pattern: string, limit: bigint): string[] {
