@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { UsageError } from "./cli/args.js";
-import { ConfigError } from "./config/load.js";
+import { userErrorText } from "./cli/args.js";
+import { didYouMean } from "./suggest.js";
 import { toolVersion } from "./version.js";
 
 const HELP = `Usage: tollgate <command> [options]
@@ -31,9 +31,17 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   export: async () => (await import("./cli/export.js")).exportCommand,
 };
 
+function unknownCommand(where: string, name: string): number {
+  process.stderr.write(
+    `${where}: unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(COMMANDS))}\n` +
+      "Run 'tollgate help' for the list of commands.\n",
+  );
+  return 2;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     process.stdout.write(`${HELP}\n`);
     return name === undefined ? 2 : 0;
   }
@@ -41,27 +49,42 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${toolVersion()}\n`);
     return 0;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    process.stderr.write(`tollgate: unknown command ${JSON.stringify(name)}\n\n${HELP}\n`);
-    return 2;
+  if (name === "help") {
+    const [topic, ...extra] = rest as [string, ...string[]];
+    if (extra.length > 0) {
+      process.stderr.write(`tollgate help: give one command, not ${rest.length}\n`);
+      return 2;
+    }
+    if (!COMMANDS[topic]) return unknownCommand("tollgate help", topic);
+    return run(topic, ["--help"]);
   }
-  return (await load())(rest);
+  if (!COMMANDS[name]) return unknownCommand("tollgate", name);
+  return run(name, rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exitCode = 2;
-      return;
+async function run(name: string, argv: string[]): Promise<number> {
+  try {
+    return await (
+      await COMMANDS[name]!()
+    )(argv);
+  } catch (error) {
+    const text = userErrorText(name, error);
+    if (text !== undefined) {
+      process.stderr.write(text);
+      return 2;
     }
-    process.stderr.write(
-      `tollgate: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+    // A defect, not a mistake of the user's: one line, and the stack only when asked for.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`tollgate ${name}: internal error: ${message}\n`);
+    if (process.env.TOLLGATE_DEBUG && error instanceof Error && error.stack) {
+      process.stderr.write(`${error.stack}\n`);
+    } else {
+      process.stderr.write("Set TOLLGATE_DEBUG=1 to see where it happened, and report it.\n");
+    }
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -3,17 +3,16 @@ import { ALL_CHECKS } from "../audit/checks/index.js";
 import { listCluster } from "../audit/list.js";
 import { planAudit } from "../audit/plan.js";
 import { auditDescriptors, auditReport } from "../audit/report.js";
-import { ConfigError } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
-import { ClusterError, loadKubeConfig } from "../k8s/client.js";
 import { exitCodeOf } from "../report/model.js";
 import { render } from "../report/render.js";
 import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import { describeInputError } from "../input/documents.js";
-import { parseCommandArgs, UsageError } from "./args.js";
+import { parseCommandArgs, userErrorText } from "./args.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
+import { kubeConfigFrom } from "./kubeconfig.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
 export const AUDIT_HELP = `Usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--namespace NS]
@@ -48,11 +47,10 @@ export async function runAudit(argv: string[], io: CliIO, deps: AuditDeps = {}):
   try {
     return await auditCommand(argv, io, deps);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof ClusterError) {
-      io.stderr.write(`tollgate audit: ${error.message.replace(/^tollgate audit: /, "")}\n`);
-      return 2;
-    }
-    throw error;
+    const text = userErrorText("audit", error);
+    if (text === undefined) throw error;
+    io.stderr.write(text);
+    return 2;
   }
 }
 
@@ -79,7 +77,8 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     return 2;
   }
   const policy = compilePolicy(loaded.config, RULES, undefined, loaded.policies);
-  const kc = (deps.kubeConfig ?? loadKubeConfig)({ kubeconfig: values.kubeconfig, context: values.context });
+  const target = { kubeconfig: values.kubeconfig, context: values.context };
+  const kc = deps.kubeConfig ? deps.kubeConfig(target) : kubeConfigFrom(target, io.env);
   const { judged, requests } = planAudit(policy, values.namespace);
 
   const progress = io.stderr.isTTY === true;

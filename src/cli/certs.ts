@@ -2,10 +2,10 @@ import { resolve } from "node:path";
 import { pino } from "pino";
 import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
 import { clusterCertificateManager } from "../k8s/certificates.js";
-import { loadKubeConfig } from "../k8s/client.js";
 import { RULES } from "../rules/index.js";
 import { bundleCertificates, expiryOf } from "../tls/rotation.js";
 import { parseCommandArgs, UsageError } from "./args.js";
+import { kubeConfigFrom } from "./kubeconfig.js";
 
 export const CERTS_HELP = `Usage: tollgate certs bootstrap|rotate [--config FILE] [--kubeconfig FILE] [--context NAME]
                      [--url URL] [--ca]
@@ -56,7 +56,7 @@ export async function certs(argv: string[]): Promise<number> {
   const config = values.config
     ? loadConfigFile(resolve(values.config), new Set(RULES.keys()))
     : DEFAULT_CONFIG;
-  const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context });
+  const kubeConfig = kubeConfigFrom({ kubeconfig: values.kubeconfig, context: values.context }, process.env);
   const manager = clusterCertificateManager({
     config,
     kubeConfig,

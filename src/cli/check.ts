@@ -1,4 +1,3 @@
-import { ConfigError } from "../config/load.js";
 import { compilePolicy } from "../engine/policy.js";
 import { type LoadedInput, lineOf, loadManifests, type SourceObject } from "../input/documents.js";
 import { type KubeObject, namespaceFor, namespacesIn } from "../objects/object.js";
@@ -15,7 +14,7 @@ import { OUTPUTS, type Output, render } from "../report/render.js";
 import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
-import { parseCommandArgs, UsageError } from "./args.js";
+import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
 import { type CliIO, processIO } from "./io.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
@@ -73,12 +72,10 @@ export async function runCheck(argv: string[], io: CliIO): Promise<number> {
   try {
     return await checkCommand(argv, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr.write(`${error.message}\n`);
-      if (error instanceof UsageError) io.stderr.write("Run 'tollgate check --help' for usage.\n");
-      return 2;
-    }
-    throw error;
+    const text = userErrorText("check", error);
+    if (text === undefined) throw error;
+    io.stderr.write(text);
+    return 2;
   }
 }
 

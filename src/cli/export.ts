@@ -49,7 +49,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const { set, errors } = await loadPolicySet(paths, new Set(RULES.keys()));
   if (errors.length > 0) {
     for (const error of errors) {
-      process.stderr.write(`${describeInputError(error)}\n`);
+      process.stderr.write(`tollgate export: ${describeInputError(error)}\n`);
     }
     return 2;
   }

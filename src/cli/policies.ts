@@ -24,9 +24,14 @@ export async function loadConfigAndPolicies(
 ): Promise<Loaded> {
   // The path as given: errors name the file the way the user wrote it.
   const path = configPath;
-  const config = path === undefined ? DEFAULT_CONFIG : loadConfigFile(path);
-  const paths = [...config.policies, ...policyPaths.map((policy) => resolve(policy))];
   const builtIn = new Set(RULES.keys());
+  // Without policies, the built-in ids are all the ids there are: they are checked with the rest
+  // of the file, so that every mistake in it is reported at once.
+  const config =
+    path === undefined
+      ? DEFAULT_CONFIG
+      : loadConfigFile(path, policyPaths.length === 0 ? builtIn : undefined, true);
+  const paths = [...config.policies, ...policyPaths.map((policy) => resolve(policy))];
   const { set, errors } =
     paths.length === 0 ? { set: EMPTY_POLICY_SET, errors: [] } : await loadPolicySet(paths, builtIn);
   if (path !== undefined)

@@ -33,7 +33,7 @@ export async function rules(argv: string[]): Promise<number> {
   const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
   if (loaded.errors.length > 0) {
     for (const error of loaded.errors) {
-      process.stderr.write(`${describeInputError(error)}\n`);
+      process.stderr.write(`tollgate rules: ${describeInputError(error)}\n`);
     }
     return 2;
   }

@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { YAMLException } from "js-yaml";
-import { lineOfPath, type ParsedDocument, parseYamlDocuments } from "../input/positions.js";
+import { type LineTable, lineOfPath, type ParsedDocument, parseYamlDocuments } from "../input/positions.js";
 import { CONFIG_SCHEMA } from "../input/schemas.js";
+import { RULES } from "../rules/index.js";
+import { nearest } from "../suggest.js";
 import { type Config, type ConfigInput, configSchema } from "./schema.js";
 
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
@@ -58,21 +60,143 @@ let validateConfig: ValidateFunction<ConfigInput> | undefined;
  * it, and compiling it was about 40 ms of that command's start-up (a third of its time over bare Node).
  */
 function configValidator(): ValidateFunction<ConfigInput> {
-  validateConfig ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(configSchema);
+  // verbose: an unknown key's error then carries the keys its mapping takes, for "did you mean".
+  validateConfig ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(
+    configSchema,
+  );
   return validateConfig;
+}
+
+/** ` (did you mean "x"?)` when a known word is near `word`, else `otherwise`. */
+function hint(word: string, known: Iterable<string>, otherwise = ""): string {
+  const match = nearest(word, known);
+  return match === undefined ? otherwise : ` (did you mean ${JSON.stringify(match)}?)`;
 }
 
 function describe(error: ErrorObject): string {
   const field = error.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
   if (error.keyword === "additionalProperties") {
     const extra = (error.params as { additionalProperty: string }).additionalProperty;
-    return `${field === "(top level)" ? "" : `${field}.`}${extra}: unknown key`;
+    const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    return `${field === "(top level)" ? "" : `${field}.`}${extra}: unknown key${hint(extra, known)}`;
   }
   if (error.keyword === "enum") {
     const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
-    return `${field}: must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
+    const near = typeof error.data === "string" ? hint(error.data, allowed.map(String)) : "";
+    return `${field}: must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}${near}`;
   }
   return `${field}: ${error.message ?? "is invalid"}`;
+}
+
+/** One problem in a config file: its line (0 when unknown) and what is wrong, without the file. */
+interface Problem {
+  line: number;
+  text: string;
+}
+
+/** Where a parsed config's fields sit, for the checks that run after parsing (rule ids). */
+interface Positions {
+  lines: LineTable;
+  value: unknown;
+}
+
+/** The positions of each config read from a file, kept as long as the config lives. */
+const POSITIONS = new WeakMap<Config, Positions>();
+
+/** `["rules"]["run-as-root"]`, the path form lineOfPath reads, from raw segments. */
+function pathOf(segments: readonly (string | number)[]): string {
+  return segments.map((seg) => (typeof seg === "number" ? `[${seg}]` : `[${JSON.stringify(seg)}]`)).join("");
+}
+
+function lineIn(positions: Positions | undefined, segments: readonly (string | number)[]): number {
+  return positions ? lineOfPath(positions.lines, positions.value, pathOf(segments), 0) : 0;
+}
+
+/** Every problem at once, in line order, each naming file and line, as one ConfigError. */
+function configError(source: string, problems: readonly Problem[]): ConfigError {
+  const lines = [...problems]
+    .sort((a, b) => a.line - b.line)
+    .map((problem) => `${source}${problem.line ? `:${problem.line}` : ""}: ${problem.text}`);
+  return new ConfigError(`invalid config:\n  ${lines.join("\n  ")}`);
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return "list";
+  if (value === null) return "null";
+  return typeof value;
+}
+
+const EXPECTED: Record<string, string> = {
+  boolean: "true or false",
+  number: "a number",
+  string: "a string",
+  list: "a list",
+};
+
+/**
+ * The options of built-in rules, checked against the options each rule declares (its
+ * defaultOptions: the key, and the type of its default): a misspelt key or a value of the wrong
+ * type (`requireCpuLimit: "no"`) would otherwise be read as absent and leave the default on.
+ */
+function optionProblems(rules: Config["rules"], positions: Positions): Problem[] {
+  const problems: Problem[] = [];
+  for (const [id, settings] of Object.entries(rules)) {
+    const rule = RULES.get(id);
+    if (rule === undefined || settings.options === undefined) continue;
+    const defaults = rule.defaultOptions ?? {};
+    const known = Object.keys(defaults);
+    for (const [key, value] of Object.entries(settings.options)) {
+      const at = ["rules", id, "options", key];
+      const field = `rules.${id}.options.${key}`;
+      if (!Object.hasOwn(defaults, key)) {
+        const text =
+          known.length === 0
+            ? `${field}: unknown option: ${id} takes no options`
+            : `${field}: unknown option${hint(key, known, ` (${id} takes ${known.join(", ")})`)}`;
+        problems.push({ line: lineIn(positions, at), text });
+        continue;
+      }
+      const expected = kindOf(defaults[key]);
+      if (kindOf(value) !== expected) {
+        const got = typeof value === "string" ? `the string ${JSON.stringify(value)}` : JSON.stringify(value);
+        problems.push({
+          line: lineIn(positions, at),
+          text: `${field}: must be ${EXPECTED[expected] ?? expected}, got ${got}`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Rule ids the config names (severities, options, exemptions) that are not among `knownRules`,
+ * and options given to a rule that is not built-in (a ValidatingAdmissionPolicy takes params).
+ */
+function ruleIdProblems(config: Config, knownRules: ReadonlySet<string>, positions?: Positions): Problem[] {
+  const problems: Problem[] = [];
+  const unknown = (id: string) => {
+    const suggestion = hint(id, knownRules, " (see `tollgate rules`)");
+    return `unknown rule id ${JSON.stringify(id)}${suggestion}`;
+  };
+  for (const [id, settings] of Object.entries(config.rules)) {
+    if (!knownRules.has(id)) {
+      problems.push({ line: lineIn(positions, ["rules", id]), text: `rules: ${unknown(id)}` });
+    } else if (!RULES.has(id) && settings.options !== undefined) {
+      problems.push({
+        line: lineIn(positions, ["rules", id, "options"]),
+        text: `rules.${id}.options: ${id} is a ValidatingAdmissionPolicy, which takes params, not options`,
+      });
+    }
+  }
+  config.exemptions.forEach((exemption, index) => {
+    exemption.rules.forEach((id, item) => {
+      if (id === "*" || knownRules.has(id)) return;
+      const line = lineIn(positions, ["exemptions", index, "rules", item]);
+      problems.push({ line, text: `exemptions.${index}.rules: ${unknown(id)}` });
+    });
+  });
+  return problems;
 }
 
 /** Merge a validated input over the defaults; lists replace, objects merge by key. */
@@ -89,9 +213,16 @@ export function resolveConfig(input: ConfigInput): Config {
 
 /**
  * Parse and validate config text. `source` names the file in errors. Unknown rule ids are
- * rejected when `knownRules` is given, so a typo cannot silently disable nothing.
+ * rejected when `knownRules` is given, so a typo cannot silently disable nothing; with
+ * `unlessPolicies`, only when the config names no `policies:` (their names are rule ids too, known
+ * once they are read: checkRuleIds then). Every problem found is reported at once.
  */
-export function parseConfig(text: string, source: string, knownRules?: ReadonlySet<string>): Config {
+export function parseConfig(
+  text: string,
+  source: string,
+  knownRules?: ReadonlySet<string>,
+  unlessPolicies = false,
+): Config {
   let documents: ParsedDocument[];
   try {
     documents = parseYamlDocuments(text, 1, CONFIG_SCHEMA);
@@ -115,22 +246,74 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
     throw new ConfigError(`${source}: the config must be a YAML mapping`);
   }
   const validate = configValidator();
+  const positions: Positions = { lines: document.lines, value };
+  const policies = (value as { policies?: unknown }).policies;
+  const idsKnown = unlessPolicies && Array.isArray(policies) && policies.length > 0 ? undefined : knownRules;
   if (!validate(value)) {
-    const lines = (validate.errors ?? []).map((error) => {
-      const segments = error.instancePath.split("/").slice(1);
+    const problems = (validate.errors ?? []).map((error) => {
+      const segments: (string | number)[] = error.instancePath
+        .split("/")
+        .slice(1)
+        .map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg));
       if (error.keyword === "additionalProperties") {
         segments.push((error.params as { additionalProperty: string }).additionalProperty);
       }
-      const path = segments.map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `["${seg}"]`)).join("");
-      const line = lineOfPath(document.lines, value, path, 0);
-      return { line, text: `${source}${line ? `:${line}` : ""}: ${describe(error)}` };
+      return { line: lineIn(positions, segments), text: describe(error) };
     });
-    lines.sort((a, b) => a.line - b.line);
-    throw new ConfigError(`invalid config:\n  ${lines.map((l) => l.text).join("\n  ")}`);
+    // Options are only read once the shape is right, but a wrong option is reported with the rest.
+    const rules = (value as { rules?: unknown }).rules;
+    const shaped = typeof rules === "object" && rules !== null && !Array.isArray(rules);
+    const options = shaped ? optionProblems(rulesWithOptionMaps(rules), positions) : [];
+    const ids = idsKnown
+      ? ruleIdProblems(
+          {
+            ...DEFAULT_CONFIG,
+            rules: shaped ? rulesWithOptionMaps(rules, true) : {},
+            exemptions: looseExemptions(value),
+          },
+          idsKnown,
+          positions,
+        )
+      : [];
+    throw configError(source, [...problems, ...options, ...ids]);
   }
   const config = resolveConfig(value);
-  if (knownRules) checkRuleIds(config, knownRules, source);
+  const problems = [
+    ...optionProblems(config.rules, positions),
+    ...(idsKnown ? ruleIdProblems(config, idsKnown, positions) : []),
+  ];
+  if (problems.length > 0) throw configError(source, problems);
+  POSITIONS.set(config, positions);
   return config;
+}
+
+/**
+ * The exemptions of a config that failed the schema, each with the rule ids it names (none when
+ * its `rules` is not a list of strings), at the index it has in the file.
+ */
+function looseExemptions(value: object): Config["exemptions"] {
+  const exemptions = (value as { exemptions?: unknown }).exemptions;
+  if (!Array.isArray(exemptions)) return [];
+  return exemptions.map((exemption: unknown) => {
+    const rules = (exemption as { rules?: unknown } | null)?.rules;
+    const ids = Array.isArray(rules) && rules.every((id) => typeof id === "string") ? rules : [];
+    return { rules: ids as string[], reason: "", until: "" };
+  });
+}
+
+/**
+ * The entries of a `rules:` that failed the schema, with their options when those are a mapping
+ * (the only ones to check); `all` keeps the entries without such options too, for their ids.
+ */
+function rulesWithOptionMaps(rules: object, all = false): Config["rules"] {
+  const checked: Config["rules"] = {};
+  for (const [id, settings] of Object.entries(rules)) {
+    const options: unknown = (settings as { options?: unknown } | null)?.options;
+    if (typeof options === "object" && options !== null && !Array.isArray(options)) {
+      checked[id] = { options: options as Record<string, unknown> };
+    } else if (all) checked[id] = {};
+  }
+  return checked;
 }
 
 /**
@@ -139,19 +322,16 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
  * ValidatingAdmissionPolicies are loaded with their names too.
  */
 export function checkRuleIds(config: Config, knownRules: ReadonlySet<string>, source: string): void {
-  const unknown = [
-    ...Object.keys(config.rules),
-    ...config.exemptions.flatMap((e) => e.rules).filter((id) => id !== "*"),
-  ].filter((id) => !knownRules.has(id));
-  if (unknown.length > 0) {
-    throw new ConfigError(
-      `${source}: unknown rule id${unknown.length > 1 ? "s" : ""} ${[...new Set(unknown)].map((id) => JSON.stringify(id)).join(", ")} (see \`tollgate rules\`)`,
-    );
-  }
+  const problems = ruleIdProblems(config, knownRules, POSITIONS.get(config));
+  if (problems.length > 0) throw configError(source, problems);
 }
 
 /** Read and validate a config file; a missing or unreadable file is a ConfigError naming it. */
-export function loadConfigFile(path: string, knownRules?: ReadonlySet<string>): Config {
+export function loadConfigFile(
+  path: string,
+  knownRules?: ReadonlySet<string>,
+  unlessPolicies = false,
+): Config {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -159,6 +339,9 @@ export function loadConfigFile(path: string, knownRules?: ReadonlySet<string>): 
     const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
     throw new ConfigError(`${path}: cannot read the config file (${code})`);
   }
-  const config = parseConfig(text, path, knownRules);
-  return { ...config, policies: config.policies.map((policy) => resolve(dirname(path), policy)) };
+  const parsed = parseConfig(text, path, knownRules, unlessPolicies);
+  const config = { ...parsed, policies: parsed.policies.map((policy) => resolve(dirname(path), policy)) };
+  const positions = POSITIONS.get(parsed);
+  if (positions) POSITIONS.set(config, positions);
+  return config;
 }

@@ -194,12 +194,19 @@ export function parseManifests<T>(
   }
 }
 
+/** An errno code as a reader understands it: `permission denied (EACCES)`. */
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") return `permission denied (${code})`;
+  return code ?? "unknown error";
+}
+
 function statError(path: string, error: unknown): InputError {
   const code = (error as NodeJS.ErrnoException).code;
   return {
     file: path,
     line: null,
-    message: code === "ENOENT" ? "no such file or folder" : `cannot read (${code ?? "unknown error"})`,
+    message: code === "ENOENT" ? "no such file or folder" : `cannot read: ${reasonOf(error)}`,
   };
 }
 
@@ -294,7 +301,7 @@ async function walkFolder<T>(
   try {
     entries = await readdir(path, { withFileTypes: true });
   } catch (error) {
-    into.errors.push(statError(path, error));
+    into.errors.push({ file: path, line: null, message: `cannot list the folder: ${reasonOf(error)}` });
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -401,8 +408,7 @@ export async function loadManifests<T>(
           loaded.errors.push({ file, line: null, message: error.message });
           continue;
         }
-        const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
-        loaded.errors.push({ file, line: null, message: `cannot read (${code})` });
+        loaded.errors.push({ file, line: null, message: `cannot read: ${reasonOf(error)}` });
         continue;
       }
       loaded.files++;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { runCheck } from "../../src/cli/check.js";
+import { CHECK_HELP, runCheck } from "../../src/cli/check.js";
 import { captureIO } from "./helpers.js";
 
 const TREE = "test/fixtures/check/tree";
@@ -261,26 +261,43 @@ describe("tollgate check", () => {
 
   test.each([
     [[], "tollgate check: give files, folders, or - to read stdin"],
-    [[TREE, "--output", "xml"], '--output must be one of text, json, sarif, junit, got "xml"'],
-    [[TREE, "--mode", "audit"], '--mode must be one of enforce, warn, got "audit"'],
-    [[TREE, "--bogus"], "tollgate check: Unknown option '--bogus'"],
-  ])("usage error %j exits 2 and says why", async (args, message) => {
+    [
+      [TREE, "--output", "xml"],
+      'tollgate check: --output must be one of text, json, sarif, junit, got "xml"',
+    ],
+    [[TREE, "--mode", "audit"], 'tollgate check: --mode must be one of enforce, warn, got "audit"'],
+    [[TREE, "--bogus"], "tollgate check: unknown option --bogus"],
+    [[TREE, "--ouput", "json"], "tollgate check: unknown option --ouput (did you mean --output?)"],
+    [[TREE, "--polcy", "p.yaml"], "tollgate check: unknown option --polcy (did you mean --policy?)"],
+    [[TREE, "-x"], "tollgate check: unknown option -x"],
+    [[TREE, "--output"], "tollgate check: --output needs a value"],
+    [[TREE, "-o"], "tollgate check: -o needs a value"],
+    [["--output", "--mode", "warn", TREE], "tollgate check: --output needs a value"],
+    [[TREE, "--help=yes"], "tollgate check: --help takes no value"],
+  ])("usage error %j exits 2 and says why, then where the usage is", async (args, message) => {
     const { code, stdout, stderr } = await check(args);
     expect(code).toBe(2);
     expect(stdout).toBe("");
-    expect(stderr.split("\n")[0]).toContain(message);
+    expect(stderr).toBe(`${message}\nRun 'tollgate check --help' for usage.\n`);
   });
 
   test("a config that does not exist exits 2 naming it", async () => {
     const { code, stderr } = await check([TREE, "--config", "missing.yaml"]);
     expect(code).toBe(2);
-    expect(stderr).toBe("missing.yaml: cannot read the config file (ENOENT)\n");
+    expect(stderr).toBe("tollgate check: missing.yaml: cannot read the config file (ENOENT)\n");
   });
 
   test("--help prints the exit codes", async () => {
     const { code, stdout } = await check(["--help"]);
     expect(code).toBe(0);
     expect(stdout).toContain("2  usage error, or an input that could not be checked");
+  });
+
+  test("--help wins over mistakes beside it: asking for help is never an error", async () => {
+    const { code, stdout, stderr } = await check(["--ouput", "x", "-h", "--mode"]);
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${CHECK_HELP}\n`);
+    expect(stderr).toBe("");
   });
 });
 

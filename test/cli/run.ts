@@ -11,15 +11,25 @@ export interface Ran {
 
 /**
  * `tollgate ARGS…` from the sources in a child process (no build needed), with `stdin` written
- * and closed, or closed at once: the exit code is the process's own.
+ * and closed, or closed at once: the exit code is the process's own. `unprivileged` runs it as
+ * nobody when the tests run as root, so that file permissions apply to it; `env` replaces the
+ * environment.
  */
-export function runTollgate(args: string[], options: { stdin?: string } = {}): Promise<Ran> {
+export function runTollgate(
+  args: string[],
+  options: { stdin?: string; unprivileged?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<Ran> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ["--import", "./test/reliability/ts-register.mjs", "src/main.ts", ...args],
-      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...(options.env ?? process.env), NO_COLOR: "1" },
+        // Permissions do not bind root: a test of an unreadable path runs the child as nobody.
+        ...(options.unprivileged && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
+      },
     );
     let stdout = "";
     let stderr = "";

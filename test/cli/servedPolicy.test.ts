@@ -85,7 +85,7 @@ describe("serve: the config's policies, loaded with it and reloaded with it", ()
     const path = join(dir, "tollgate.yaml");
     writeFileSync(path, "policies: [policies]\nrules:\n  no-such-policy: {severity: warn}\n");
     expect(() => compileServedPolicy(loadConfigFile(path), path)).toThrow(
-      `${path}: unknown rule id "no-such-policy" (see \`tollgate rules\`)`,
+      `invalid config:\n  ${path}:3: rules: unknown rule id "no-such-policy" (see \`tollgate rules\`)`,
     );
   });
 });

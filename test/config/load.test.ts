@@ -2,10 +2,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_CONFIG, loadConfigFile, parseConfig } from "../../src/config/load.js";
+import {
+  checkRuleIds,
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfigFile,
+  parseConfig,
+} from "../../src/config/load.js";
+import { RULES } from "../../src/rules/index.js";
 import { runTollgate } from "../cli/run.js";
 
 const KNOWN = new Set(["run-as-root", "container-limits-missing"]);
+const BUILT_IN = new Set(RULES.keys());
 
 function errorOf(fn: () => unknown): string {
   try {
@@ -34,7 +42,7 @@ describe("config", () => {
     const ran = await runTollgate(["serve", "--config", empty, "--port", "0", "--metrics-port", "0"]);
     rmSync(dir, { recursive: true, force: true });
     expect(ran.stderr).toBe(
-      `${empty}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults\n`,
+      `tollgate serve: ${empty}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults\n`,
     );
     expect(ran.code).toBe(2);
   });
@@ -75,7 +83,7 @@ describe("config", () => {
         "invalid config:",
         '  /etc/tollgate/config.yaml:1: defaultMode: must be one of "enforce", "warn"',
         '  /etc/tollgate/config.yaml:4: rules.run-as-root.severity: must be one of "deny", "warn", "off"',
-        "  /etc/tollgate/config.yaml:5: ratchets: unknown key",
+        '  /etc/tollgate/config.yaml:5: ratchets: unknown key (did you mean "ratchet"?)',
       ].join("\n"),
     );
   });
@@ -121,10 +129,112 @@ describe("config", () => {
     );
   });
 
-  it("rejects unknown rule ids so a typo cannot silently change nothing", () => {
+  it("rejects unknown rule ids so a typo cannot silently change nothing, with the nearest known id", () => {
     expect(errorOf(() => parseConfig("rules:\n  run-as-rot: { severity: off }\n", "c.yaml", KNOWN))).toBe(
-      'c.yaml: unknown rule id "run-as-rot" (see `tollgate rules`)',
+      'invalid config:\n  c.yaml:2: rules: unknown rule id "run-as-rot" (did you mean "run-as-root"?)',
     );
+    expect(
+      errorOf(() =>
+        parseConfig(
+          "exemptions:\n- rules:\n  - run-as-root\n  - no-such-rule\n  reason: r\n  until: 2027-01-01\n",
+          "c.yaml",
+          KNOWN,
+        ),
+      ),
+    ).toBe(
+      'invalid config:\n  c.yaml:4: exemptions.0.rules: unknown rule id "no-such-rule" (see `tollgate rules`)',
+    );
+  });
+
+  it("checks each rule's options against the ones it declares: key and type", () => {
+    const config = (options: string) =>
+      `rules:\n  container-limits-missing:\n    options:\n      ${options}\n`;
+    expect(errorOf(() => parseConfig(config("requireCpuLimt: false"), "c.yaml", BUILT_IN))).toBe(
+      'invalid config:\n  c.yaml:4: rules.container-limits-missing.options.requireCpuLimt: unknown option (did you mean "requireCpuLimit"?)',
+    );
+    expect(errorOf(() => parseConfig(config('requireCpuLimit: "no"'), "c.yaml", BUILT_IN))).toBe(
+      'invalid config:\n  c.yaml:4: rules.container-limits-missing.options.requireCpuLimit: must be true or false, got the string "no"',
+    );
+    // YAML 1.2: an unquoted no is a string too, not false.
+    expect(errorOf(() => parseConfig(config("requireCpuLimit: no"), "c.yaml"))).toBe(
+      'invalid config:\n  c.yaml:4: rules.container-limits-missing.options.requireCpuLimit: must be true or false, got the string "no"',
+    );
+    expect(errorOf(() => parseConfig(config("cpu: 1"), "c.yaml"))).toBe(
+      "invalid config:\n  c.yaml:4: rules.container-limits-missing.options.cpu: unknown option (container-limits-missing takes requireCpuLimit)",
+    );
+    expect(errorOf(() => parseConfig("rules:\n  run-as-root: {options: {strict: true}}\n", "c.yaml"))).toBe(
+      "invalid config:\n  c.yaml:2: rules.run-as-root.options.strict: unknown option: run-as-root takes no options",
+    );
+    expect(parseConfig(config("requireCpuLimit: false"), "c.yaml", BUILT_IN).rules).toEqual({
+      "container-limits-missing": { options: { requireCpuLimit: false } },
+    });
+  });
+
+  it("reports every problem in the file at once, in line order, each with its line and the nearest word", () => {
+    const text = [
+      "defaultMode: enforce",
+      "rules:",
+      "  container-limits-missing:",
+      "    options:",
+      "      requireCpuLimt: false",
+      "  run-as-rot: {severity: warn}",
+      "  image-tag-mutable: {severity: of}",
+      "ratchets: true",
+      "webhook:",
+      "  failurPolicy: Ignore",
+      "exemptions:",
+      "  - rules: [host-prot]",
+      "    reason: migrating",
+      "    until: 2027-01-01",
+    ].join("\n");
+    expect(errorOf(() => parseConfig(text, "c.yaml", BUILT_IN))).toBe(
+      [
+        "invalid config:",
+        '  c.yaml:5: rules.container-limits-missing.options.requireCpuLimt: unknown option (did you mean "requireCpuLimit"?)',
+        '  c.yaml:6: rules: unknown rule id "run-as-rot" (did you mean "run-as-root"?)',
+        '  c.yaml:7: rules.image-tag-mutable.severity: must be one of "deny", "warn", "off" (did you mean "off"?)',
+        '  c.yaml:8: ratchets: unknown key (did you mean "ratchet"?)',
+        '  c.yaml:10: webhook.failurPolicy: unknown key (did you mean "failurePolicy"?)',
+        '  c.yaml:12: exemptions.0.rules: unknown rule id "host-prot" (did you mean "host-port"?)',
+      ].join("\n"),
+    );
+  });
+
+  it("checks rule ids after its policies are read, still with lines, and gives a policy no options", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-config-"));
+    const path = join(dir, "config.yaml");
+    writeFileSync(path, "policies: [p]\nrules:\n  team-label:\n    options: {x: 1}\n  run-as-rot: {}\n");
+    const config = loadConfigFile(path, BUILT_IN, true);
+    const message = errorOf(() => checkRuleIds(config, new Set([...BUILT_IN, "team-label"]), path));
+    rmSync(dir, { recursive: true, force: true });
+    expect(message).toBe(
+      [
+        "invalid config:",
+        `  ${path}:4: rules.team-label.options: team-label is a ValidatingAdmissionPolicy, which takes params, not options`,
+        `  ${path}:5: rules: unknown rule id "run-as-rot" (did you mean "run-as-root"?)`,
+      ].join("\n"),
+    );
+  });
+
+  it("tollgate check names every problem of its --config at once and exits 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-config-"));
+    const path = join(dir, "config.yaml");
+    writeFileSync(
+      path,
+      'rules:\n  container-limits-missing:\n    options: {requireCpuLimit: "no"}\n  run-as-rot: {}\n',
+    );
+    const ran = await runTollgate(["check", "--config", path, "test/fixtures/check/tree"]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(ran.stderr).toBe(
+      [
+        "tollgate check: invalid config:",
+        `  ${path}:3: rules.container-limits-missing.options.requireCpuLimit: must be true or false, got the string "no"`,
+        `  ${path}:4: rules: unknown rule id "run-as-rot" (did you mean "run-as-root"?)`,
+        "",
+      ].join("\n"),
+    );
+    expect(ran.stdout).toBe("");
+    expect(ran.code).toBe(2);
   });
 
   it("reports broken YAML with its position", () => {
