@@ -43,6 +43,43 @@ export interface ServeOptions {
   timeouts?: Partial<ServerTimeouts> | undefined;
 }
 
+/**
+ * Log lines are gathered up to this many bytes before they are written: one write for about fifty
+ * decision lines instead of a synchronous one each. Profiled under wrk (Pod body), 4 KiB spent 11 %
+ * of busy time in logging, 32 KiB 10 % (sonic-boom measures its whole pending string per line),
+ * 16 KiB 8 %.
+ */
+export const LOG_BUFFER_BYTES = 16 * 1024;
+/** A line waits at most this long for others to fill the buffer, so that a quiet webhook still logs. */
+export const LOG_FLUSH_INTERVAL_MS = 1_000;
+/** At shutdown the last lines are given this long to reach stdout; a stdout nobody reads must not hold the exit. */
+export const LOG_FLUSH_TIMEOUT_MS = 5_000;
+
+/**
+ * The server's logger: pino writing to stdout asynchronously, buffered. `flushLog` resolves once
+ * what was logged before it has been written (or after LOG_FLUSH_TIMEOUT_MS).
+ */
+function bufferedLogger(level: string): { logger: Logger; flushLog: () => Promise<void> } {
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: LOG_BUFFER_BYTES,
+    maxWrite: 2 * LOG_BUFFER_BYTES,
+    periodicFlush: LOG_FLUSH_INTERVAL_MS,
+  });
+  const logger = pino({ level, base: { service: "tollgate" } }, destination);
+  const flushLog = () =>
+    new Promise<void>((flushed) => {
+      const giveUp = setTimeout(flushed, LOG_FLUSH_TIMEOUT_MS);
+      // fsync fails on a pipe; the lines were written all the same.
+      logger.flush(() => {
+        clearTimeout(giveUp);
+        flushed();
+      });
+    });
+  return { logger, flushLog };
+}
+
 function readPem(flag: string, path: string): string {
   try {
     return readFileSync(path, "utf8");
@@ -69,10 +106,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
       `--max-connections-per-peer must be a whole number from 1 to ${MAX_CONNECTIONS}, got ${JSON.stringify(perPeer)}`,
     );
   }
-  const logger = pino({
-    level: options.logLevel ?? process.env.LOG_LEVEL ?? "info",
-    base: { service: "tollgate" },
-  });
+  const { logger, flushLog } = bufferedLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "info");
   const configPath = options.config ? resolve(options.config) : undefined;
   // Rule ids are checked once the config's policies are known (compileServedPolicy).
   const config: Config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
@@ -140,6 +174,8 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
     },
     "tollgate listening",
   );
+  // Whoever starts tollgate (a test, an operator's terminal) waits for this line.
+  void flushLog();
 
   const watcher: ConfigWatcher | undefined = configPath
     ? watchConfig({
@@ -175,17 +211,18 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
       shuttingDown = true;
       const delayMs = signal === "SIGTERM" ? shutdownDelay * 1000 : 0;
       logger.info({ signal, delayMs }, "shutting down: not ready, finishing in-flight requests");
+      void flushLog();
       watcher?.close();
       manager?.stop();
       const drained = new Promise<void>((waited) => setTimeout(waited, delayMs)).then(closeAll);
       drained.then(
         () => {
           logger.info({ signal }, "stopped");
-          done(0);
+          return flushLog().then(() => done(0));
         },
         (error: unknown) => {
           logger.error({ err: String(error) }, "shutdown failed");
-          done(1);
+          return flushLog().then(() => done(1));
         },
       );
     };

@@ -111,6 +111,8 @@ export interface ServeChild {
   /** Every log line the server wrote, parsed. */
   logs: Record<string, unknown>[];
   exited: Promise<number | null>;
+  /** Resolves once the process has exited and all it wrote to stdout is in `logs`. */
+  closed: Promise<void>;
 }
 
 const running = new Set<ChildProcessWithoutNullStreams>();
@@ -179,7 +181,15 @@ export async function startServe(
     });
     void exited.then((code) => reject(new Error(`serve exited with ${code} before listening:\n${stderr}`)));
   });
-  return { process: child, ...ports, ca: readFileSync(join(certsDir, "ca.crt"), "utf8"), logs, exited };
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  return {
+    process: child,
+    ...ports,
+    ca: readFileSync(join(certsDir, "ca.crt"), "utf8"),
+    logs,
+    exited,
+    closed,
+  };
 }
 
 export interface LoadTally {
@@ -187,6 +197,8 @@ export interface LoadTally {
   sent: number;
   /** Requests answered 200 with the uid they were sent with. */
   answered: number;
+  /** The uids of those. */
+  answeredUids: string[];
   /** Requests sent and never answered, with the error the client saw. */
   lost: { uid: string; error: string; reused: boolean }[];
   /** Answers that were not a 200 with the right uid. */
@@ -211,7 +223,7 @@ export interface KeepAliveLoad {
  * 127.0.0.1:port, as the apiserver's Go client does: a connection is reused until an answer says
  * `Connection: close`, then the next request goes on a fresh one. A request that fails after it was
  * written is lost (Go does not retry a POST); a client stops once a fresh connection is refused,
- * or after `maxMs` at most.
+ * after `maxMs` at most, or once the clients together have begun `maxRequests`.
  */
 export function keepAliveLoad(options: {
   port: number;
@@ -219,10 +231,21 @@ export function keepAliveLoad(options: {
   clients: number;
   body: (uid: string) => string;
   maxMs?: number;
+  maxRequests?: number;
 }): KeepAliveLoad {
-  const tally: LoadTally = { sent: 0, answered: 0, lost: [], wrong: [], refused: 0, closing: 0 };
+  const tally: LoadTally = {
+    sent: 0,
+    answered: 0,
+    answeredUids: [],
+    lost: [],
+    wrong: [],
+    refused: 0,
+    closing: 0,
+  };
   let sending = true;
   const deadline = performance.now() + (options.maxMs ?? 15_000);
+  const maxRequests = options.maxRequests ?? Number.POSITIVE_INFINITY;
+  let begun = 0;
   const one = (agent: Agent, uid: string) =>
     new Promise<"again" | "refused">((resolve) => {
       let written = false;
@@ -246,8 +269,10 @@ export function keepAliveLoad(options: {
           });
           res.on("end", () => {
             if (res.headers.connection === "close") tally.closing++;
-            if (res.statusCode === 200 && text.includes(`"uid":"${uid}"`)) tally.answered++;
-            else tally.wrong.push({ uid, status: res.statusCode ?? 0, body: text.slice(0, 200) });
+            if (res.statusCode === 200 && text.includes(`"uid":"${uid}"`)) {
+              tally.answered++;
+              tally.answeredUids.push(uid);
+            } else tally.wrong.push({ uid, status: res.statusCode ?? 0, body: text.slice(0, 200) });
             resolve("again");
           });
           res.on("error", (error: NodeJS.ErrnoException) => {
@@ -282,7 +307,8 @@ export function keepAliveLoad(options: {
   const client = async (id: number) => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      for (let n = 0; sending && performance.now() < deadline; n++) {
+      for (let n = 0; sending && performance.now() < deadline && begun < maxRequests; n++) {
+        begun++;
         if ((await one(agent, `c${id}-${n}`)) === "refused") return;
       }
     } finally {
