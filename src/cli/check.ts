@@ -47,7 +47,7 @@ Exit codes:
   0  no deny finding
   1  deny findings
   2  usage error, or an input that could not be checked (unreadable file, a dangling symbolic
-     link, broken YAML, excessive aliasing, a document without kind or apiVersion, an input with
+     link, broken YAML, excessive aliasing, a document with kind or apiVersion but not both, an input with
      no object at all), whatever the findings in the rest: the other files are still checked
      and reported`;
 
@@ -123,6 +123,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       positionals,
       () => readStreamBounded(io.stdin),
       (source) => judge(source),
+      { skipNonObjects: true },
     );
   } else {
     // Policies may select by namespace labels and read `namespaceObject`: the Namespaces among the
@@ -131,6 +132,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       positionals,
       () => readStreamBounded(io.stdin),
       (source) => source,
+      { skipNonObjects: true },
     );
     const namespaces = namespacesIn(read.objects.map((source) => source.object));
     input = {
@@ -161,6 +163,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     ),
     files: input.files,
     documents: input.documents,
+    nonObjects: input.nonObjects ?? [],
   };
   const rules = [...policy.registry.values()].map(describeRule);
   for (const chunk of render(report, output, colorWanted(io.stdout, io.env), rules)) io.stdout.write(chunk);

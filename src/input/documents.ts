@@ -44,6 +44,12 @@ export interface LoadedInput<T> {
   files: number;
   /** Non-empty YAML documents; a `List` is one document of many objects. */
   documents: number;
+  /**
+   * Documents that are no Kubernetes object at all (a values file, a docker-compose file, a
+   * Gatekeeper suite: a mapping with no apiVersion and no kind), when the caller asked to
+   * skip them (`skipNonObjects`); absent, they are among the errors.
+   */
+  nonObjects?: InputError[];
 }
 
 /** The line of a finding's field path inside the object it was read from. */
@@ -124,6 +130,16 @@ function objectsOf<T>(
     return;
   }
   const kind = value.kind;
+  // A mapping with neither is some other tool's YAML (values, docker-compose, a Gatekeeper
+  // suite): not a broken manifest, which has one of them.
+  if (value.kind === undefined && value.apiVersion === undefined) {
+    (into.nonObjects ?? into.errors).push({
+      file,
+      line,
+      message: "the document has no apiVersion and no kind, so no rule can check it",
+    });
+    return;
+  }
   if (typeof kind !== "string" || kind === "") {
     into.errors.push({ file, line, message: "the document has no kind, so no rule can check it" });
     return;
@@ -366,7 +382,8 @@ async function walk<T>(
 }
 
 /**
- * Read every manifest named by `paths`: files, folders (recursively, `.yaml`, `.yml`, `.json`,
+ * Read every manifest named by `paths` (documents that are no Kubernetes object are skipped into
+ * `nonObjects` with `skipNonObjects`, else errors): files, folders (recursively, `.yaml`, `.yml`, `.json`,
  * symbolic links followed), and `-` for stdin, each up to MAX_INPUT_BYTES (`readStdin` is to
  * throw InputTooLarge past it). Unreadable paths and broken documents become input errors; each object read
  * is handed to `judge` at once, and only what `judge` returns is kept: the parsed tree and its
@@ -377,8 +394,10 @@ export async function loadManifests<T>(
   paths: readonly string[],
   readStdin: () => Promise<string>,
   judge: (source: SourceObject) => T,
+  { skipNonObjects = false }: { skipNonObjects?: boolean } = {},
 ): Promise<LoadedInput<T>> {
   const loaded: LoadedInput<T> = { objects: [], errors: [], files: 0, documents: 0 };
+  if (skipNonObjects) loaded.nonObjects = [];
   const visited = new Set<string>();
   let stdinRead = false;
   for (const path of paths) {

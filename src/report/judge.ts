@@ -50,6 +50,7 @@ export function judgeObject(
   const evaluation = evaluate({ object, operation: "CREATE", mode, source, namespaceObject }, policy);
   const base = {
     kind: ref.kind,
+    ...(typeof object.apiVersion === "string" ? { apiVersion: object.apiVersion } : {}),
     namespace: ref.namespace,
     name: ref.name,
     file: placement.file,

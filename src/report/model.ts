@@ -18,6 +18,8 @@ export interface ReportFinding {
 /** An object that was judged, with its findings; reports group by it. */
 export interface ReportObject {
   kind: string;
+  /** The object's apiVersion, for naming what no rule covers. */
+  apiVersion?: string;
   namespace: string;
   name: string;
   file: string | null;
@@ -45,6 +47,15 @@ export interface Summary {
   deny: number;
   warn: number;
   errors: number;
+  /** Objects no rule looked at, and documents that are no Kubernetes object: not checked. */
+  notCovered: number;
+}
+
+/** What was read but not checked, by kind and apiVersion (both null: not a Kubernetes object). */
+export interface NotCovered {
+  kind: string | null;
+  apiVersion: string | null;
+  count: number;
 }
 
 export interface Report {
@@ -56,6 +67,8 @@ export interface Report {
   notes: string[];
   files: number;
   documents: number;
+  /** Documents read that are no Kubernetes object (`check`): skipped, and named as not covered. */
+  nonObjects?: ReportError[];
   /** The one namespace an audit was limited to (`--namespace`); absent when it covered the cluster. */
   namespace?: string;
 }
@@ -98,6 +111,26 @@ export function reportFinding(finding: Finding, file: string | null, line: numbe
   };
 }
 
+/** An object no rule looked at: of a kind no rule covers (a custom resource, a ConfigMap). */
+export function isNotCovered(object: ReportObject): boolean {
+  return object.skipped === undefined && object.rules.length === 0;
+}
+
+/** What was not checked, grouped by kind and apiVersion in reading order; non-objects last. */
+export function notCoveredOf(report: Report): NotCovered[] {
+  const groups = new Map<string, NotCovered>();
+  for (const object of report.objects) {
+    if (!isNotCovered(object)) continue;
+    const apiVersion = object.apiVersion ?? null;
+    const key = `${object.kind} ${apiVersion}`;
+    const group = groups.get(key);
+    if (group) group.count++;
+    else groups.set(key, { kind: object.kind, apiVersion, count: 1 });
+  }
+  const others = report.nonObjects?.length ?? 0;
+  return [...groups.values(), ...(others > 0 ? [{ kind: null, apiVersion: null, count: others }] : [])];
+}
+
 export function findingsOf(report: Report): ReportFinding[] {
   return report.objects.flatMap((object) => object.findings);
 }
@@ -107,8 +140,10 @@ export function summarize(report: Report): Summary {
   let findings = 0;
   let deny = 0;
   let skipped = 0;
+  let notCovered = report.nonObjects?.length ?? 0;
   for (const object of report.objects) {
     if (object.skipped !== undefined) skipped++;
+    if (isNotCovered(object)) notCovered++;
     findings += object.findings.length;
     for (const finding of object.findings) if (finding.severity === "deny") deny++;
   }
@@ -121,6 +156,7 @@ export function summarize(report: Report): Summary {
     deny,
     warn: findings - deny,
     errors: report.errors.length,
+    notCovered,
   };
 }
 

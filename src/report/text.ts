@@ -1,4 +1,12 @@
-import { objectLabel, type Report, type ReportError, type ReportObject, summarize } from "./model.js";
+import {
+  type NotCovered,
+  notCoveredOf,
+  objectLabel,
+  type Report,
+  type ReportError,
+  type ReportObject,
+  summarize,
+} from "./model.js";
 
 /**
  * Colour only on a terminal: `NO_COLOR` (any non-empty value) turns it off, `FORCE_COLOR`
@@ -60,12 +68,27 @@ function renderObject(object: ReportObject, paint: Paint): string[] {
   return lines;
 }
 
+function describeSkipped(error: ReportError): string {
+  const location = where(error.file, error.line);
+  return `${location ? `${location}: ` : ""}${error.message}`;
+}
+
 function renderError(error: ReportError, paint: Paint): string {
   const location = where(error.file, error.line);
   return `  ${paint.red("error")}  ${location ? `${location}: ` : ""}${error.message}`;
 }
 
-/** The human report: findings grouped by object, then input errors, notes and one summary line. */
+/** `Rollout (argoproj.io/v1alpha1) x2`, or the documents that are no Kubernetes object. */
+function describeNotCovered(group: NotCovered): string {
+  if (group.kind === null) return `${plural(group.count, "document")} without apiVersion and kind`;
+  const name = `${group.kind} (${group.apiVersion ?? "no apiVersion"})`;
+  return group.count === 1 ? name : `${name} x${group.count}`;
+}
+
+/**
+ * The human report: findings grouped by object, then input errors, the documents that are no
+ * Kubernetes object, notes, one summary line, and what was not covered, never counted as clean.
+ */
 export function renderText(report: Report, color: boolean): string {
   const paint = color ? COLOR : PLAIN;
   const blocks: string[] = [];
@@ -75,6 +98,11 @@ export function renderText(report: Report, color: boolean): string {
   if (report.errors.length > 0) {
     const title = report.command === "check" ? "input errors (not checked):" : "errors:";
     blocks.push([paint.bold(title), ...report.errors.map((e) => renderError(e, paint))].join("\n"));
+  }
+  const nonObjects = report.nonObjects ?? [];
+  if (nonObjects.length > 0) {
+    const title = "not Kubernetes objects (skipped):";
+    blocks.push([paint.bold(title), ...nonObjects.map((e) => `  ${describeSkipped(e)}`)].join("\n"));
   }
   if (report.notes.length > 0) {
     blocks.push([paint.bold("notes:"), ...report.notes.map((note) => `  ${note}`)].join("\n"));
@@ -86,7 +114,8 @@ export function renderText(report: Report, color: boolean): string {
       : report.namespace === undefined
         ? "the cluster"
         : `namespace ${report.namespace}`;
-  const scope = `${plural(s.objects, "object")} in ${where}`;
+  const uncovered = s.notCovered - nonObjects.length;
+  const scope = `${plural(s.objects - uncovered, "object")} in ${where}`;
   const skipped = s.skipped > 0 ? `, ${s.skipped} skipped` : "";
   const errors = s.errors > 0 ? `; ${paint.red(plural(s.errors, "error"))}` : "";
   const mode = `${report.mode} mode`;
@@ -94,6 +123,11 @@ export function renderText(report: Report, color: boolean): string {
     s.findings === 0
       ? `${paint.green("no findings")} in ${scope}${skipped} (${mode})${errors}`
       : `${plural(s.findings, "finding")} (${s.deny > 0 ? paint.red(`${s.deny} deny`) : "0 deny"}, ${s.warn} warn) in ${scope}${skipped} (${mode})${errors}`;
-  blocks.push(verdict);
+  const notCovered = notCoveredOf(report);
+  blocks.push(
+    notCovered.length === 0
+      ? verdict
+      : `${verdict}\n${plural(s.notCovered, "object")} not covered: ${notCovered.map(describeNotCovered).join(", ")}`,
+  );
   return `${blocks.join("\n\n")}\n`;
 }

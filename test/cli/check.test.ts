@@ -22,6 +22,7 @@ interface JsonReport {
   errors: { file: string | null; line: number | null; message: string }[];
   notes: string[];
   summary: Record<string, number>;
+  notCovered: { kind: string | null; apiVersion: string | null; count: number }[];
 }
 
 async function check(args: string[], options: Parameters<typeof captureIO>[0] = {}) {
@@ -39,24 +40,37 @@ describe("tollgate check", () => {
   test("in a kustomize folder, leaves out the files its generators read, and reads everything else", async () => {
     const folder = "test/fixtures/check/kustomize";
     const { code, report } = await checkJson([folder]);
-    expect(report.errors).toEqual([
-      {
-        file: `${folder}/nested/stray.yaml`,
-        line: 2,
-        message: "the document has no kind, so no rule can check it",
-      },
+    // A stray YAML with neither apiVersion nor kind is some other tool's file: named, skipped.
+    expect(report.errors).toEqual([]);
+    expect(report.notCovered).toEqual([
+      { kind: "Kustomization", apiVersion: "kustomize.config.k8s.io/v1beta1", count: 1 },
+      { kind: "Service", apiVersion: "v1", count: 1 },
+      { kind: null, apiVersion: null, count: 1 },
     ]);
-    expect(code).toBe(2);
-    expect(report.summary).toMatchObject({ files: 3, objects: 2, findings: 0 });
-    // Named on the command line, a generator's file is read like any other.
+    expect(code).toBe(0);
+    expect(report.summary).toMatchObject({ files: 3, objects: 2, findings: 0, notCovered: 3 });
+    const text = await check([folder]);
+    expect(text.stdout).toBe(
+      [
+        "not Kubernetes objects (skipped):",
+        `  ${folder}/nested/stray.yaml:2: the document has no apiVersion and no kind, so no rule can check it`,
+        "",
+        "no findings in 0 objects in 3 files (enforce mode)",
+        "3 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), Service (v1), 1 document without apiVersion and kind",
+        "",
+      ].join("\n"),
+    );
+    // Named on the command line, a generator's file is read like any other: alone, it holds no
+    // object, so nothing was checked (exit 2).
     const named = await checkJson([`${folder}/settings.yaml`]);
     expect(named.report.errors).toEqual([
       {
-        file: `${folder}/settings.yaml`,
-        line: 2,
-        message: "the document has no kind, so no rule can check it",
+        file: null,
+        line: null,
+        message: "no Kubernetes object in the input (1 file, 1 document); nothing was checked",
       },
     ]);
+    expect(named.code).toBe(2);
   });
 
   test("walks a folder tree: .yaml, .yml and .json, not README.md or hidden folders", async () => {
@@ -71,6 +85,7 @@ describe("tollgate check", () => {
       deny: 5,
       warn: 0,
       errors: 0,
+      notCovered: 0,
     });
     expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
       [
