@@ -173,6 +173,16 @@ function appendPid(child: ChildProcess): void {
   if (child.pid !== undefined) writeFileSync(join(cp.dir, "pids"), `${child.pid}\n`, { flag: "a" });
 }
 
+/** serve writes its log asynchronously, flushed at least every second: a line shows up shortly. */
+async function logShows(file: string, text: string): Promise<boolean> {
+  const since = Date.now();
+  while (!readFileSync(file, "utf8").includes(text)) {
+    if (Date.now() - since > 3_000) return false;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return true;
+}
+
 describe("an install that cannot lock the cluster (issue 15), behind a real kube-apiserver", () => {
   beforeAll(async () => {
     cp = await startControlPlane();
@@ -352,10 +362,12 @@ describe("an install that cannot lock the cluster (issue 15), behind a real kube
       await sleep(200);
     }
     expect(Date.now() - since).toBeLessThan((CHECK_INTERVAL_S + 2) * 1000);
-    const log = readFileSync(tollgate.logFile, "utf8");
-    expect(log).toContain(
-      '"msg":"webhook registration restored: the configuration differed (manifests applied again?)"',
-    );
+    expect(
+      await logShows(
+        tollgate.logFile,
+        '"msg":"webhook registration restored: the configuration differed (manifests applied again?)"',
+      ),
+    ).toBe(true);
   });
 
   it("kubectl delete -k removes the webhook configuration, and a running tollgate does not re-create it", async () => {
@@ -367,8 +379,12 @@ describe("an install that cannot lock the cluster (issue 15), behind a real kube
     // Longer than a registration check: tollgate sees it gone and leaves it so.
     await sleep((CHECK_INTERVAL_S + 1) * 1000);
     expect(await webhooks()).toBeUndefined();
-    const log = readFileSync(tollgate!.logFile, "utf8");
-    expect(log).toContain("the webhook configuration is gone: tollgate does not re-create it while running");
+    expect(
+      await logShows(
+        tollgate!.logFile,
+        "the webhook configuration is gone: tollgate does not re-create it while running",
+      ),
+    ).toBe(true);
     expect(await applyPod(rootPod("after"))).toEqual({ code: 0, stdout: "pod/after created\n", stderr: "" });
   });
 });
