@@ -15,15 +15,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const RBAC = "test/fixtures/check/tree/rbac.json";
 
 /**
- * Whether an unprivileged user can reach the checkout (every folder above it searchable by others):
- * a clone under mktemp's 0700 folder is not, and the child would then read nothing at all.
+ * Whether an unprivileged user can reach `path` (every folder from it up searchable by others).
+ * A clone under mktemp's 0700 folder is not reachable, nor is a Node binary cached under root's
+ * 0700 home: the child would then read nothing, or not start at all (spawn EACCES).
  */
-function checkoutReachableByOthers(): boolean {
-  for (let at = process.cwd(); ; at = dirname(at)) {
+function reachableByOthers(path: string): boolean {
+  for (let at = path; ; at = dirname(at)) {
     if ((statSync(at).mode & 0o001) === 0) return false;
     if (dirname(at) === at) return true;
   }
 }
+const unprivilegedChildCanRun = reachableByOthers(process.cwd()) && reachableByOthers(process.execPath);
 
 describe("errors that help (child process: the exit code and the streams are the process's own)", () => {
   test.concurrent("`tollgate help check` and `tollgate check --help` print the command's help", async () => {
@@ -98,7 +100,7 @@ describe("errors that help (child process: the exit code and the streams are the
     expect(ran.code).toBe(2);
   });
 
-  test.skipIf(!checkoutReachableByOthers())(
+  test.skipIf(!unprivilegedChildCanRun)(
     "a folder that cannot be listed is an input error naming it; the other inputs are still checked",
     async () => {
       const locked = join(dir, "locked");
