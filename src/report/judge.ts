@@ -1,7 +1,7 @@
 import { evaluate } from "../engine/evaluate.js";
 import type { Policy } from "../engine/policy.js";
 import { extractTargets } from "../engine/targets.js";
-import type { Mode, Source } from "../rules/types.js";
+import type { Finding, Mode, Source } from "../rules/types.js";
 import { type ReportError, type ReportObject, reportFinding } from "./model.js";
 import { type KubeObject, refOf } from "../objects/object.js";
 
@@ -66,11 +66,13 @@ export function judgeObject(
     });
   }
   const lineOf = placement.lineOf;
+  const place = (finding: Finding) =>
+    reportFinding(finding, placement.file, lineOf ? lineOf(finding.path) : placement.line);
   return {
     ...base,
     rules: rulesFor(object, policy, source),
-    findings: evaluation.findings.map((finding) =>
-      reportFinding(finding, placement.file, lineOf ? lineOf(finding.path) : placement.line),
-    ),
+    findings: evaluation.findings.map(place),
+    ...(evaluation.exempted.length > 0 ? { exempted: evaluation.exempted.map(place) } : {}),
+    ...(evaluation.notices.length > 0 ? { notices: evaluation.notices } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { Category, Finding, Mode, Rule, Severity } from "../rules/types.js";
+import type { Category, ExemptionRef, Finding, Mode, Rule, Severity } from "../rules/types.js";
 
 /** A finding as `check` and `audit` report it: where it is (file and line, when read from a file). */
 export interface ReportFinding {
@@ -13,6 +13,8 @@ export interface ReportFinding {
   container: string | null;
   message: string;
   fix: string;
+  /** On an exempted finding only: the exemption that covers it (its source, reason and last day). */
+  exemption?: ExemptionRef;
 }
 
 /** An object that was judged, with its findings; reports group by it. */
@@ -29,6 +31,16 @@ export interface ReportObject {
   /** Why the object was not judged, when it was not (excluded namespace, owned Pod). */
   skipped?: string;
   findings: ReportFinding[];
+  /**
+   * Findings an exemption covers: they neither deny nor warn, but are reported with the exemption's
+   * reason and expiry, never silently dropped. Absent when there are none.
+   */
+  exempted?: ReportFinding[];
+  /**
+   * What the webhook would also say about the object besides its findings: exemptions it ignored
+   * and why (no reason, expired, an unknown rule id), violations the ratchet let through.
+   */
+  notices?: string[];
 }
 
 /** An input the command could not judge: broken YAML, a document without kind, a missing permission. */
@@ -49,6 +61,8 @@ export interface Summary {
   errors: number;
   /** Objects no rule looked at, and documents that are no Kubernetes object: not checked. */
   notCovered: number;
+  /** Findings an exemption covers (not in `findings`, `deny` or `warn`). */
+  exempted: number;
 }
 
 /** What was read but not checked, by kind and apiVersion (both null: not a Kubernetes object). */
@@ -108,7 +122,13 @@ export function reportFinding(finding: Finding, file: string | null, line: numbe
     container: finding.container ?? null,
     message: finding.message,
     fix: finding.fix,
+    ...(finding.exemption === undefined ? {} : { exemption: finding.exemption }),
   };
+}
+
+/** Every exempted finding of the report, object by object. */
+export function exemptedOf(report: Report): ReportFinding[] {
+  return report.objects.flatMap((object) => object.exempted ?? []);
 }
 
 /** An object no rule looked at: of a kind no rule covers (a custom resource, a ConfigMap). */
@@ -141,7 +161,9 @@ export function summarize(report: Report): Summary {
   let deny = 0;
   let skipped = 0;
   let notCovered = report.nonObjects?.length ?? 0;
+  let exempted = 0;
   for (const object of report.objects) {
+    exempted += object.exempted?.length ?? 0;
     if (object.skipped !== undefined) skipped++;
     if (isNotCovered(object)) notCovered++;
     findings += object.findings.length;
@@ -157,6 +179,7 @@ export function summarize(report: Report): Summary {
     warn: findings - deny,
     errors: report.errors.length,
     notCovered,
+    exempted,
   };
 }
 

@@ -23,6 +23,7 @@ interface JsonReport {
   notes: string[];
   summary: Record<string, number>;
   notCovered: { kind: string | null; apiVersion: string | null; count: number }[];
+  exempted: (JsonReport["findings"][number] & { exemption: unknown })[];
 }
 
 async function check(args: string[], options: Parameters<typeof captureIO>[0] = {}) {
@@ -86,6 +87,7 @@ describe("tollgate check", () => {
       warn: 0,
       errors: 0,
       notCovered: 0,
+      exempted: 0,
     });
     expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
       [
@@ -377,6 +379,11 @@ describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)
     });
     expect(exempted.report.findings).toEqual([]);
     expect(exempted.code).toBe(0);
+    // Exempted, not dropped: the finding is reported with the exemption that covers it.
+    expect(exempted.report.summary.exempted).toBe(1);
+    expect(exempted.report.exempted.map((f) => [f.rule, f.exemption])).toEqual([
+      ["run-as-root", { source: "annotation", reason: "legacy image", until }],
+    ]);
     // The same Pod without the exemption: the finding the exemption takes away is there.
     const plain = await checkJson(["-"], { stdin: pod("false", ["team: shop"]) });
     expect(plain.report.findings.map((f) => f.rule)).toEqual(["run-as-root"]);
