@@ -53,49 +53,81 @@ export interface AuditInput {
   namespace?: string | undefined;
 }
 
+/** One listed object as audit judges it, with the errors its rules raised. */
+export interface JudgedObject {
+  object: ReportObject;
+  errors: ReportError[];
+}
+
+/**
+ * One listed object of `kind` judged as audit does (enforce mode, the webhook's engine path), or
+ * skipped with the reason: the scanner keeps these per object and re-judges only what changed.
+ * `namespaces` are the cluster's Namespaces by name, for ValidatingAdmissionPolicies.
+ */
+export function judgeListed(
+  kind: KindName,
+  object: KubeObject,
+  policy: Policy,
+  namespaces: ReadonlyMap<string, KubeObject>,
+): JudgedObject {
+  const errors: ReportError[] = [];
+  const skipped = skipReason(kind, object, policy);
+  if (skipped !== undefined) {
+    const ref = refOf(object);
+    return {
+      object: {
+        kind: ref.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+        file: null,
+        line: null,
+        rules: [],
+        skipped,
+        findings: [],
+      },
+      errors,
+    };
+  }
+  const judged = judgeObject(
+    object,
+    policy,
+    "enforce",
+    "audit",
+    { file: null, line: null },
+    errors,
+    namespaceFor(object, namespaces),
+  );
+  return { object: judged, errors };
+}
+
 /** Everything after the listing, pure: rules on each object, the checklist, errors and notes. */
 export function auditReport(input: AuditInput): Report {
+  const { snapshot, policy } = input;
+  const judged: JudgedObject[] = [];
+  // ValidatingAdmissionPolicies read the labels of an object's Namespace and namespaceObject.
+  const namespaces = namespacesIn(snapshot.objects.Namespace ?? []);
+  for (const kind of Object.keys(KINDS) as KindName[]) {
+    if (!input.judged.has(kind)) continue;
+    for (const object of snapshot.objects[kind] ?? [])
+      judged.push(judgeListed(kind, object, policy, namespaces));
+  }
+  return assembleAuditReport(input, judged);
+}
+
+/**
+ * The audit report from objects already judged (`judgeListed`): their findings, the checklist over
+ * the snapshot (a checklist finding a rule already made on the same object is dropped), and the
+ * listing's problems as errors and notes.
+ */
+export function assembleAuditReport(input: AuditInput, judged: readonly JudgedObject[]): Report {
   const { snapshot, policy } = input;
   const errors: ReportError[] = input.problems
     .filter((p) => p.error)
     .map((p) => ({ file: null, line: null, message: p.message }));
   const notes = input.problems.filter((p) => !p.error).map((p) => p.message);
-  const objects: ReportObject[] = [];
-  let listed = 0;
-  // ValidatingAdmissionPolicies read the labels of an object's Namespace and namespaceObject.
-  const namespaces = namespacesIn(snapshot.objects.Namespace ?? []);
-  for (const kind of Object.keys(KINDS) as KindName[]) {
-    if (!input.judged.has(kind)) continue;
-    for (const object of snapshot.objects[kind] ?? []) {
-      listed++;
-      const skipped = skipReason(kind, object, policy);
-      if (skipped !== undefined) {
-        const ref = refOf(object);
-        objects.push({
-          kind: ref.kind,
-          namespace: ref.namespace,
-          name: ref.name,
-          file: null,
-          line: null,
-          rules: [],
-          skipped,
-          findings: [],
-        });
-        continue;
-      }
-      objects.push(
-        judgeObject(
-          object,
-          policy,
-          "enforce",
-          "audit",
-          { file: null, line: null },
-          errors,
-          namespaceFor(object, namespaces),
-        ),
-      );
-    }
-  }
+  // Copies: checklist findings are added below, and the scanner keeps the judged objects.
+  const objects: ReportObject[] = judged.map(({ object }) => ({ ...object, findings: [...object.findings] }));
+  for (const entry of judged) errors.push(...entry.errors);
   const ruleFindings = objects.flatMap((o) => o.findings);
   const checklist = runChecklist(snapshot, {
     now: input.now,
@@ -112,7 +144,7 @@ export function auditReport(input: AuditInput): Report {
       objects.push(object);
     }
     object.findings.push(finding);
-    if (!object.rules.includes(finding.rule)) object.rules.push(finding.rule);
+    if (!object.rules.includes(finding.rule)) object.rules = [...object.rules, finding.rule];
   }
   return {
     command: "audit",
@@ -121,7 +153,7 @@ export function auditReport(input: AuditInput): Report {
     errors,
     notes,
     files: 0,
-    documents: listed,
+    documents: judged.length,
     namespace: input.namespace,
   };
 }
