@@ -31,6 +31,74 @@ export interface Metrics {
   certificateExpiry: Gauge<"certificate">;
   /** 1, labelled with what runs: which tollgate on which Node.js (alerts and dashboards join on it). */
   buildInfo: Gauge<"version" | "node">;
+  /** The standing picture of the background scanner: current state, not events. */
+  audit: AuditMetrics;
+}
+
+/**
+ * The scanner's gauges. Their namespace label comes from the cluster's own Namespaces, their rule
+ * label from the rule registry: no label value is written by a requester as such.
+ */
+export interface AuditMetrics {
+  findings: Gauge<"namespace" | "rule" | "severity">;
+  enforceReady: Gauge<"namespace">;
+  exemptions: Gauge<"namespace" | "rule">;
+  exemptionExpiry: Gauge<"namespace" | "rule">;
+  objects: Gauge;
+  lastScan: Gauge;
+  reportWrites: Counter<"result">;
+  leader: Gauge;
+}
+
+function auditMetrics(registry: Registry): AuditMetrics {
+  const registers = [registry];
+  return {
+    findings: new Gauge({
+      name: "tollgate_audit_findings",
+      help: "Findings on what runs now, by namespace, rule and severity (enforce mode; exempted findings not counted)",
+      labelNames: ["namespace", "rule", "severity"],
+      registers,
+    }),
+    enforceReady: new Gauge({
+      name: "tollgate_namespace_enforce_ready",
+      help: "1 when nothing that runs in the namespace now would be denied in enforce mode, else 0",
+      labelNames: ["namespace"],
+      registers,
+    }),
+    exemptions: new Gauge({
+      name: "tollgate_exemptions",
+      help: "Findings an exemption covers now, by namespace and rule",
+      labelNames: ["namespace", "rule"],
+      registers,
+    }),
+    exemptionExpiry: new Gauge({
+      name: "tollgate_exemption_expiry_timestamp_seconds",
+      help: "When the first exemption in force for a namespace and rule ends, as a Unix time",
+      labelNames: ["namespace", "rule"],
+      registers,
+    }),
+    objects: new Gauge({
+      name: "tollgate_audit_objects",
+      help: "Objects the background scanner holds and judges",
+      registers,
+    }),
+    lastScan: new Gauge({
+      name: "tollgate_audit_last_scan_timestamp_seconds",
+      help: "When the scanner last brought its picture up to date, as a Unix time",
+      registers,
+    }),
+    reportWrites: new Counter({
+      name: "tollgate_audit_report_writes_total",
+      help: "Policy reports written by this replica (only the leader writes), by result (written, failed, unserved)",
+      labelNames: ["result"],
+      registers,
+    }),
+    leader: new Gauge({
+      name: "tollgate_audit_leader",
+      help: "1 while this replica holds the audit Lease and writes the reports",
+      registers,
+    }),
+  };
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -101,6 +169,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       registers: [registry],
     }),
     buildInfo,
+    audit: auditMetrics(registry),
   };
 }
 

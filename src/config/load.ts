@@ -46,6 +46,7 @@ export const DEFAULT_CONFIG: Config = {
     timeoutSeconds: 3,
   },
   policies: [],
+  audit: { enabled: true, resync: "10m", maxResults: 500 },
 };
 
 /** A config that could not be read or does not match the schema; the message names file, line and field. */
@@ -208,6 +209,7 @@ export function resolveConfig(input: ConfigInput): Config {
     exemptions: input.exemptions ?? [],
     policyAdmins: { ...DEFAULT_CONFIG.policyAdmins, ...(input.policyAdmins ?? {}) },
     webhook: { ...DEFAULT_CONFIG.webhook, ...(input.webhook ?? {}) },
+    audit: { ...DEFAULT_CONFIG.audit, ...(input.audit ?? {}) },
   } as Config;
 }
 

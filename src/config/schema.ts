@@ -42,6 +42,16 @@ export interface WebhookSettings {
   timeoutSeconds: number;
 }
 
+/** The background scanner of `tollgate serve` (continuous audit and policy reports). */
+export interface AuditSettings {
+  /** On by default when serve runs with cluster access (`--bootstrap`). */
+  enabled: boolean;
+  /** How often every object is re-judged although nothing changed (expiries, clock): `30s`, `10m`, `1h`. */
+  resync: string;
+  /** Results listed per report; the summary counts all of them. */
+  maxResults: number;
+}
+
 export interface Config {
   defaultMode: ModeName;
   rules: Record<string, RuleConfig>;
@@ -66,12 +76,14 @@ export interface Config {
    * loaded, relative paths are resolved against the config file's folder.
    */
   policies: string[];
+  audit: AuditSettings;
 }
 
 /** The config as a user writes it: every key optional. */
-export type ConfigInput = Partial<Omit<Config, "policyAdmins" | "webhook">> & {
+export type ConfigInput = Partial<Omit<Config, "policyAdmins" | "webhook" | "audit">> & {
   policyAdmins?: Partial<PolicyAdmins>;
   webhook?: Partial<WebhookSettings>;
+  audit?: Partial<AuditSettings>;
 };
 
 const stringList = { type: "array", items: { type: "string", minLength: 1 } } as const;
@@ -151,5 +163,21 @@ export const configSchema: JSONSchemaType<ConfigInput> = {
         timeoutSeconds: { type: "integer", nullable: true, minimum: 1, maximum: 30 },
       },
     },
+    audit: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        enabled: { type: "boolean", nullable: true },
+        resync: { type: "string", nullable: true, pattern: "^[1-9][0-9]{0,5}(s|m|h)$" },
+        maxResults: { type: "integer", nullable: true, minimum: 1, maximum: 5000 },
+      },
+    },
   },
 };
+
+/** `audit.resync` in milliseconds: `90s`, `10m`, `1h`; at least 30 s (the schema checked the form). */
+export function resyncMs(text: string): number {
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[text.slice(-1) as "s" | "m" | "h"];
+  return Math.max(30_000, Number(text.slice(0, -1)) * unit);
+}

@@ -13,6 +13,8 @@ const DAY_MS = 86_400_000;
 export const MAX_EXEMPT_IDS = 256;
 /** Ids that are no rule named one by one in notices; the others are counted in one. */
 const MAX_NAMED_UNKNOWN = 5;
+/** An exemption that ends within this many days is named in a warning each time it is used. */
+export const EXPIRY_WARNING_DAYS = 14;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Midnight UTC at the start of a `YYYY-MM-DD` day, or undefined when it is not a real date. */
@@ -201,6 +203,7 @@ export function applyExemptions(
   const kept: Finding[] = [];
   const exempted: Finding[] = [];
   const expired = new Set<CompiledConfigExemption>();
+  const used = new Map<Grant, Set<string>>();
   for (const finding of findings) {
     let grant: Grant | undefined;
     if (!registry.get(finding.rule)?.alwaysEnforced) {
@@ -216,12 +219,26 @@ export function applyExemptions(
       if (grant === undefined && annotation !== undefined && covers(annotation, finding)) grant = annotation;
     }
     if (grant === undefined) kept.push(finding);
-    else exempted.push({ ...finding, exemption: grant.ref });
+    else {
+      exempted.push({ ...finding, exemption: grant.ref });
+      const rules = used.get(grant) ?? new Set<string>();
+      rules.add(finding.rule);
+      used.set(grant, rules);
+    }
   }
   const notices = [...expired].map((e) =>
     dayStart(e.ref.until) === undefined
       ? `exemption ignored: ${e.label} has an invalid until ${JSON.stringify(e.ref.until)}`
       : `exemption ignored: ${e.label} expired on ${e.ref.until}`,
   );
+  for (const [grant, rules] of used) {
+    const days = Math.ceil((grant.endsAt - now) / DAY_MS);
+    if (days > EXPIRY_WARNING_DAYS) continue;
+    const by = grant.ref.source === "annotation" ? "" : ` by ${(grant as CompiledConfigExemption).label}`;
+    const left = days === 1 ? "1 day" : `${days} days`;
+    notices.push(
+      `exemption ends in ${left}: ${[...rules].join(", ")} exempted until ${grant.ref.until}${by}; fix the object or renew it`,
+    );
+  }
   return { kept, exempted, notices };
 }

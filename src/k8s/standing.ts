@@ -1,0 +1,181 @@
+import {
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  ListWatch,
+  PatchStrategy,
+  Watch,
+} from "@kubernetes/client-node";
+import type { ReportContent } from "../audit/policyReport.js";
+import {
+  CLUSTER_REPORT_NAME,
+  policyReportObject,
+  REPORT_GROUP,
+  REPORT_LABELS,
+  REPORT_NAME,
+  REPORT_VERSION,
+} from "../audit/policyReport.js";
+import type { ReportSink, ScannerLog, WatchedKind, WatchFactory } from "../audit/scanner.js";
+import type { AuditMetrics } from "../metrics.js";
+import { apiVersionOf, type KindName, KINDS } from "../objects/kinds.js";
+import { statusOf } from "./client.js";
+
+const PAGE_SIZE = 500;
+/** The field manager of tollgate's server-side applies. */
+export const FIELD_MANAGER = "tollgate";
+
+/** The URL path of a kind's collection across all namespaces. */
+export function collectionPath(kind: KindName): string {
+  const info = KINDS[kind];
+  const base = info.group === "" ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+  return `${base}/${info.resource}`;
+}
+
+/**
+ * Informers over the apiserver: client-node's ListWatch on each kind's collection, listed page by
+ * page (`limit`/`continue`, one consistent resourceVersion) so that a 5,000-Pod cluster is never
+ * one response in memory twice.
+ */
+export function apiWatchFactory(kubeConfig: KubeConfig): WatchFactory {
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const watch = new Watch(kubeConfig);
+  return (kind: KindName): WatchedKind => {
+    const apiVersion = apiVersionOf(KINDS[kind]);
+    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      const items: KubernetesObject[] = [];
+      let token: string | undefined;
+      let resourceVersion: string | undefined;
+      do {
+        const page = await objects.list(
+          apiVersion,
+          kind,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          PAGE_SIZE,
+          token,
+        );
+        resourceVersion ??= page.metadata?.resourceVersion;
+        for (const item of page.items) items.push({ ...item, apiVersion, kind });
+        token = page.metadata?._continue || undefined;
+      } while (token !== undefined);
+      return { apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
+    };
+    return new ListWatch(collectionPath(kind), watch, list, false);
+  };
+}
+
+/**
+ * Writes policy reports by server-side apply, only those whose content digest differs from what
+ * was last written (or, for a new leader, from the digest annotation of the report in the cluster).
+ * Without the CRDs it says so once, counts `unserved`, and tries again after `retryMs`.
+ */
+export class ReportWriter implements ReportSink {
+  private readonly objects: KubernetesObjectApi;
+  private readonly custom: CustomObjectsApi;
+  private written = new Map<string, string>();
+  private primed = false;
+  private unservedUntil = 0;
+  private toldUnserved = false;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly metrics: AuditMetrics,
+    private readonly log: ScannerLog,
+    private readonly retryMs = 60_000,
+  ) {
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  /** A new leader: forget what this replica wrote and read what the cluster holds before writing. */
+  reset(): void {
+    this.written = new Map();
+    this.primed = false;
+  }
+
+  async write(contents: readonly ReportContent[]): Promise<void> {
+    if (Date.now() < this.unservedUntil) return;
+    if (!this.primed) {
+      if (!(await this.prime())) return;
+    }
+    const now = new Date();
+    for (const content of contents) {
+      const where = content.namespace ?? "";
+      if (this.written.get(where) === content.digest) continue;
+      try {
+        await this.objects.patch(
+          policyReportObject(content, now) as unknown as KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          true,
+          PatchStrategy.ServerSideApply,
+        );
+        this.written.set(where, content.digest);
+        this.metrics.reportWrites.inc({ result: "written" });
+      } catch (error) {
+        if (statusOf(error) === 404 && content.namespace === undefined) {
+          this.unserved();
+          return;
+        }
+        // A namespace being deleted refuses new objects: counted, tried again at the next pass.
+        this.metrics.reportWrites.inc({ result: "failed" });
+        this.log.warn({ namespace: where, err: String(error) }, "policy report write failed");
+      }
+    }
+  }
+
+  /** Reads the digests of the reports tollgate wrote before (another leader, an earlier run). */
+  private async prime(): Promise<boolean> {
+    const labelSelector = Object.entries(REPORT_LABELS)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(",");
+    try {
+      const [namespaced, cluster] = await Promise.all(
+        ["policyreports", "clusterpolicyreports"].map((plural) =>
+          this.custom.listClusterCustomObject({
+            group: REPORT_GROUP,
+            version: REPORT_VERSION,
+            plural,
+            labelSelector,
+          }),
+        ),
+      );
+      for (const [list, name] of [
+        [namespaced, REPORT_NAME],
+        [cluster, CLUSTER_REPORT_NAME],
+      ] as const) {
+        const items = (list as { items?: KubernetesObject[] }).items ?? [];
+        for (const item of items) {
+          const digest = item.metadata?.annotations?.["tollgate.dev/digest"];
+          if (item.metadata?.name === name && digest !== undefined) {
+            this.written.set(item.metadata.namespace ?? "", digest);
+          }
+        }
+      }
+      this.primed = true;
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) this.unserved();
+      else this.log.warn({ err: String(error) }, "cannot read the existing policy reports");
+      return false;
+    }
+  }
+
+  private unserved(): void {
+    this.metrics.reportWrites.inc({ result: "unserved" });
+    this.unservedUntil = Date.now() + this.retryMs;
+    if (this.toldUnserved) return;
+    this.toldUnserved = true;
+    this.log.warn(
+      { crd: `policyreports.${REPORT_GROUP}, clusterpolicyreports.${REPORT_GROUP}` },
+      "the policy report CRDs are not installed: reports are not written (the audit metrics are kept); install them from the manifests",
+    );
+  }
+}
