@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { answerReview } from "./admission/handler.js";
+import type { StandingPicture } from "./audit/scanner.js";
 import { parseReview } from "./admission/schema.js";
 import type { Policy } from "./engine/policy.js";
 import type { Metrics } from "./metrics.js";
@@ -102,6 +103,8 @@ export interface AppOptions {
   /** Extra readiness checks (certificate expiry, shutdown in progress); ready when absent. */
   readiness?: () => Readiness;
   facts?: () => ClusterFacts | undefined;
+  /** The background scanner's picture, for the promotion preview; absent without cluster access. */
+  standing?: () => StandingPicture | undefined;
   /** Open connections at most; MAX_CONNECTIONS when absent. */
   maxConnections?: number;
   /** Open connections at most from one source address; MAX_CONNECTIONS_PER_PEER when absent. */
@@ -205,6 +208,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     metrics: options.metrics,
     log: app.log,
     facts: options.facts,
+    standing: options.standing,
   };
 
   // JSON.parse directly: V8 parses any nesting depth without recursion, and an own `__proto__` key

@@ -6,6 +6,8 @@ import type { ClusterFacts, Mode, Rule } from "../rules/types.js";
 import { clipText } from "../rules/visit.js";
 import { type AdmissionResponse, admissionResponse, verdictOf } from "./respond.js";
 import type { AdmissionReview } from "./schema.js";
+import { promotionPreview } from "./preview.js";
+import type { StandingPicture } from "../audit/scanner.js";
 
 /**
  * The longest string a log line takes from the request (a name is at most 253 characters): a 7 MiB
@@ -49,6 +51,7 @@ export interface HandlerDeps {
   metrics: Metrics;
   log: FastifyBaseLogger;
   facts?: () => ClusterFacts | undefined;
+  standing?: () => StandingPicture | undefined;
 }
 
 /**
@@ -95,6 +98,9 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
     policy,
   );
   const verdict = verdictOf(evaluation);
+  if (verdict.allowed && request.kind.kind === "Namespace" && deps.standing !== undefined) {
+    verdict.warnings.push(...promotionPreview(request, policy, deps.standing()));
+  }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   const label = evaluation.skipped

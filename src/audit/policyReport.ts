@@ -78,6 +78,9 @@ function resultOf(
     properties["exemption.reason"] = clip(finding.exemption.reason);
     properties["exemption.until"] = finding.exemption.until;
   }
+  // Exemptions the object asks for but does not get (expired, no reason, an unknown rule).
+  const ignored = (object.notices ?? []).filter((notice) => notice.startsWith("exemption"));
+  if (ignored.length > 0) properties.exemption = clip(ignored.join("; "));
   const resource: ReportResult["resources"][number] = { kind: object.kind, name: object.name };
   if (object.apiVersion !== undefined) resource.apiVersion = object.apiVersion;
   if (object.namespace !== "") resource.namespace = object.namespace;
@@ -214,7 +217,9 @@ export function policyReportObject(content: ReportContent, now: Date): Record<st
     apiVersion: REPORT_API_VERSION,
     kind: content.namespace === undefined ? "ClusterPolicyReport" : "PolicyReport",
     metadata,
-    ...(content.namespace === undefined ? {} : { scope: { kind: "Namespace", name: content.namespace } }),
+    ...(content.namespace === undefined
+      ? {}
+      : { scope: { apiVersion: "v1", kind: "Namespace", name: content.namespace } }),
     summary: content.summary,
     results: content.results.map((result) => ({ ...result, timestamp: { seconds, nanos: 0 } })),
   };

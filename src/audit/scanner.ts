@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { AuditSettings } from "../config/schema.js";
 import { resyncMs } from "../config/schema.js";
 import type { Policy } from "../engine/policy.js";
@@ -386,6 +386,10 @@ function withType(kind: KindName, object: KubernetesObject): KubeObject {
 
 /** `Kind name` of each object, the first PREVIEW_LIMIT, and how many more there are. */
 export function previewNames(objects: readonly ReportObject[]): { names: string[]; more: number } {
-  const names = objects.slice(0, PREVIEW_LIMIT).map((object) => `${object.kind} ${object.name}`);
+  const names = objects.slice(0, PREVIEW_LIMIT).map((object) => {
+    const rules = [...new Set(object.findings.filter((f) => f.severity === "deny").map((f) => f.rule))];
+    const shown = rules.length > 3 ? `${rules.slice(0, 3).join(", ")}, …` : rules.join(", ");
+    return `${object.kind} ${object.name.slice(0, 100)} (${shown})`;
+  });
   return { names, more: Math.max(0, objects.length - PREVIEW_LIMIT) };
 }

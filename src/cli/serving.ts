@@ -12,6 +12,7 @@ import type { Config } from "../config/schema.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch.js";
 import type { Policy } from "../engine/policy.js";
 import type { ClusterFactsHandle } from "../k8s/facts.js";
+import type { StandingAudit } from "../k8s/standing.js";
 import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { buildMetricsServer } from "../server/metricsServer.js";
@@ -140,6 +141,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
 
   let shuttingDown = false;
   let facts: ClusterFactsHandle | undefined;
+  let standing: StandingAudit | undefined;
   const app = buildApp({
     https: tls,
     policy: () => policy,
@@ -148,6 +150,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
     readiness: () => (shuttingDown ? { ready: false, reason: "shutting down" } : certificates()),
     shuttingDown: () => shuttingDown,
     facts: () => facts?.facts,
+    standing: () => standing?.picture,
     maxConnectionsPerPeer,
     timeouts: options.timeouts,
   });
@@ -203,6 +206,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
       app.close(),
       new Promise<void>((closed) => metricsServer.close(() => closed())),
       facts?.stop(),
+      standing?.stop(),
     ]);
   let onSignal: { term: () => void; int: () => void } | undefined;
   const stopped = new Promise<number>((done) => {
@@ -245,9 +249,14 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
         url: options.webhookUrl,
         registerIntervalMs: options.registerIntervalMs,
         policyRules: () => policyResourceRules(policy.policies),
+        policy: () => policy,
         onFacts: (handle) => {
           facts = handle;
           // A signal during the start-up closed everything before the cache existed.
+          if (shuttingDown) void handle.stop();
+        },
+        onStanding: (handle) => {
+          standing = handle;
           if (shuttingDown) void handle.stop();
         },
         stopping: () => shuttingDown,
@@ -312,7 +321,11 @@ interface BootstrapOptions {
   registerIntervalMs: number;
   /** The resource rules of the policies served now; the webhook's rules follow them. */
   policyRules: () => readonly V1NamedRuleWithOperations[];
+  /** The policy served now: the scanner judges with it. */
+  policy: () => Policy;
   onFacts: (facts: ClusterFactsHandle) => void;
+  /** The continuous audit, when `audit.enabled`. */
+  onStanding: (standing: StandingAudit) => void;
   /** True once a signal asked the process to stop: it must not register after that. */
   stopping: () => boolean;
 }
@@ -326,15 +339,32 @@ interface BootstrapOptions {
 async function bootstrap(options: BootstrapOptions): Promise<CertificateManager | undefined> {
   const { app, config, metrics, logger } = options;
   // The Kubernetes client costs about 75 MB of memory: load it only when the cluster is used.
-  const [{ CHECK_INTERVAL_MS, clusterCertificateManager }, { loadKubeConfig }, { startClusterFacts }] =
-    await Promise.all([
-      import("../k8s/certificates.js"),
-      import("../k8s/client.js"),
-      import("../k8s/facts.js"),
-    ]);
+  const [
+    { CHECK_INTERVAL_MS, clusterCertificateManager },
+    { loadKubeConfig },
+    { startClusterFacts },
+    { startStandingAudit },
+  ] = await Promise.all([
+    import("../k8s/certificates.js"),
+    import("../k8s/client.js"),
+    import("../k8s/facts.js"),
+    import("../k8s/standing.js"),
+  ]);
   const kubeConfig = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
   // The cache feeds networkpolicy-missing and pdb-missing; they stay silent until it syncs.
   options.onFacts(await startClusterFacts(kubeConfig, logger));
+  // The standing picture: never awaited here, the admission path does not wait on it.
+  if (config.audit.enabled) {
+    options.onStanding(
+      startStandingAudit({
+        kubeConfig,
+        policy: options.policy,
+        metrics: metrics.audit,
+        log: logger,
+        namespace: config.webhook.namespace,
+      }),
+    );
+  }
   const manager = clusterCertificateManager({
     config,
     kubeConfig,

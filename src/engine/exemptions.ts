@@ -232,12 +232,13 @@ export function applyExemptions(
       : `exemption ignored: ${e.label} expired on ${e.ref.until}`,
   );
   for (const [grant, rules] of used) {
-    const days = Math.ceil((grant.endsAt - now) / DAY_MS);
+    // Whole days from today (UTC) to its last day: 0 when today is the last day it holds.
+    const days = Math.round((grant.endsAt - DAY_MS - Math.floor(now / DAY_MS) * DAY_MS) / DAY_MS);
     if (days > EXPIRY_WARNING_DAYS) continue;
     const by = grant.ref.source === "annotation" ? "" : ` by ${(grant as CompiledConfigExemption).label}`;
-    const left = days === 1 ? "1 day" : `${days} days`;
+    const left = days === 0 ? "today" : days === 1 ? "in 1 day" : `in ${days} days`;
     notices.push(
-      `exemption ends in ${left}: ${[...rules].join(", ")} exempted until ${grant.ref.until}${by}; fix the object or renew it`,
+      `exemption ends ${left}: ${[...rules].join(", ")} exempted until ${grant.ref.until}${by}; fix the object or renew it`,
     );
   }
   return { kept, exempted, notices };

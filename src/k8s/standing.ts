@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import {
+  CoordinationV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesListObject,
@@ -17,7 +20,16 @@ import {
   REPORT_NAME,
   REPORT_VERSION,
 } from "../audit/policyReport.js";
-import type { ReportSink, ScannerLog, WatchedKind, WatchFactory } from "../audit/scanner.js";
+import {
+  type ReportSink,
+  Scanner,
+  type ScannerLog,
+  type StandingPicture,
+  type WatchedKind,
+  type WatchFactory,
+} from "../audit/scanner.js";
+import type { Policy } from "../engine/policy.js";
+import { type LeaderElection, startLeaderElection } from "./leader.js";
 import type { AuditMetrics } from "../metrics.js";
 import { apiVersionOf, type KindName, KINDS } from "../objects/kinds.js";
 import { statusOf } from "./client.js";
@@ -178,4 +190,74 @@ export class ReportWriter implements ReportSink {
       "the policy report CRDs are not installed: reports are not written (the audit metrics are kept); install them from the manifests",
     );
   }
+}
+
+/** The Lease the replicas elect the report writer on, in tollgate's own namespace. */
+export const AUDIT_LEASE_NAME = "tollgate-audit";
+
+export interface StandingAudit {
+  picture: StandingPicture;
+  /** Resolves once the first picture is complete (or the scanner gave up starting). */
+  started: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StandingAuditOptions {
+  kubeConfig: KubeConfig;
+  policy: () => Policy;
+  metrics: AuditMetrics;
+  log: ScannerLog;
+  /** Where the Lease lives: tollgate's namespace. */
+  namespace: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+/**
+ * The continuous audit of `serve`: the scanner on every replica (the admission path reads its
+ * picture for the promotion preview), the reports written by whichever replica holds the Lease.
+ */
+export function startStandingAudit(options: StandingAuditOptions): StandingAudit {
+  const { kubeConfig, metrics, log } = options;
+  const writer = new ReportWriter(kubeConfig, metrics, log);
+  const identity = options.identity ?? `${process.env.POD_NAME ?? hostname()}_${randomUUID().slice(0, 8)}`;
+  let election: LeaderElection | undefined;
+  const scanner = new Scanner({
+    watch: apiWatchFactory(kubeConfig),
+    policy: options.policy,
+    settings: () => options.policy().config.audit,
+    metrics,
+    log,
+    isLeader: () => election?.isLeader() === true,
+    sink: writer,
+  });
+  election = startLeaderElection({
+    api: kubeConfig.makeApiClient(CoordinationV1Api),
+    namespace: options.namespace,
+    name: AUDIT_LEASE_NAME,
+    identity,
+    ...(options.leaseDurationMs === undefined ? {} : { leaseDurationMs: options.leaseDurationMs }),
+    ...(options.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: options.renewDeadlineMs }),
+    ...(options.retryPeriodMs === undefined ? {} : { retryPeriodMs: options.retryPeriodMs }),
+    onStartedLeading: () => {
+      metrics.leader.set(1);
+      writer.reset();
+      scanner.leadershipChanged();
+    },
+    onStoppedLeading: () => metrics.leader.set(0),
+    log,
+  });
+  const started = scanner.start().catch((error: unknown) => {
+    log.warn({ err: String(error) }, "the audit scanner did not start");
+  });
+  return {
+    picture: scanner,
+    started,
+    async stop() {
+      await election?.stop();
+      await scanner.stop();
+    },
+  };
 }

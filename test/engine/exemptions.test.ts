@@ -178,26 +178,29 @@ describe("dayStart", () => {
 });
 
 describe("exemptions about to end", () => {
-  // NOW is 2026-06-01T12:00Z: an exemption until 2026-06-07 holds through that day, 6.5 days on.
+  // NOW is 2026-06-01T12:00Z: an exemption until 2026-06-07 holds through that day, 6 days on.
   it("an annotation exemption that ends within 14 days still exempts, and says when it ends", () => {
     const soon = { ...VALID, "tollgate.dev/exempt-until": "2026-06-07" };
     const evaluation = judge({ object: rootPod(soon), userInfo: ADMIN });
     expect(evaluation.denials).toEqual([]);
     expect(evaluation.exempted.map((f) => f.rule)).toEqual(["run-as-root"]);
     expect(evaluation.notices).toEqual([
-      "exemption ends in 7 days: run-as-root exempted until 2026-06-07; fix the object or renew it",
+      "exemption ends in 6 days: run-as-root exempted until 2026-06-07; fix the object or renew it",
     ]);
     // In the admission response, the notice is a warning of its own.
     expect(verdictOf(evaluation).warnings).toContain(evaluation.notices[0]);
   });
 
-  it("a config exemption that ends within 14 days is named; one further off is not", () => {
+  it("a config exemption whose last day is at most 14 days ahead is named; one further off is not", () => {
     const config = (until: string) => ({
       exemptions: [{ namespace: "team-a", rules: ["run-as-root"], reason: "legacy", until }],
     });
     expect(judge({ object: rootPod() }, config("2026-06-14")).notices).toEqual([
-      "exemption ends in 14 days: run-as-root exempted until 2026-06-14 by config exemption for namespace team-a; fix the object or renew it",
+      "exemption ends in 13 days: run-as-root exempted until 2026-06-14 by config exemption for namespace team-a; fix the object or renew it",
     ]);
-    expect(judge({ object: rootPod() }, config("2026-06-15")).notices).toEqual([]);
+    expect(judge({ object: rootPod() }, config("2026-06-15")).notices).toEqual([
+      "exemption ends in 14 days: run-as-root exempted until 2026-06-15 by config exemption for namespace team-a; fix the object or renew it",
+    ]);
+    expect(judge({ object: rootPod() }, config("2026-06-16")).notices).toEqual([]);
   });
 });

@@ -1,0 +1,52 @@
+import type { StandingPicture } from "../audit/scanner.js";
+import { previewNames } from "../audit/scanner.js";
+import type { Policy } from "../engine/policy.js";
+import { MODE_LABEL } from "../objects/labels.js";
+import type { AdmissionReview } from "./schema.js";
+
+/** The mode a Namespace's labels give it: its `tollgate.dev/mode` label, else the config's default. */
+function modeOf(object: unknown, defaultMode: string): string {
+  const labels = (object as { metadata?: { labels?: unknown } } | null | undefined)?.metadata?.labels;
+  const value =
+    typeof labels === "object" && labels !== null
+      ? (labels as Record<string, unknown>)[MODE_LABEL]
+      : undefined;
+  return value === "enforce" || value === "warn" || value === "off" ? value : defaultMode;
+}
+
+/**
+ * The promotion preview, as Pod Security Admission gives one for its labels: when an allowed write
+ * turns a Namespace to enforce (the label set to `enforce`, or removed while `defaultMode` is
+ * enforce), warnings name what runs there now that enforce would deny (the first 10 and a count),
+ * from the scanner's picture. The write is not held up: without a picture yet, one warning says so.
+ */
+export function promotionPreview(
+  request: AdmissionReview["request"],
+  policy: Policy,
+  standing: StandingPicture | undefined,
+): string[] {
+  if (request.operation !== "UPDATE" || request.subResource) return [];
+  const { defaultMode } = policy.config;
+  if (
+    modeOf(request.object, defaultMode) !== "enforce" ||
+    modeOf(request.oldObject, defaultMode) === "enforce"
+  ) {
+    return [];
+  }
+  const namespace = typeof request.name === "string" ? request.name : "";
+  if (namespace === "" || policy.config.excludedNamespaces.includes(namespace)) return [];
+  const denied = standing?.wouldDeny(namespace);
+  if (denied === undefined) {
+    return [
+      "tollgate: the audit has not judged this namespace yet; run `tollgate audit --namespace` to see what enforce would deny",
+    ];
+  }
+  if (denied.length === 0) return [];
+  const { names, more } = previewNames(denied);
+  const count = denied.length === 1 ? "1 object that runs" : `${denied.length} objects that run`;
+  return [
+    `tollgate: enforce would deny ${count} in ${namespace} now:`,
+    ...names.map((name) => `tollgate: - ${name}`),
+    ...(more > 0 ? [`tollgate: … and ${more} more (tollgate audit --namespace ${namespace})`] : []),
+  ];
+}

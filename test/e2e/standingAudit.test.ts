@@ -1,0 +1,291 @@
+/**
+ * Issue 16: the continuous audit of `tollgate serve` against a real kube-apiserver. tollgate runs
+ * as the built CLI (`serve --bootstrap`) from outside the cluster through a kubeconfig, watches
+ * what runs, and writes PolicyReports (wgpolicyk8s.io/v1alpha2, the CRDs tollgate ships) that the
+ * test reads back with the real kubectl; two processes elect one writer on a Lease.
+ */
+import { randomBytes } from "node:crypto";
+import { dump } from "js-yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { policyReportCrds } from "../../src/k8s/policyReportCrds.js";
+import { type ControlPlane, startControlPlane } from "./controlplane.js";
+import { compliantPod, rootPod } from "./manifests.js";
+import { startTollgate, type Tollgate, sumOfMetric } from "./tollgate.js";
+
+const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
+const DAY_MS = 86_400_000;
+const suffix = randomBytes(3).toString("hex");
+const ns = (name: string) => `${name}-${suffix}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface PolicyReport {
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  summary: { pass: number; fail: number; warn: number; error: number; skip: number };
+  results?: {
+    policy: string;
+    result: string;
+    severity: string;
+    message: string;
+    resources: { kind: string; name: string; namespace?: string }[];
+    properties: Record<string, string>;
+  }[];
+}
+
+/** The four rules a rootPod breaks in enforce mode. */
+const ROOT_POD_DENIES = [
+  "container-limits-missing",
+  "container-requests-missing",
+  "privilege-escalation-allowed",
+  "run-as-root",
+];
+
+const day = (offset: number) => new Date(Date.now() + offset * DAY_MS).toISOString().slice(0, 10);
+
+function exemptPod(name: string, until: string): string {
+  return rootPod(name).replace(
+    `  name: ${name}\n`,
+    `  name: ${name}\n  annotations:\n    tollgate.dev/exempt: run-as-root\n    tollgate.dev/exempt-reason: vendor image, ticket OPS-7\n    tollgate.dev/exempt-until: "${until}"\n`,
+  );
+}
+
+describe("the continuous audit against a real kube-apiserver", () => {
+  let cp: ControlPlane;
+  let first: Tollgate | undefined;
+  let second: Tollgate | undefined;
+  const shop = ns("shop");
+  const pay = ns("pay");
+  const clean = ns("clean");
+
+  async function kubectl(args: string[], input?: string) {
+    const r = await cp.kubectl(args, input === undefined ? {} : { input });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+    return r;
+  }
+
+  async function report(namespace: string): Promise<PolicyReport | undefined> {
+    const r = await cp.kubectl([
+      "get",
+      "policyreports.wgpolicyk8s.io",
+      "tollgate",
+      "-n",
+      namespace,
+      "-o",
+      "json",
+    ]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as PolicyReport) : undefined;
+  }
+
+  /** Polls `probe` until it returns a value (not undefined), at most `timeoutMs`. */
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  }
+
+  /** `result rule Kind/name` of a report's results on Pods, sorted. */
+  const podResults = (r: PolicyReport) =>
+    (r.results ?? [])
+      .filter((x) => x.resources[0]?.kind === "Pod")
+      .map((x) => `${x.result} ${x.policy} Pod/${x.resources[0]!.name}`)
+      .sort();
+
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    await kubectl(
+      ["apply", "-f", "-"],
+      policyReportCrds()
+        .map((crd) => `---\n${dump(crd)}`)
+        .join(""),
+    );
+    await kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/policyreports.wgpolicyk8s.io",
+      "--timeout=30s",
+    ]);
+    for (const name of [shop, pay, clean]) await cp.createNamespace(name);
+    // Seeded before tollgate starts, as what already runs on the day it is installed.
+    await kubectl(
+      ["apply", "-n", shop, "-f", "-"],
+      `${rootPod("legacy-a")}---\n${rootPod("legacy-b")}---\n${compliantPod("good")}`,
+    );
+    await kubectl(
+      ["apply", "-n", pay, "-f", "-"],
+      `${rootPod("vendor")}---\n${exemptPod("exempt-soon", day(7))}---\n${exemptPod("exempt-gone", day(-3))}`,
+    );
+    await kubectl(["apply", "-n", clean, "-f", "-"], compliantPod("good"));
+    await kubectl(["label", "namespace", shop, pay, clean, "tollgate.dev/mode=warn"]);
+    first = await startTollgate(cp, { config: "audit:\n  resync: 10m\n" });
+  }, BUILD_AND_START_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+    await cp?.stop();
+  });
+
+  it("writes one report per namespace with exact counts; exempted findings are skip with reason and expiry", async () => {
+    const shopReport = await until("the shop report", () => report(shop), 30_000);
+    expect(podResults(shopReport).filter((line) => line.startsWith("fail"))).toEqual(
+      ["legacy-a", "legacy-b"]
+        .flatMap((pod) => ROOT_POD_DENIES.map((rule) => `fail ${rule} Pod/${pod}`))
+        .sort(),
+    );
+    // Counted exactly: the summary is the results (nothing was cut at 500), pass counted, not listed.
+    const results = shopReport.results ?? [];
+    expect(shopReport.summary.fail).toBe(results.filter((r) => r.result === "fail").length);
+    expect(shopReport.summary.warn).toBe(results.filter((r) => r.result === "warn").length);
+    expect(results.some((r) => r.result === "pass")).toBe(false);
+    expect(shopReport.summary.pass).toBeGreaterThan(0);
+
+    const payReport = await until("the pay report", () => report(pay), 10_000);
+    const skip = (payReport.results ?? []).filter((r) => r.result === "skip");
+    expect(
+      skip.map((r) => [
+        r.policy,
+        r.resources[0]!.name,
+        r.properties["exemption.reason"],
+        r.properties["exemption.until"],
+      ]),
+    ).toEqual([["run-as-root", "exempt-soon", "vendor image, ticket OPS-7", day(7)]]);
+    expect(payReport.summary.skip).toBe(1);
+    // The expired exemption exempts nothing and says so on the object's results.
+    const gone = (payReport.results ?? []).filter((r) => r.resources[0]!.name === "exempt-gone");
+    expect(
+      gone
+        .filter((r) => r.result === "fail")
+        .map((r) => r.policy)
+        .sort(),
+    ).toEqual(ROOT_POD_DENIES);
+    expect(gone.find((r) => r.policy === "run-as-root")?.properties.exemption).toBe(
+      `exemption ignored: tollgate.dev/exempt-until ${day(-3)} has passed`,
+    );
+    const cleanReport = await until("the clean report", () => report(clean), 10_000);
+    expect(podResults(cleanReport).filter((line) => line.startsWith("fail"))).toEqual([]);
+
+    // Readiness to enforce, per namespace, in the gauges.
+    const metrics = await first!.metrics();
+    expect(metrics).toContain(`tollgate_namespace_enforce_ready{namespace="${shop}"} 0`);
+    expect(metrics).toContain(`tollgate_namespace_enforce_ready{namespace="${clean}"} 1`);
+    expect(metrics).toContain(
+      `tollgate_audit_findings{namespace="${shop}",rule="run-as-root",severity="deny"} 2`,
+    );
+    expect(metrics).toContain(`tollgate_exemptions{namespace="${pay}",rule="run-as-root"} 1`);
+    expect(metrics).toMatch(
+      new RegExp(
+        `tollgate_exemption_expiry_timestamp_seconds\\{namespace="${pay}",rule="run-as-root"\\} ${Date.parse(`${day(8)}T00:00:00Z`) / 1000}`,
+      ),
+    );
+  });
+
+  it("follows changes: a fixed workload's results go within 5 s, a deleted one's too", async () => {
+    // legacy-a is replaced by a compliant Pod of the same name (Pods cannot be changed in place).
+    await kubectl(["delete", "pod", "legacy-a", "-n", shop, "--wait=false"]);
+    const started = Date.now();
+    const without = await until(
+      "legacy-a gone from the report",
+      async () => {
+        const r = await report(shop);
+        return r && !podResults(r).some((line) => line.endsWith("Pod/legacy-a")) ? r : undefined;
+      },
+      5_000,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(podResults(without).filter((line) => line.startsWith("fail"))).toEqual(
+      ROOT_POD_DENIES.map((rule) => `fail ${rule} Pod/legacy-b`).sort(),
+    );
+    // A new violation arrives (in warn mode the apply is allowed) and is in the report within 5 s.
+    await kubectl(["apply", "-n", clean, "-f", "-"], rootPod("newcomer"));
+    const dirty = await until(
+      "newcomer in the clean report",
+      async () => {
+        const r = await report(clean);
+        return r && podResults(r).some((line) => line === "fail run-as-root Pod/newcomer") ? r : undefined;
+      },
+      5_000,
+    );
+    expect(dirty.summary.fail).toBeGreaterThanOrEqual(4);
+  });
+
+  it("warns a policy admin who flips a namespace to enforce, naming what enforce would deny", async () => {
+    const r = await cp.kubectl(["label", "namespace", shop, "tollgate.dev/mode=enforce", "--overwrite"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Warning: tollgate: enforce would deny 1 object that runs in ${shop} now:`);
+    expect(r.stderr).toContain(
+      "Warning: tollgate: - Pod legacy-b (container-requests-missing, container-limits-missing, run-as-root, …)",
+    );
+    // Back to warn and on to enforce in a clean namespace: no preview warning there.
+    await kubectl(["label", "namespace", shop, "tollgate.dev/mode=warn", "--overwrite"]);
+    await kubectl(["delete", "pod", "newcomer", "-n", clean]);
+    await sleep(1_500);
+    const cleanFlip = await cp.kubectl([
+      "label",
+      "namespace",
+      clean,
+      "tollgate.dev/mode=enforce",
+      "--overwrite",
+    ]);
+    expect(cleanFlip.code).toBe(0);
+    expect(cleanFlip.stderr).not.toContain("enforce would deny");
+  });
+
+  it("warns about an exemption that ends within 14 days when the object is written", async () => {
+    const r = await cp.kubectl(["apply", "-n", pay, "-f", "-", "--dry-run=server"], {
+      input: exemptPod("exempt-soon", day(7)),
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `Warning: exemption ends in 7 days: run-as-root exempted until ${day(7)}; fix the object or renew it`,
+      ),
+    );
+  });
+
+  it("two replicas: one writes; when it dies, the other takes over within the lease duration", async () => {
+    second = await startTollgate(cp, { config: "audit:\n  resync: 10m\n" });
+    await sleep(3_000);
+    const [a, b] = [await first!.metrics(), await second.metrics()];
+    expect(sumOfMetric(a, "tollgate_audit_leader")).toBe(1);
+    expect(sumOfMetric(b, "tollgate_audit_leader")).toBe(0);
+    // A change: only the leader writes it.
+    await kubectl(["apply", "-n", clean, "-f", "-"], rootPod("second-wave"));
+    await until(
+      "second-wave reported",
+      async () => {
+        const r = await report(clean);
+        return r && podResults(r).includes("fail run-as-root Pod/second-wave") ? true : undefined;
+      },
+      5_000,
+    );
+    expect(sumOfMetric(await second.metrics(), "tollgate_audit_report_writes_total")).toBe(0);
+    expect(sumOfMetric(await first!.metrics(), "tollgate_audit_report_writes_total")).toBeGreaterThan(0);
+
+    // The leader dies without releasing the Lease; the other holds it within the 15 s lease duration.
+    process.kill(first!.pid, "SIGKILL");
+    await first!.stop();
+    first = undefined;
+    const killed = Date.now();
+    await until(
+      "the second replica leading",
+      async () => {
+        return sumOfMetric(await second!.metrics(), "tollgate_audit_leader") === 1 ? true : undefined;
+      },
+      20_000,
+    );
+    expect(Date.now() - killed).toBeLessThan(15_000 + 2_500);
+    await kubectl(["delete", "pod", "second-wave", "-n", clean]);
+    await until(
+      "second-wave gone, written by the new leader",
+      async () => {
+        const r = await report(clean);
+        return r && !podResults(r).some((line) => line.endsWith("Pod/second-wave")) ? true : undefined;
+      },
+      5_000,
+    );
+    expect(sumOfMetric(await second.metrics(), "tollgate_audit_report_writes_total")).toBeGreaterThan(0);
+  });
+});
