@@ -21,6 +21,10 @@ import type { Config } from "../config/schema.js";
 import { CERT_SECRET_NAME } from "./certSecret.js";
 import { buildWebhookConfiguration } from "./webhookConfig.js";
 import { MODE_LABEL } from "../objects/labels.js";
+import { type KindName, KINDS } from "../objects/kinds.js";
+import { REPORT_GROUP } from "../audit/policyReport.js";
+import { policyReportCrds } from "./policyReportCrds.js";
+import { AUDIT_LEASE_NAME } from "../audit/lease.js";
 
 /** The image `tollgate manifests` points at unless told; its tag follows package.json. */
 export const DEFAULT_IMAGE = "ghcr.io/tollgate-dev/tollgate:0.1.0";
@@ -146,6 +150,14 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
         resourceNames: [CERT_SECRET_NAME],
         verbs: ["get", "update"],
       },
+      // The continuous audit's leader election (RBAC cannot limit create by name).
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: [AUDIT_LEASE_NAME],
+        verbs: ["get", "update"],
+      },
     ],
   };
   const roleBinding: V1RoleBinding = {
@@ -166,10 +178,13 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
         resourceNames: [config.webhook.name],
         verbs: ["get", "patch"],
       },
-      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "watch"] },
-      { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
-      // ValidatingAdmissionPolicies' namespace selectors and namespaceObject read the Namespace.
-      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+      // The continuous audit watches every kind the rules and the checklist read, but Secrets.
+      ...scannedResourceRules(),
+      {
+        apiGroups: [REPORT_GROUP],
+        resources: ["policyreports", "clusterpolicyreports"],
+        verbs: ["list", "create", "patch"],
+      },
     ],
   };
   const clusterRoleBinding: V1ClusterRoleBinding = {
@@ -352,6 +367,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
   const webhook = shippedWebhookConfiguration(config, options.policyRules);
 
   return [
+    ...policyReportCrds(),
     ns,
     serviceAccount,
     secret,
@@ -367,6 +383,24 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     allowWebhook,
     webhook,
   ];
+}
+
+/**
+ * list and watch on every kind the audit knows but Secrets, one rule per API group: the scanner
+ * (and the informers of networkpolicy-missing, pdb-missing and policies' namespace selectors).
+ */
+export function scannedResourceRules(): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
+  const byGroup = new Map<string, string[]>();
+  for (const kind of Object.keys(KINDS) as KindName[]) {
+    if (kind === "Secret") continue;
+    const { group, resource } = KINDS[kind];
+    byGroup.set(group, [...(byGroup.get(group) ?? []), resource]);
+  }
+  return [...byGroup].map(([group, resources]) => ({
+    apiGroups: [group],
+    resources: resources.sort(),
+    verbs: ["list", "watch"],
+  }));
 }
 
 // js-yaml quotes strings that YAML 1.1 reads as booleans (`off`, `yes`), as kubectl reads YAML 1.1;

@@ -29,6 +29,7 @@ import {
   type WatchFactory,
 } from "../audit/scanner.js";
 import type { Policy } from "../engine/policy.js";
+import { AUDIT_LEASE_NAME } from "../audit/lease.js";
 import { type LeaderElection, startLeaderElection } from "./leader.js";
 import type { AuditMetrics } from "../metrics.js";
 import { apiVersionOf, type KindName, KINDS } from "../objects/kinds.js";
@@ -192,8 +193,6 @@ export class ReportWriter implements ReportSink {
   }
 }
 
-/** The Lease the replicas elect the report writer on, in tollgate's own namespace. */
-export const AUDIT_LEASE_NAME = "tollgate-audit";
 
 export interface StandingAudit {
   picture: StandingPicture;

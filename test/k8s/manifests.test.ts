@@ -76,6 +76,8 @@ describe("manifests/, the kustomize base", () => {
     const policy = compilePolicy({ ...DEFAULT_CONFIG, excludedNamespaces: [] });
     const objects = shippedObjects();
     expect(objects.map((o) => o.kind)).toEqual([
+      "CustomResourceDefinition",
+      "CustomResourceDefinition",
       "Namespace",
       "ServiceAccount",
       "Secret",
@@ -137,12 +139,19 @@ describe("manifests/, the kustomize base", () => {
     }
   });
 
-  it("grants only what tollgate uses: its own Secret and webhook configuration by name, and the cache's lists", () => {
+  it("grants only what tollgate uses: its own Secret, Lease and webhook configuration by name, lists and watches but no Secrets, its reports", () => {
     expect(find<V1Role>("Role").rules).toEqual([
       {
         apiGroups: [""],
         resources: ["secrets"],
         resourceNames: ["tollgate-certs"],
+        verbs: ["get", "update"],
+      },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: ["tollgate-audit"],
         verbs: ["get", "update"],
       },
     ]);
@@ -153,10 +162,48 @@ describe("manifests/, the kustomize base", () => {
         resourceNames: ["tollgate"],
         verbs: ["get", "patch"],
       },
+      {
+        apiGroups: [""],
+        resources: [
+          "limitranges",
+          "namespaces",
+          "pods",
+          "podtemplates",
+          "replicationcontrollers",
+          "resourcequotas",
+          "serviceaccounts",
+        ],
+        verbs: ["list", "watch"],
+      },
+      {
+        apiGroups: ["apps"],
+        resources: ["daemonsets", "deployments", "replicasets", "statefulsets"],
+        verbs: ["list", "watch"],
+      },
+      { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["list", "watch"] },
       { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "watch"] },
       { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
-      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["clusterrolebindings", "clusterroles", "rolebindings", "roles"],
+        verbs: ["list", "watch"],
+      },
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["validatingwebhookconfigurations"],
+        verbs: ["list", "watch"],
+      },
+      { apiGroups: ["velero.io"], resources: ["schedules"], verbs: ["list", "watch"] },
+      { apiGroups: ["monitoring.coreos.com"], resources: ["prometheuses"], verbs: ["list", "watch"] },
+      {
+        apiGroups: ["wgpolicyk8s.io"],
+        resources: ["policyreports", "clusterpolicyreports"],
+        verbs: ["list", "create", "patch"],
+      },
     ]);
+    // Nothing reads a Secret but tollgate's own: the scanner leaves them out.
+    const rules = find<V1ClusterRole>("ClusterRole").rules!;
+    expect(rules.filter((rule) => rule.resources!.includes("secrets"))).toEqual([]);
   });
 
   it("runs two non-root, read-only replicas with probes, a preStop delay and bootstrap", () => {
@@ -216,7 +263,7 @@ describe("tollgate manifests", () => {
     try {
       expect(await manifests(["--output-dir", join(dir, "base"), "--namespace", "policy"])).toBe(0);
       stdout.mockRestore();
-      expect(out).toBe(`wrote 15 files to ${join(dir, "base")}: kubectl apply -k ${join(dir, "base")}\n`);
+      expect(out).toBe(`wrote 17 files to ${join(dir, "base")}: kubectl apply -k ${join(dir, "base")}\n`);
       const built = installBase({ namespace: "policy" });
       expect(readdirSync(join(dir, "base")).sort()).toEqual(built.map((f) => f.path).sort());
       const kustomization = readFileSync(join(dir, "base", "kustomization.yaml"), "utf8");

@@ -160,6 +160,8 @@ describe("an exemption annotation from a policy admin with millions of ids", () 
       'exemption: "r4" in tollgate.dev/exempt is no rule',
       "exemption: 250 more ids in tollgate.dev/exempt are no rule",
       "exemption: tollgate.dev/exempt lists more than 256 ids; only the first 256 were read",
+      // Its last day is 10 days ahead: the exemption that holds says so too.
+      `exemption ends in 10 days: run-as-root exempted until ${until}; fix the object or renew it`,
     ]);
   });
 });
