@@ -1,4 +1,4 @@
-import type { CoordinationV1Api, V1Lease } from "@kubernetes/client-node";
+import { type CoordinationV1Api, type V1Lease, type V1LeaseSpec, V1MicroTime } from "@kubernetes/client-node";
 import { statusOf } from "./client.js";
 
 /**
@@ -39,6 +39,17 @@ export interface LeaderElection {
   isLeader(): boolean;
   /** Stops the loop and, when leading, releases the Lease. */
   stop(): Promise<void>;
+}
+
+/**
+ * The spec with its times as MicroTime: the apiserver refuses a Lease whose times are not written
+ * with six fractional digits, and client-node writes a plain Date with three (one read back too).
+ */
+function micro(spec: V1LeaseSpec): V1LeaseSpec {
+  const out: V1LeaseSpec = { ...spec };
+  if (spec.acquireTime !== undefined) out.acquireTime = new V1MicroTime(spec.acquireTime);
+  if (spec.renewTime !== undefined) out.renewTime = new V1MicroTime(spec.renewTime);
+  return out;
 }
 
 function secondsOf(ms: number): number {
@@ -123,7 +134,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     const replaced = await api.replaceNamespacedLease({
       name,
       namespace,
-      body: { ...lease, spec: { ...held, ...spec(transitions, acquired) } },
+      body: { ...lease, spec: micro({ ...held, ...spec(transitions, acquired) }) },
     });
     observed = { record: recordOf(replaced), at: now() };
     return true;
@@ -173,7 +184,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         await api.replaceNamespacedLease({
           name,
           namespace,
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1 } },
+          body: { ...lease, spec: micro({ ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1 }) },
         });
       } catch (error) {
         options.log?.warn(

@@ -107,7 +107,7 @@ describe("the continuous audit against a real kube-apiserver", () => {
       "crd/policyreports.wgpolicyk8s.io",
       "--timeout=30s",
     ]);
-    for (const name of [shop, pay, clean]) await cp.createNamespace(name);
+    for (const name of ["tollgate", shop, pay, clean]) await cp.createNamespace(name);
     // Seeded before tollgate starts, as what already runs on the day it is installed.
     await kubectl(
       ["apply", "-n", shop, "-f", "-"],
