@@ -16,7 +16,7 @@ import { kubeConfigFrom } from "./kubeconfig.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
 export const AUDIT_HELP = `Usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--namespace NS]
-                      [--output text|json|sarif] [--config FILE] [--policy PATH...]
+                      [--output text|json|sarif|html] [--config FILE] [--policy PATH...]
 
 Lists every object of the kinds tollgate's rules cover (all namespaces, or one with --namespace),
 runs the rules (and the ValidatingAdmissionPolicies of --policy or the config's policies:) on them
@@ -30,7 +30,7 @@ Options:
   --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   --context NAME     context to use (default: the current context)
   --namespace NS     audit one namespace; cluster-wide checklist items are skipped
-  --output FORMAT    text (default), json or sarif
+  --output FORMAT    text (default), json, sarif or html (one self-contained page)
   --config FILE      the webhook's config file (rule severities, options, excluded namespaces)
 
 Exit codes: 0 no deny finding; 1 deny findings; 2 usage error, unreachable cluster, or a list the
@@ -68,7 +68,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     io.stdout.write(`${AUDIT_HELP}\n`);
     return 0;
   }
-  const output = oneOf("output", values.output, ["text", "json", "sarif"] as const, "text");
+  const output = oneOf("output", values.output, ["text", "json", "sarif", "html"] as const, "text");
   const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
   if (loaded.errors.length > 0) {
     for (const error of loaded.errors) {
@@ -95,15 +95,16 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
         }
       : undefined,
   });
+  const now = (deps.now ?? (() => new Date()))();
   const report = auditReport({
     snapshot,
     problems,
     judged,
     policy,
-    now: (deps.now ?? (() => new Date()))(),
+    now,
     namespace: values.namespace,
   });
-  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors())) {
+  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors(), now)) {
     io.stdout.write(chunk);
   }
   return exitCodeOf(report);

@@ -18,8 +18,8 @@ import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
 import { type CliIO, processIO } from "./io.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
-export const CHECK_HELP = `Usage: tollgate check [PATH... | -] [--output text|json|sarif|junit] [--mode enforce|warn]
-                      [--config FILE] [--policy PATH...]
+export const CHECK_HELP = `Usage: tollgate check [PATH... | -] [--output text|json|sarif|junit|html]
+                      [--mode enforce|warn] [--config FILE] [--policy PATH...]
 
 Checks Kubernetes manifests offline with the webhook's rules, as the webhook would judge them on
 CREATE. PATH is a file (any extension), a folder (searched recursively for .yaml, .yml and .json;
@@ -32,7 +32,8 @@ Multi-document YAML and List kinds are read; every finding names its file, line 
 
 Options:
   --output FORMAT  text (default; colour on a terminal, NO_COLOR/FORCE_COLOR respected), json,
-                   sarif (2.1.0, for code scanning) or junit
+                   sarif (2.1.0, for code scanning), junit, or html (one self-contained page:
+                   scores per namespace, findings by rule and namespace, a filter)
   --mode MODE      enforce or warn; default: defaultMode from the config (enforce). In warn mode
                    every finding is a warning.
   --config FILE    the webhook's config file (rule severities, options, exemptions)

@@ -1,3 +1,4 @@
+import { renderHtml } from "./html.js";
 import { renderJson } from "./json.js";
 import { renderJunit } from "./junit.js";
 import type { Report, RuleDescriptor } from "./model.js";
@@ -5,18 +6,20 @@ import { sarifChunks } from "./sarif.js";
 import { renderText } from "./text.js";
 import { toolVersion } from "../version.js";
 
-export const OUTPUTS = ["text", "json", "sarif", "junit"] as const;
+export const OUTPUTS = ["text", "json", "sarif", "junit", "html"] as const;
 export type Output = (typeof OUTPUTS)[number];
 
 /**
  * A report in the chosen format, as chunks to write out one after the other (several for SARIF,
- * whose logs are the largest); `rules` is the catalog SARIF describes.
+ * whose logs are the largest); `rules` is the catalog SARIF and HTML describe; `now` decides which
+ * exemptions the HTML report flags as expiring soon.
  */
 export function render(
   report: Report,
   output: Output,
   color: boolean,
   rules: readonly RuleDescriptor[],
+  now: Date = new Date(),
 ): Iterable<string> {
   switch (output) {
     case "json":
@@ -25,6 +28,8 @@ export function render(
       return sarifChunks(report, rules, toolVersion());
     case "junit":
       return [renderJunit(report)];
+    case "html":
+      return [renderHtml(report, rules, now)];
     default:
       return [renderText(report, color)];
   }

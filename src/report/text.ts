@@ -79,7 +79,7 @@ function renderError(error: ReportError, paint: Paint): string {
 }
 
 /** `Rollout (argoproj.io/v1alpha1) x2`, or the documents that are no Kubernetes object. */
-function describeNotCovered(group: NotCovered): string {
+export function describeNotCovered(group: NotCovered): string {
   if (group.kind === null) return `${plural(group.count, "document")} without apiVersion and kind`;
   const name = `${group.kind} (${group.apiVersion ?? "no apiVersion"})`;
   return group.count === 1 ? name : `${name} x${group.count}`;

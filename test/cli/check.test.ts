@@ -280,7 +280,7 @@ describe("tollgate check", () => {
     [[], "tollgate check: give files, folders, or - to read stdin"],
     [
       [TREE, "--output", "xml"],
-      'tollgate check: --output must be one of text, json, sarif, junit, got "xml"',
+      'tollgate check: --output must be one of text, json, sarif, junit, html, got "xml"',
     ],
     [[TREE, "--mode", "audit"], 'tollgate check: --mode must be one of enforce, warn, got "audit"'],
     [[TREE, "--bogus"], "tollgate check: unknown option --bogus"],
