@@ -193,7 +193,6 @@ export class ReportWriter implements ReportSink {
   }
 }
 
-
 export interface StandingAudit {
   picture: StandingPicture;
   /** Resolves once the first picture is complete (or the scanner gave up starting). */
