@@ -2,6 +2,7 @@ import type { StandingPicture } from "../audit/scanner.js";
 import { previewNames } from "../audit/scanner.js";
 import type { Policy } from "../engine/policy.js";
 import { MODE_LABEL } from "../objects/labels.js";
+import type { Report, ReportObject } from "../report/model.js";
 import type { AdmissionReview } from "./schema.js";
 
 /** The mode a Namespace's labels give it: its `tollgate.dev/mode` label, else the config's default. */
@@ -41,12 +42,35 @@ export function promotionPreview(
       "tollgate: the audit has not judged this namespace yet; run `tollgate audit --namespace` to see what enforce would deny",
     ];
   }
+  return previewLines(namespace, denied).map((line) => `tollgate: ${line}`);
+}
+
+/**
+ * What enforce would deny in `namespace` now, as the promotion preview and `tollgate audit
+ * --preview enforce` say it: a line with the count, one per object (the first 10), and how many
+ * more. Empty when nothing would be denied.
+ */
+export function previewLines(namespace: string, denied: readonly ReportObject[]): string[] {
   if (denied.length === 0) return [];
   const { names, more } = previewNames(denied);
   const count = denied.length === 1 ? "1 object that runs" : `${denied.length} objects that run`;
   return [
-    `tollgate: enforce would deny ${count} in ${namespace} now:`,
-    ...names.map((name) => `tollgate: - ${name}`),
-    ...(more > 0 ? [`tollgate: … and ${more} more (tollgate audit --namespace ${namespace})`] : []),
+    `enforce would deny ${count} in ${namespace} now:`,
+    ...names.map((name) => `- ${name}`),
+    ...(more > 0 ? [`… and ${more} more (tollgate audit --namespace ${namespace})`] : []),
   ];
+}
+
+/** The objects of `namespace` in an audit report that enforce would deny (deny findings of admission rules). */
+export function wouldDenyIn(
+  report: Report,
+  namespace: string,
+  isAdmissionRule: (id: string) => boolean,
+): ReportObject[] {
+  return report.objects.filter(
+    (object) =>
+      object.skipped === undefined &&
+      object.namespace === namespace &&
+      object.findings.some((finding) => finding.severity === "deny" && isAdmissionRule(finding.rule)),
+  );
 }

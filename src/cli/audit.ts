@@ -9,7 +9,8 @@ import { render } from "../report/render.js";
 import { colorWanted } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import { describeInputError } from "../input/documents.js";
-import { parseCommandArgs, userErrorText } from "./args.js";
+import { previewLines, wouldDenyIn } from "../admission/preview.js";
+import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
 import { kubeConfigFrom } from "./kubeconfig.js";
@@ -32,6 +33,9 @@ Options:
   --namespace NS     audit one namespace; cluster-wide checklist items are skipped
   --output FORMAT    text (default), json, sarif or html (one self-contained page)
   --config FILE      the webhook's config file (rule severities, options, excluded namespaces)
+  --preview enforce  with --namespace: only say what enforce mode would deny there now, as the
+                     webhook warns a policy admin who switches the namespace to enforce (exit 1
+                     when something would be denied)
 
 Exit codes: 0 no deny finding; 1 deny findings; 2 usage error, unreachable cluster, or a list the
 cluster refused (the report still shows everything that could be read).`;
@@ -62,6 +66,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     output: { type: "string", short: "o" },
     config: { type: "string" },
     policy: { type: "string", multiple: true },
+    preview: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -69,6 +74,15 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     return 0;
   }
   const output = oneOf("output", values.output, ["text", "json", "sarif", "html"] as const, "text");
+  const preview =
+    values.preview === undefined
+      ? undefined
+      : oneOf("preview", values.preview, ["enforce"] as const, "enforce");
+  if (preview !== undefined && values.namespace === undefined) {
+    throw new UsageError(
+      "--preview enforce needs --namespace NS: the namespace that would switch to enforce",
+    );
+  }
   const loaded = await loadConfigAndPolicies(values.config, values.policy ?? []);
   if (loaded.errors.length > 0) {
     for (const error of loaded.errors) {
@@ -104,6 +118,16 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     now,
     namespace: values.namespace,
   });
+  if (preview !== undefined && values.namespace !== undefined) {
+    const denied = wouldDenyIn(report, values.namespace, (id) => policy.registry.has(id));
+    const lines = previewLines(values.namespace, denied);
+    io.stdout.write(
+      lines.length > 0
+        ? `${lines.join("\n")}\n`
+        : `enforce would deny nothing that runs in ${values.namespace} now\n`,
+    );
+    return report.errors.length > 0 ? 2 : denied.length > 0 ? 1 : 0;
+  }
   for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors(), now)) {
     io.stdout.write(chunk);
   }

@@ -1,3 +1,4 @@
+import { namespaceStandings } from "./namespaces.js";
 import { exemptedOf, findingsOf, notCoveredOf, type Report, summarize } from "./model.js";
 
 /**
@@ -18,6 +19,8 @@ export function renderJson(report: Report): string {
       summary: summarize(report),
       notCovered: notCoveredOf(report),
       exempted: exemptedOf(report),
+      // audit: how each namespace stands against enforce mode (score, readiness).
+      ...(report.command === "audit" ? { namespaces: namespaceStandings(report) } : {}),
     },
     null,
     2,

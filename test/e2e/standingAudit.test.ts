@@ -5,6 +5,7 @@
  * test reads back with the real kubectl; two processes elect one writer on a Lease.
  */
 import { randomBytes } from "node:crypto";
+import { copyFileSync } from "node:fs";
 import { dump } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyReportCrds } from "../../src/k8s/policyReportCrds.js";
@@ -125,6 +126,9 @@ describe("the continuous audit against a real kube-apiserver", () => {
   afterAll(async () => {
     await second?.stop();
     await first?.stop();
+    // To read what the replicas logged after a failure: TOLLGATE_E2E_KEEP_LOG=FILE.
+    const keep = process.env.TOLLGATE_E2E_KEEP_LOG;
+    if (keep && (first ?? second)) copyFileSync((first ?? second)!.logFile, keep);
     await cp?.stop();
   });
 
@@ -234,9 +238,12 @@ describe("the continuous audit against a real kube-apiserver", () => {
   });
 
   it("warns about an exemption that ends within 14 days when the object is written", async () => {
-    const r = await cp.kubectl(["apply", "-n", pay, "-f", "-", "--dry-run=server"], {
-      input: exemptPod("exempt-soon", day(7)),
-    });
+    // A changed object (a new label), or kubectl sends nothing for an unchanged one.
+    const changed = exemptPod("exempt-soon", day(7)).replace(
+      "metadata:\n",
+      'metadata:\n  labels: { touched: "yes" }\n',
+    );
+    const r = await cp.kubectl(["apply", "-n", pay, "-f", "-", "--dry-run=server"], { input: changed });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
       new RegExp(

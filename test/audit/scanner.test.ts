@@ -1,0 +1,144 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import type { ReportContent } from "../../src/audit/policyReport.js";
+import { Scanner, type WatchedKind } from "../../src/audit/scanner.js";
+import { DEFAULT_CONFIG } from "../../src/config/load.js";
+import { compilePolicy } from "../../src/engine/policy.js";
+import { createMetrics } from "../../src/metrics.js";
+import type { KindName } from "../../src/objects/kinds.js";
+
+/** An informer over an in-memory list: what client-node's ListWatch gives the scanner. */
+class MemoryInformer implements WatchedKind {
+  private readonly objects = new Map<string, KubernetesObject>();
+  private readonly handlers = new Map<string, ((object: never) => void)[]>();
+  constructor(initial: KubernetesObject[] = []) {
+    for (const object of initial) this.objects.set(this.key(object), object);
+  }
+  private key(object: KubernetesObject) {
+    return `${object.metadata?.namespace}/${object.metadata?.name}`;
+  }
+  list() {
+    return [...this.objects.values()];
+  }
+  async start() {}
+  async stop() {}
+  on(event: string, handler: (object: never) => void) {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
+  }
+  put(object: KubernetesObject) {
+    const event = this.objects.has(this.key(object)) ? "update" : "add";
+    this.objects.set(this.key(object), object);
+    for (const handler of this.handlers.get(event) ?? []) handler(object as never);
+  }
+  remove(object: KubernetesObject) {
+    this.objects.delete(this.key(object));
+    for (const handler of this.handlers.get("delete") ?? []) handler(object as never);
+  }
+}
+
+const namespace = (name: string): KubernetesObject => ({
+  apiVersion: "v1",
+  kind: "Namespace",
+  metadata: { name },
+});
+const pod = (name: string, ns: string, root: boolean): KubernetesObject =>
+  ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: ns },
+    spec: {
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: !root, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "web",
+          image: "registry.example/web:1.0",
+          resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "10m", memory: "16Mi" } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          },
+          livenessProbe: { tcpSocket: { port: 80 } },
+          readinessProbe: { tcpSocket: { port: 80 } },
+        },
+      ],
+    },
+  }) as KubernetesObject;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function setUp(leader: { value: boolean }) {
+  const informers = new Map<KindName, MemoryInformer>([
+    ["Namespace", new MemoryInformer([namespace("shop"), namespace("kube-system")])],
+    ["Pod", new MemoryInformer([pod("root", "shop", true), pod("fine", "shop", false)])],
+  ]);
+  const written: ReportContent[][] = [];
+  const metrics = createMetrics();
+  const policy = compilePolicy(DEFAULT_CONFIG);
+  const scanner = new Scanner({
+    watch: (kind) => informers.get(kind) ?? new MemoryInformer(),
+    policy: () => policy,
+    settings: () => DEFAULT_CONFIG.audit,
+    metrics: metrics.audit,
+    log: { info: () => undefined, warn: () => undefined },
+    isLeader: () => leader.value,
+    sink: { write: async (contents) => void written.push([...contents]) },
+    debounceMs: 20,
+    maxWaitMs: 100,
+  });
+  return { informers, written, metrics, scanner };
+}
+
+const failsOf = (content: ReportContent | undefined) =>
+  (content?.results ?? [])
+    .filter((r) => r.result === "fail")
+    .map((r) => `${r.policy} ${r.resources[0]!.name}`);
+
+describe("the background scanner", () => {
+  it("judges what is cached, writes only as leader, and follows adds and deletes", async () => {
+    const leader = { value: false };
+    const { informers, written, metrics, scanner } = setUp(leader);
+    await scanner.start();
+    // Not the leader: nothing written, but the picture and the gauges are there.
+    expect(written).toEqual([]);
+    const shop = scanner.contents().find((c) => c.namespace === "shop");
+    expect(failsOf(shop)).toEqual(["run-as-root root"]);
+    expect(scanner.contents().map((c) => c.namespace)).toEqual([undefined, "shop"]);
+    expect(scanner.wouldDeny("shop")?.map((o) => o.name)).toEqual(["root"]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tollgate_namespace_enforce_ready{namespace="shop"} 0');
+    expect(text).toContain('tollgate_audit_findings{namespace="shop",rule="run-as-root",severity="deny"} 1');
+
+    leader.value = true;
+    informers.get("Pod")!.put(pod("second", "shop", true));
+    await sleep(150);
+    expect(written).toHaveLength(1);
+    expect(failsOf(written[0]!.find((c) => c.namespace === "shop"))).toEqual([
+      "run-as-root root",
+      "run-as-root second",
+    ]);
+
+    informers.get("Pod")!.remove(pod("root", "shop", true));
+    informers.get("Pod")!.remove(pod("second", "shop", true));
+    await sleep(150);
+    expect(failsOf(written.at(-1)!.find((c) => c.namespace === "shop"))).toEqual([]);
+    expect(scanner.wouldDeny("shop")).toEqual([]);
+    expect(await metrics.registry.metrics()).toContain(
+      'tollgate_namespace_enforce_ready{namespace="shop"} 1',
+    );
+    await scanner.stop();
+  });
+
+  it("a burst of changes is judged once, after it", async () => {
+    const leader = { value: true };
+    const { informers, written, scanner } = setUp(leader);
+    await scanner.start();
+    const before = written.length;
+    for (let i = 0; i < 50; i++) informers.get("Pod")!.put(pod(`burst-${i}`, "shop", true));
+    await sleep(200);
+    expect(written.length - before).toBe(1);
+    expect(failsOf(written.at(-1)!.find((c) => c.namespace === "shop"))).toHaveLength(51);
+    await scanner.stop();
+  });
+});
