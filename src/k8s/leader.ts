@@ -79,6 +79,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   let leading = false;
   let stopped = false;
   let lastRenew = 0;
+  let lastFailure: string | undefined;
   let observed: { record: string; at: number } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -116,7 +117,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name, namespace },
-          spec: spec(0, created),
+          spec: micro(spec(0, created)),
         },
       });
       observed = undefined;
@@ -143,6 +144,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   async function round(): Promise<void> {
     try {
       const holds = await tryAcquireOrRenew();
+      lastFailure = undefined;
       if (holds) lastRenew = now();
       if (stopped) return;
       setLeading(holds);

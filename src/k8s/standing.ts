@@ -221,17 +221,17 @@ export function startStandingAudit(options: StandingAuditOptions): StandingAudit
   const { kubeConfig, metrics, log } = options;
   const writer = new ReportWriter(kubeConfig, metrics, log);
   const identity = options.identity ?? `${process.env.POD_NAME ?? hostname()}_${randomUUID().slice(0, 8)}`;
-  let election: LeaderElection | undefined;
+  const holder: { election?: LeaderElection } = {};
   const scanner = new Scanner({
     watch: apiWatchFactory(kubeConfig),
     policy: options.policy,
     settings: () => options.policy().config.audit,
     metrics,
     log,
-    isLeader: () => election?.isLeader() === true,
+    isLeader: () => holder.election?.isLeader() === true,
     sink: writer,
   });
-  election = startLeaderElection({
+  const election = startLeaderElection({
     api: kubeConfig.makeApiClient(CoordinationV1Api),
     namespace: options.namespace,
     name: AUDIT_LEASE_NAME,
@@ -247,6 +247,7 @@ export function startStandingAudit(options: StandingAuditOptions): StandingAudit
     onStoppedLeading: () => metrics.leader.set(0),
     log,
   });
+  holder.election = election;
   const started = scanner.start().catch((error: unknown) => {
     log.warn({ err: String(error) }, "the audit scanner did not start");
   });
@@ -254,7 +255,7 @@ export function startStandingAudit(options: StandingAuditOptions): StandingAudit
     picture: scanner,
     started,
     async stop() {
-      await election?.stop();
+      await election.stop();
       await scanner.stop();
     },
   };
