@@ -252,6 +252,7 @@ describe("the continuous audit against a real kube-apiserver", () => {
     );
   });
 
+  // clean is in enforce mode by now: the second wave goes to pay, in warn mode.
   it("two replicas: one writes; when it dies, the other takes over within the lease duration", async () => {
     second = await startTollgate(cp, { config: "audit:\n  resync: 10m\n" });
     await sleep(3_000);
@@ -259,11 +260,11 @@ describe("the continuous audit against a real kube-apiserver", () => {
     expect(sumOfMetric(a, "tollgate_audit_leader")).toBe(1);
     expect(sumOfMetric(b, "tollgate_audit_leader")).toBe(0);
     // A change: only the leader writes it.
-    await kubectl(["apply", "-n", clean, "-f", "-"], rootPod("second-wave"));
+    await kubectl(["apply", "-n", pay, "-f", "-"], rootPod("second-wave"));
     await until(
       "second-wave reported",
       async () => {
-        const r = await report(clean);
+        const r = await report(pay);
         return r && podResults(r).includes("fail run-as-root Pod/second-wave") ? true : undefined;
       },
       5_000,
@@ -284,11 +285,11 @@ describe("the continuous audit against a real kube-apiserver", () => {
       20_000,
     );
     expect(Date.now() - killed).toBeLessThan(15_000 + 2_500);
-    await kubectl(["delete", "pod", "second-wave", "-n", clean]);
+    await kubectl(["delete", "pod", "second-wave", "-n", pay]);
     await until(
       "second-wave gone, written by the new leader",
       async () => {
-        const r = await report(clean);
+        const r = await report(pay);
         return r && !podResults(r).some((line) => line.endsWith("Pod/second-wave")) ? true : undefined;
       },
       5_000,
