@@ -34,8 +34,11 @@ export type WatchFactory = (kind: KindName) => WatchedKind;
 
 /** Writes the reports (the leader only): see reportWriter.ts. */
 export interface ReportSink {
-  /** Writes the contents that changed since the last write; resolves when done. */
-  write(contents: readonly ReportContent[]): Promise<void>;
+  /**
+   * Writes the contents that changed since the last write. Resolves true when every one is in the
+   * cluster, false when something could not be written (the scanner then tries again shortly).
+   */
+  write(contents: readonly ReportContent[]): Promise<boolean>;
 }
 
 export interface ScannerOptions {
@@ -50,6 +53,8 @@ export interface ScannerOptions {
   /** A change is judged this long after the last one, at most `maxWaitMs` after the first. */
   debounceMs?: number;
   maxWaitMs?: number;
+  /** Reports that could not be written are tried again after this long (5 s unless told). */
+  writeRetryMs?: number;
   now?: () => Date;
 }
 
@@ -57,6 +62,8 @@ export interface ScannerOptions {
 const CHUNK = 100;
 /** A watch that failed is started again after this pause; a refused or unserved kind at resync. */
 const RESTART_DELAY_MS = 5_000;
+/** Reports that could not be written (the apiserver busy, a CRD just created) are tried again after this. */
+const WRITE_RETRY_MS = 5_000;
 /** Warnings name at most this many objects; a count says how many more. */
 export const PREVIEW_LIMIT = 10;
 
@@ -290,7 +297,17 @@ export class Scanner implements StandingPicture {
     }));
     const report = assembleAuditReport({ snapshot, problems, judged: this.judgedKinds, policy, now }, judged);
     this.publish(report, policy, namespaces);
-    if (this.options.isLeader()) await this.options.sink.write(this.lastContents);
+    if (this.options.isLeader() && !(await this.options.sink.write(this.lastContents))) this.retryWrite();
+  }
+
+  /** Another pass in a while: nothing may have changed by then, and the reports must still be written. */
+  private retryWrite(): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stopped) void this.recompute();
+    }, this.options.writeRetryMs ?? WRITE_RETRY_MS);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   /** Every cached object by key, of the kinds audit judges. */

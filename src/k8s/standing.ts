@@ -112,11 +112,10 @@ export class ReportWriter implements ReportSink {
     this.primed = false;
   }
 
-  async write(contents: readonly ReportContent[]): Promise<void> {
-    if (Date.now() < this.unservedUntil) return;
-    if (!this.primed) {
-      if (!(await this.prime())) return;
-    }
+  async write(contents: readonly ReportContent[]): Promise<boolean> {
+    if (Date.now() < this.unservedUntil) return false;
+    if (!this.primed && !(await this.prime())) return false;
+    let all = true;
     const now = new Date();
     for (const content of contents) {
       const where = content.namespace ?? "";
@@ -135,13 +134,16 @@ export class ReportWriter implements ReportSink {
       } catch (error) {
         if (statusOf(error) === 404 && content.namespace === undefined) {
           this.unserved();
-          return;
+          return false;
         }
-        // A namespace being deleted refuses new objects: counted, tried again at the next pass.
+        // A namespace being deleted refuses new objects, a busy apiserver answers 429: counted,
+        // and tried again by the scanner.
+        all = false;
         this.metrics.reportWrites.inc({ result: "failed" });
-        this.log.warn({ namespace: where, err: String(error) }, "policy report write failed");
+        this.log.warn({ namespace: where, err: String(error).slice(0, 500) }, "policy report write failed");
       }
     }
+    return all;
   }
 
   /** Reads the digests of the reports tollgate wrote before (another leader, an earlier run). */
@@ -176,7 +178,11 @@ export class ReportWriter implements ReportSink {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) this.unserved();
-      else this.log.warn({ err: String(error) }, "cannot read the existing policy reports");
+      else
+        this.log.warn(
+          { err: String(error).slice(0, 500) },
+          "cannot read the existing policy reports; trying again",
+        );
       return false;
     }
   }

@@ -68,7 +68,7 @@ const pod = (name: string, ns: string, root: boolean): KubernetesObject =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function setUp(leader: { value: boolean }) {
+function setUp(leader: { value: boolean }, failWrites = 0) {
   const informers = new Map<KindName, MemoryInformer>([
     ["Namespace", new MemoryInformer([namespace("shop"), namespace("kube-system")])],
     ["Pod", new MemoryInformer([pod("root", "shop", true), pod("fine", "shop", false)])],
@@ -83,7 +83,14 @@ function setUp(leader: { value: boolean }) {
     metrics: metrics.audit,
     log: { info: () => undefined, warn: () => undefined },
     isLeader: () => leader.value,
-    sink: { write: async (contents) => void written.push([...contents]) },
+    sink: {
+      write: async (contents) => {
+        if (failWrites-- > 0) return false;
+        written.push([...contents]);
+        return true;
+      },
+    },
+    writeRetryMs: 50,
     debounceMs: 20,
     maxWaitMs: 100,
   });
@@ -139,6 +146,16 @@ describe("the background scanner", () => {
     await sleep(200);
     expect(written.length - before).toBe(1);
     expect(failsOf(written.at(-1)!.find((c) => c.namespace === "shop"))).toHaveLength(51);
+    await scanner.stop();
+  });
+
+  it("reports that could not be written are written at the next try, though nothing changed", async () => {
+    const { written, scanner } = setUp({ value: true }, 2);
+    await scanner.start();
+    expect(written).toEqual([]);
+    await sleep(300);
+    expect(written).toHaveLength(1);
+    expect(failsOf(written[0]!.find((c) => c.namespace === "shop"))).toEqual(["run-as-root root"]);
     await scanner.stop();
   });
 });
