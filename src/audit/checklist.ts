@@ -18,17 +18,22 @@ export interface ChecklistResult {
 
 /**
  * Run the checks (every one, unless told) over a snapshot. Pure: the clock and the config come in
- * as options. A check whose inputs could not be listed is skipped, and a note says which and why.
+ * as options. A check whose inputs could not be listed is skipped, and a note says which and why;
+ * a check adds its own notes for what the API cannot tell it.
  */
 export function runChecklist(
   snapshot: ClusterSnapshot,
   options: ChecklistOptions,
   checks: readonly Check[] = ALL_CHECKS,
 ): ChecklistResult {
-  const ctx: CheckContext = { newestMinor: NEWEST_KUBERNETES_MINOR, ...options };
   const findings: ReportFinding[] = [];
   const notes: string[] = [];
   for (const check of checks) {
+    const ctx: CheckContext = {
+      newestMinor: NEWEST_KUBERNETES_MINOR,
+      ...options,
+      note: (text) => notes.push(`${check.id}: ${text}`),
+    };
     if (snapshot.namespace !== undefined && !check.namespaceScoped) {
       notes.push(`${check.id}: skipped, it needs the whole cluster (audit without --namespace)`);
       continue;

@@ -51,6 +51,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     expect(code).toBe(1);
     expect(requests).toContain("/api/v1/namespaces?continue=page-2&limit=500");
     expect(requests).toContain("/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls&limit=500");
+    expect(requests).toContain("/api/v1/secrets?fieldSelector=type%3Dhelm.sh%2Frelease.v1&limit=500");
     expect(report!.findings.map((f) => `${f.severity} ${f.rule} ${f.kind} ${f.namespace}/${f.name}`)).toEqual(
       [
         "warn namespace-pss-label-missing Namespace /legacy",
@@ -73,6 +74,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
         "deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin",
         "warn secrets-readers User /alice@example.com",
         "warn secrets-readers ServiceAccount shop/ci",
+        "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
         "warn backup-schedule-missing Cluster /cluster",
         "warn monitoring-missing Cluster /cluster",
         "warn server-version-unsupported Cluster /cluster",
@@ -85,14 +87,19 @@ describe("tollgate audit against recorded apiserver responses", () => {
     );
     expect(tls.file).toBeNull();
     expect(tls.line).toBeNull();
+    expect(report!.findings.find((f) => f.rule === "helm-release-hygiene")?.message).toBe(
+      "Helm release legacy/api: its last revision 2 failed",
+    );
     expect(report!.notes).toEqual([
       "velero.io/v1 Schedule is not served (its CRD is not installed)",
       "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
+      "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+      "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
     ]);
     expect(report!.errors).toEqual([]);
     // Not judged: the owned ReplicaSet and Pod, the built-in cluster-admin ClusterRole and
     // ClusterRoleBinding, and the kube-system Namespace and RoleBinding (an excluded namespace).
-    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 19, errors: 0 });
+    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 20, errors: 0 });
   });
 
   test("a refused list is an error naming verb and resource; its items are skipped; exit 2", async () => {
@@ -170,6 +177,8 @@ describe("tollgate audit against recorded apiserver responses", () => {
     ]);
     expect(report!.notes).toEqual([
       "velero.io/v1 Schedule is not served (its CRD is not installed)",
+      "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+      "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
       "monitoring-missing: skipped, cannot read Prometheus (forbidden)",
     ]);
     expect(report!.findings.find((f) => f.rule === "backup-schedule-missing")?.message).toBe(
@@ -180,9 +189,9 @@ describe("tollgate audit against recorded apiserver responses", () => {
   function legacyRoutes(): Routes {
     const routes: Routes = {};
     for (const [path, route] of Object.entries(recordedRoutes())) {
-      const match = /^\/(api\/v1|apis\/[^/]+\/v1)\/([a-z]+)$/.exec(path);
+      const match = /^\/(api\/v1|apis\/[^/]+\/v1)\/([a-z]+)(\?.*)?$/.exec(path);
       if (match && path !== "/api/v1/namespaces")
-        routes[`/${match[1]}/namespaces/legacy/${match[2]}`] = route;
+        routes[`/${match[1]}/namespaces/legacy/${match[2]}${match[3] ?? ""}`] = route;
     }
     routes["/api/v1/namespaces"] = {
       fieldSelector: "metadata.name=legacy",
@@ -217,7 +226,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     });
     expect(code).toBe(1);
     expect(captured.stdout().trimEnd().split("\n").at(-1)).toBe(
-      "17 findings (4 deny, 13 warn) in 10 objects in namespace legacy, 3 skipped (enforce mode)",
+      "18 findings (4 deny, 14 warn) in 11 objects in namespace legacy, 3 skipped (enforce mode)",
     );
   });
 

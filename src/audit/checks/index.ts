@@ -1,6 +1,9 @@
 import { buildRegistry } from "../../rules/index.js";
+import { alertsMissing } from "./alerts-missing.js";
+import { apiserverFlagsInsecure } from "./apiserver-flags-insecure.js";
 import { backupScheduleMissing } from "./backup-schedule-missing.js";
 import { clusterAdminBinding } from "./cluster-admin-binding.js";
+import { helmReleaseHygiene } from "./helm-release-hygiene.js";
 import { monitoringMissing } from "./monitoring-missing.js";
 import { namespaceDefaultDenyMissing } from "./namespace-default-deny-missing.js";
 import { namespaceDnsEgressMissing } from "./namespace-dns-egress-missing.js";
@@ -25,8 +28,11 @@ export const ALL_CHECKS: readonly Check[] = [
   namespacePssEnforceMissing,
   workloadPdbMissing,
   secretsReaders,
+  apiserverFlagsInsecure,
+  helmReleaseHygiene,
   backupScheduleMissing,
   monitoringMissing,
+  alertsMissing,
   tlsSecretExpiring,
   serverVersionUnsupported,
   tollgateWebhookMissing,

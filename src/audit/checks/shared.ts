@@ -9,6 +9,8 @@ import type { Check } from "./types.js";
 /** How far ahead an expiring certificate is reported. */
 export const EXPIRY_DAYS = 30;
 export const DAY_MS = 86_400_000;
+/** The type of the Secrets that hold a serving certificate and its key. */
+export const TLS_SECRET_TYPE = "kubernetes.io/tls";
 
 export type Target = Pick<ReportFinding, "kind" | "namespace" | "name">;
 
