@@ -76,6 +76,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
         "warn secrets-readers ServiceAccount shop/ci",
         "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
         "warn backup-schedule-missing Cluster /cluster",
+        "warn autoscaler-missing Cluster /cluster",
         "warn monitoring-missing Cluster /cluster",
         "warn server-version-unsupported Cluster /cluster",
         "warn tls-secret-expiring Secret shop/web-tls",
@@ -94,12 +95,14 @@ describe("tollgate audit against recorded apiserver responses", () => {
       "velero.io/v1 Schedule is not served (its CRD is not installed)",
       "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
       "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+      "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
+      "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
       "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
     ]);
     expect(report!.errors).toEqual([]);
     // Not judged: the owned ReplicaSet and Pod, the built-in cluster-admin ClusterRole and
     // ClusterRoleBinding, and the kube-system Namespace and RoleBinding (an excluded namespace).
-    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 20, errors: 0 });
+    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 21, errors: 0 });
   });
 
   test("a refused list is an error naming verb and resource; its items are skipped; exit 2", async () => {
@@ -178,6 +181,8 @@ describe("tollgate audit against recorded apiserver responses", () => {
     expect(report!.notes).toEqual([
       "velero.io/v1 Schedule is not served (its CRD is not installed)",
       "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+      "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
+      "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
       "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
       "monitoring-missing: skipped, cannot read Prometheus (forbidden)",
     ]);
