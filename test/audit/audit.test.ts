@@ -130,9 +130,11 @@ describe("tollgate audit against recorded apiserver responses", () => {
       },
     ]);
     expect(report!.notes).toContain(
-      "cluster-admin-binding: skipped, cannot read ClusterRoleBinding (forbidden)",
+      "cluster-admin-binding: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io)",
     );
-    expect(report!.notes).toContain("secrets-readers: skipped, cannot read ClusterRoleBinding (forbidden)");
+    expect(report!.notes).toContain(
+      "secrets-readers: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io)",
+    );
     expect(report!.findings.some((f) => f.rule === "cluster-admin-binding")).toBe(false);
   });
 
@@ -184,7 +186,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
       "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
       "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
       "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
-      "monitoring-missing: skipped, cannot read Prometheus (forbidden)",
+      "monitoring-missing: skipped, missing permission to list prometheuses (monitoring.coreos.com)",
     ]);
     expect(report!.findings.find((f) => f.rule === "backup-schedule-missing")?.message).toBe(
       "no backup is scheduled: Velero is not installed (velero.io/v1 Schedule is not served) and no CronJob backs up etcd",

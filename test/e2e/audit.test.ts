@@ -401,10 +401,10 @@ describe("tollgate audit against a real kube-apiserver", () => {
     // before it routes); discovery shows they are not installed, which is the answer, not an error.
     expect(report!.notes).toEqual([
       ...CRD_NOTES,
-      "cluster-admin-binding: skipped, cannot read ClusterRoleBinding (forbidden), RoleBinding (forbidden)",
-      "secrets-readers: skipped, cannot read Role (forbidden), ClusterRole (forbidden), RoleBinding (forbidden), ClusterRoleBinding (forbidden)",
-      "tollgate-webhook-missing: skipped, cannot read ValidatingWebhookConfiguration (forbidden)",
-      "tollgate-webhook-cert-expiring: skipped, cannot read ValidatingWebhookConfiguration (forbidden)",
+      "cluster-admin-binding: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io), rolebindings (rbac.authorization.k8s.io)",
+      "secrets-readers: skipped, missing permission to list roles (rbac.authorization.k8s.io), clusterroles (rbac.authorization.k8s.io), rolebindings (rbac.authorization.k8s.io), clusterrolebindings (rbac.authorization.k8s.io)",
+      "tollgate-webhook-missing: skipped, missing permission to list validatingwebhookconfigurations (admissionregistration.k8s.io)",
+      "tollgate-webhook-cert-expiring: skipped, missing permission to list validatingwebhookconfigurations (admissionregistration.k8s.io)",
     ]);
     // What could be read is still judged; the RBAC objects could not be.
     expect(report!.findings.map(line)).toEqual([
