@@ -51,14 +51,22 @@ interface JsonReport {
 }
 
 const NAMESPACE_ONLY_NOTES = [
-  "cluster-admin-binding",
-  "secrets-readers",
-  "backup-schedule-missing",
-  "monitoring-missing",
-  "server-version-unsupported",
-  "tollgate-webhook-missing",
-  "tollgate-webhook-cert-expiring",
-].map((id) => `${id}: skipped, it needs the whole cluster (audit without --namespace)`);
+  // certificate-not-ready runs per namespace, so Certificates are listed there too.
+  "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
+  ...[
+    "cluster-admin-binding",
+    "workload-on-system-nodes",
+    "secrets-readers",
+    "apiserver-flags-insecure",
+    "backup-schedule-missing",
+    "autoscaler-missing",
+    "monitoring-missing",
+    "alerts-missing",
+    "server-version-unsupported",
+    "tollgate-webhook-missing",
+    "tollgate-webhook-cert-expiring",
+  ].map((id) => `${id}: skipped, it needs the whole cluster (audit without --namespace)`),
+];
 
 const CRD_NOTES = [
   "velero.io/v1 Schedule is not served (its CRD is not installed)",
@@ -68,10 +76,42 @@ const CRD_NOTES = [
   "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
 ];
 
-/** What the `view` ServiceAccount cannot list, what the audit skips for it, and what it still finds. */
-const VIEW_ERRORS: string[] = [];
-const VIEW_NOTES: string[] = [];
-const VIEW_FINDINGS: string[] = [];
+/** The kube-apiserver Pod with kubeadm's default flags: no encryption, no audit log, anonymous on. */
+const APISERVER_FINDINGS = Array<string>(3).fill(
+  "warn apiserver-flags-insecure Pod kube-system/kube-apiserver-cp2",
+);
+
+/** legacy/api's failed revision holding a password, legacy/worker's 11 revisions. */
+const HELM_FINDINGS = [
+  "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
+  "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
+  "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.worker.v11",
+];
+
+/** No Velero, no node autoscaler, no Prometheus operator. */
+const MISSING_FINDINGS = [
+  "warn backup-schedule-missing Cluster /cluster",
+  "warn autoscaler-missing Cluster /cluster",
+  "warn monitoring-missing Cluster /cluster",
+];
+
+const TLS_FINDINGS = [
+  "warn tls-secret-expiring Secret legacy/api-tls",
+  "warn tls-secret-expiring Secret legacy/short-tls",
+  "warn tls-secret-short-lived Secret legacy/short-tls",
+];
+
+/** What `view` may not list: each is an error, the items that need it are skipped with a note. */
+const VIEW_REFUSED = [
+  "podtemplates (core)",
+  "secrets (core)",
+  "roles (rbac.authorization.k8s.io)",
+  "clusterroles (rbac.authorization.k8s.io)",
+  "rolebindings (rbac.authorization.k8s.io)",
+  "clusterrolebindings (rbac.authorization.k8s.io)",
+  "validatingwebhookconfigurations (admissionregistration.k8s.io)",
+  "nodes (core)",
+];
 
 /** The findings on `legacy` and its objects, in report order (without the Namespace's own). */
 const LEGACY_OBJECT_FINDINGS = [
@@ -259,17 +299,22 @@ describe("tollgate audit against a real kube-apiserver", () => {
       ...namespaceFindings("default"),
       ...namespaceFindings("legacy"),
       "warn namespace-dns-egress-missing Namespace /locked",
+      ...APISERVER_FINDINGS,
       "warn secrets-readers ServiceAccount legacy/ci",
       ...LEGACY_OBJECT_FINDINGS,
+      // Passes every rule, but tolerates the control-plane taint.
+      "warn workload-on-system-nodes Deployment legacy/batch",
       "warn rbac-secrets-access Role legacy/secret-reader",
       // The rule's finding stands for the checklist item cluster-admin-binding on the same binding.
       "deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin",
+      // A control-plane node without its taint (cp1 has it).
+      "warn workload-on-system-nodes Node /cp2",
       "warn secrets-readers User /ops@example.com",
       // The harness binds alice to `edit`, which reads Secrets.
       `warn secrets-readers User /${USER_NAME}`,
-      "warn backup-schedule-missing Cluster /cluster",
-      "warn monitoring-missing Cluster /cluster",
-      "warn tls-secret-expiring Secret legacy/api-tls",
+      ...HELM_FINDINGS,
+      ...MISSING_FINDINGS,
+      ...TLS_FINDINGS,
       "warn tollgate-webhook-missing ValidatingWebhookConfiguration /tollgate",
     ]);
     const message = (rule: string, name: string) =>
@@ -313,8 +358,8 @@ describe("tollgate audit against a real kube-apiserver", () => {
       "sh.helm.release.v1.worker.v11 | metadata.name | Helm release legacy/worker keeps 11 revisions, more than 10 (helmMaxRevisions)",
     ]);
     expect(about("workload-on-system-nodes")).toEqual([
-      "cp2 | spec.taints | node cp2 is a control-plane node without a NoSchedule taint: any Pod can be scheduled on it",
       "batch | spec.template.spec.tolerations[0] | Deployment batch tolerates the system taint node-role.kubernetes.io/control-plane:NoSchedule: it can be scheduled on system nodes",
+      "cp2 | spec.taints | node cp2 is a control-plane node without a NoSchedule taint: any Pod can be scheduled on it",
     ]);
     // The literal itself appears nowhere in the report.
     expect(JSON.stringify(report)).not.toContain("e2e-literal");
@@ -324,7 +369,7 @@ describe("tollgate audit against a real kube-apiserver", () => {
     expect(report!.findings.map((f) => f.rule)).not.toContain("server-version-unsupported");
     expect(report!.notes).toEqual(CRD_NOTES);
     expect(report!.errors).toEqual([]);
-    expect(report!.summary).toMatchObject({ findings: 31, deny: 5, warn: 26, errors: 0 });
+    expect(report!.summary).toMatchObject({ findings: 42, deny: 5, warn: 37, errors: 0 });
   });
 
   test("reads every object page by page: as many as an unpaged list of each judged kind", async () => {
@@ -372,7 +417,8 @@ describe("tollgate audit against a real kube-apiserver", () => {
       ...namespaceFindings("legacy"),
       ...LEGACY_OBJECT_FINDINGS,
       "warn rbac-secrets-access Role legacy/secret-reader",
-      "warn tls-secret-expiring Secret legacy/api-tls",
+      ...HELM_FINDINGS,
+      ...TLS_FINDINGS,
     ]);
     expect(legacy.report!.notes).toEqual(NAMESPACE_ONLY_NOTES);
 
@@ -395,6 +441,7 @@ describe("tollgate audit against a real kube-apiserver", () => {
         "rolebindings (rbac.authorization.k8s.io)",
         "clusterrolebindings (rbac.authorization.k8s.io)",
         "validatingwebhookconfigurations (admissionregistration.k8s.io)",
+        "nodes (core)",
       ].map((resource) => `missing permission: list ${resource} — grant it or run with --namespace`),
     );
     // The apiserver answers 403, not 404, for the missing Velero and Prometheus CRDs (it authorizes
@@ -402,19 +449,21 @@ describe("tollgate audit against a real kube-apiserver", () => {
     expect(report!.notes).toEqual([
       ...CRD_NOTES,
       "cluster-admin-binding: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io), rolebindings (rbac.authorization.k8s.io)",
+      "workload-on-system-nodes: skipped, missing permission to list nodes (core)",
       "secrets-readers: skipped, missing permission to list roles (rbac.authorization.k8s.io), clusterroles (rbac.authorization.k8s.io), rolebindings (rbac.authorization.k8s.io), clusterrolebindings (rbac.authorization.k8s.io)",
       "tollgate-webhook-missing: skipped, missing permission to list validatingwebhookconfigurations (admissionregistration.k8s.io)",
       "tollgate-webhook-cert-expiring: skipped, missing permission to list validatingwebhookconfigurations (admissionregistration.k8s.io)",
     ]);
-    // What could be read is still judged; the RBAC objects could not be.
+    // What could be read is still judged; the RBAC objects and the Nodes could not be.
     expect(report!.findings.map(line)).toEqual([
       ...namespaceFindings("default"),
       ...namespaceFindings("legacy"),
       "warn namespace-dns-egress-missing Namespace /locked",
+      ...APISERVER_FINDINGS,
       ...LEGACY_OBJECT_FINDINGS,
-      "warn backup-schedule-missing Cluster /cluster",
-      "warn monitoring-missing Cluster /cluster",
-      "warn tls-secret-expiring Secret legacy/api-tls",
+      ...HELM_FINDINGS,
+      ...MISSING_FINDINGS,
+      ...TLS_FINDINGS,
     ]);
 
     const legacy = await audit(["--namespace", "legacy"], cp.userKubeconfig);
@@ -436,9 +485,33 @@ describe("tollgate audit against a real kube-apiserver", () => {
     const { code, report, stderr } = await audit([], tokenKubeconfig("auditor", token));
     expect(stderr).toBe("");
     expect(code).toBe(2);
-    expect(report!.errors.map((e) => e.message)).toEqual(VIEW_ERRORS);
-    expect(report!.notes).toEqual(VIEW_NOTES);
-    expect(report!.findings.map(line)).toEqual(VIEW_FINDINGS);
+    expect(report!.errors.map((e) => e.message)).toEqual(
+      VIEW_REFUSED.map(
+        (resource) => `missing permission: list ${resource} — grant it or run with --namespace`,
+      ),
+    );
+    const rbac = "rbac.authorization.k8s.io";
+    const webhooks = "validatingwebhookconfigurations (admissionregistration.k8s.io)";
+    expect(report!.notes).toEqual([
+      ...CRD_NOTES,
+      `cluster-admin-binding: skipped, missing permission to list clusterrolebindings (${rbac}), rolebindings (${rbac})`,
+      "workload-on-system-nodes: skipped, missing permission to list nodes (core)",
+      `secrets-readers: skipped, missing permission to list roles (${rbac}), clusterroles (${rbac}), rolebindings (${rbac}), clusterrolebindings (${rbac})`,
+      "helm-release-hygiene: skipped, missing permission to list secrets (core)",
+      "tls-secret-expiring: skipped, missing permission to list secrets (core)",
+      "tls-secret-short-lived: skipped, missing permission to list secrets (core)",
+      `tollgate-webhook-missing: skipped, missing permission to list ${webhooks}`,
+      `tollgate-webhook-cert-expiring: skipped, missing permission to list ${webhooks}`,
+    ]);
+    // `view` reads Pods (the kube-apiserver's flags), workloads and Namespaces.
+    expect(report!.findings.map(line)).toEqual([
+      ...namespaceFindings("default"),
+      ...namespaceFindings("legacy"),
+      "warn namespace-dns-egress-missing Namespace /locked",
+      ...APISERVER_FINDINGS,
+      ...LEGACY_OBJECT_FINDINGS,
+      ...MISSING_FINDINGS,
+    ]);
   });
 
   test("an unreachable cluster: exit 2 and the server in the message", async () => {

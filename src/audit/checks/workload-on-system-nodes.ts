@@ -17,6 +17,16 @@ const WELL_KNOWN_TAINTS: readonly V1Taint[] = [
 
 const REPELS = new Set(["NoSchedule", "NoExecute"]);
 
+/**
+ * Whether a taint keeps Pods off a node for what the node is: NoSchedule or NoExecute, and not one of
+ * the condition taints under `node.kubernetes.io/` (not-ready, unreachable, unschedulable, the
+ * pressure taints), which say how the node is doing now. The apiserver itself puts
+ * `node.kubernetes.io/not-ready` on every new Node (admission plugin TaintNodesByCondition).
+ */
+function repels(taint: V1Taint): boolean {
+  return REPELS.has(taint.effect) && !taint.key.startsWith("node.kubernetes.io/");
+}
+
 /** Nodes that carry a control-plane role label or the CriticalAddonsOnly taint. */
 function systemNodes(nodes: readonly V1Node[]): V1Node[] {
   return nodes.filter(
@@ -42,7 +52,7 @@ function systemTaints(nodes: readonly V1Node[]): V1Taint[] {
   const taints = new Map(WELL_KNOWN_TAINTS.map((taint) => [taintText(taint), taint]));
   for (const node of nodes) {
     for (const taint of node.spec?.taints ?? []) {
-      if (REPELS.has(taint.effect)) taints.set(taintText(taint), taint);
+      if (repels(taint)) taints.set(taintText(taint), taint);
     }
   }
   return [...taints.values()];
@@ -55,7 +65,7 @@ export const workloadOnSystemNodes: Check = {
   defaultSeverity: "warn",
   sources: ["audit"],
   description:
-    "Control-plane and system nodes (labelled `node-role.kubernetes.io/control-plane` or `…/master`, or tainted `CriticalAddonsOnly`) keep application Pods off with NoSchedule taints, so that a busy or compromised application cannot starve or reach the control plane. Reported: such a node without a NoSchedule or NoExecute taint (anything can land on it); an application workload (outside the excluded namespaces; DaemonSets, which run on every node by design, are not judged) with a toleration of a system taint (the well-known ones, those the system nodes carry, or a toleration without a key, which tolerates every taint); and one whose nodeSelector or required node affinity picks control-plane nodes.",
+    "Control-plane and system nodes (labelled `node-role.kubernetes.io/control-plane` or `…/master`, or tainted `CriticalAddonsOnly`) keep application Pods off with NoSchedule taints, so that a busy or compromised application cannot starve or reach the control plane. Reported: such a node without a NoSchedule or NoExecute taint of its own (the `node.kubernetes.io/` condition taints such as not-ready do not count; anything can land on it); an application workload (outside the excluded namespaces; DaemonSets, which run on every node by design, are not judged) with a toleration of a system taint (the well-known ones, those the system nodes carry, or a toleration without a key, which tolerates every taint); and one whose nodeSelector or required node affinity picks control-plane nodes.",
   remediation: `Taint the control-plane nodes, and drop the tolerations and selectors that lead application Pods there:
 
 \`\`\`sh
@@ -76,7 +86,7 @@ tolerations:
     const findings: ReportFinding[] = [];
     const system = systemNodes(list(snapshot, "Node") as unknown as V1Node[]);
     for (const node of system) {
-      if ((node.spec?.taints ?? []).some((taint) => REPELS.has(taint.effect))) continue;
+      if ((node.spec?.taints ?? []).some(repels)) continue;
       const name = node.metadata?.name ?? "";
       const role = SYSTEM_NODE_LABELS.find((label) => node.metadata?.labels?.[label] !== undefined);
       const taint = role ? `${role}:NoSchedule` : "CriticalAddonsOnly=true:NoSchedule";
