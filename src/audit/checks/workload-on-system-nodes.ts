@@ -113,7 +113,7 @@ tolerations:
           `${specPath}.tolerations[${i}]`,
           toleration.key
             ? `${kind} ${ref.name} tolerates the system taint ${taintText(taint)}: it can be scheduled on system nodes`
-            : `${kind} ${ref.name} tolerates every taint (a toleration without a key): it can be scheduled on system nodes`,
+            : `${kind} ${ref.name} tolerates every ${toleration.effect ? `${toleration.effect} ` : ""}taint (a toleration without a key): it can be scheduled on system nodes`,
           "remove the toleration, or narrow it to the taint of the workload's own node pool",
         );
         break;
