@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { type KindName, KINDS } from "../objects/kinds.js";
 import type { ReportFinding } from "../report/model.js";
 import { ALL_CHECKS } from "./checks/index.js";
 import { NEWEST_KUBERNETES_MINOR } from "./checks/server-version-unsupported.js";
@@ -17,31 +18,54 @@ export interface ChecklistResult {
 }
 
 /**
+ * Why a check cannot run: `missing permission to list nodes (core), secrets (core)` for what the API
+ * refused (named as RBAC names it, so that the fix is a rule to grant), `cannot read Kind (not
+ * served)` for the rest.
+ */
+function whyUnreadable(snapshot: ClusterSnapshot, kinds: readonly KindName[]): string {
+  const refused = kinds.filter((kind) => snapshot.unavailable[kind] === "forbidden");
+  const other = kinds.filter((kind) => snapshot.unavailable[kind] !== "forbidden");
+  const parts: string[] = [];
+  if (refused.length > 0) {
+    const resources = refused.map((kind) => `${KINDS[kind].resource} (${KINDS[kind].group || "core"})`);
+    parts.push(`missing permission to list ${resources.join(", ")}`);
+  }
+  if (other.length > 0) {
+    parts.push(`cannot read ${other.map((kind) => `${kind} (${snapshot.unavailable[kind]})`).join(", ")}`);
+  }
+  return parts.join("; ");
+}
+
+/**
  * Run the checks (every one, unless told) over a snapshot. Pure: the clock and the config come in
- * as options. A check whose inputs could not be listed is skipped, and a note says which and why.
+ * as options. A check whose inputs could not be listed is skipped, and a note says which and why;
+ * a check adds its own notes for what the API cannot tell it.
  */
 export function runChecklist(
   snapshot: ClusterSnapshot,
   options: ChecklistOptions,
   checks: readonly Check[] = ALL_CHECKS,
 ): ChecklistResult {
-  const ctx: CheckContext = { newestMinor: NEWEST_KUBERNETES_MINOR, ...options };
   const findings: ReportFinding[] = [];
   const notes: string[] = [];
   for (const check of checks) {
+    const ctx: CheckContext = {
+      newestMinor: NEWEST_KUBERNETES_MINOR,
+      ...options,
+      note: (text) => notes.push(`${check.id}: ${text}`),
+    };
     if (snapshot.namespace !== undefined && !check.namespaceScoped) {
       notes.push(`${check.id}: skipped, it needs the whole cluster (audit without --namespace)`);
       continue;
     }
-    const missing = check.needs.filter((kind) => snapshot.unavailable[kind] !== undefined);
+    // Every needed kind that could not be listed, and the optional ones the API refused (an
+    // optional kind that is not served is an answer, not a gap).
+    const missing = [
+      ...check.needs.filter((kind) => snapshot.unavailable[kind] !== undefined),
+      ...(check.optional ?? []).filter((kind) => snapshot.unavailable[kind] === "forbidden"),
+    ];
     if (missing.length > 0) {
-      const why = missing.map((kind) => `${kind} (${snapshot.unavailable[kind]})`).join(", ");
-      notes.push(`${check.id}: skipped, cannot read ${why}`);
-      continue;
-    }
-    const forbidden = (check.optional ?? []).filter((kind) => snapshot.unavailable[kind] === "forbidden");
-    if (forbidden.length > 0) {
-      notes.push(`${check.id}: skipped, cannot read ${forbidden.map((k) => `${k} (forbidden)`).join(", ")}`);
+      notes.push(`${check.id}: skipped, ${whyUnreadable(snapshot, missing)}`);
       continue;
     }
     findings.push(...check.run(snapshot, ctx));

@@ -65,6 +65,18 @@ function plain(list: unknown): Page {
 
 type Lister = (apis: Apis, params: ListParams, namespace: string | undefined) => Promise<Page>;
 
+/** The lister of a CRD's kind, through the custom objects API (group, version and plural from the table). */
+function customLister(info: KindInfo): Lister {
+  const { group, version, resource: plural } = info;
+  // `namespace` is only given for namespaced kinds.
+  return async ({ custom }, p, ns) =>
+    plain(
+      ns
+        ? await custom.listNamespacedCustomObject({ ...p, group, version, plural, namespace: ns })
+        : await custom.listClusterCustomObject({ ...p, group, version, plural }),
+    );
+}
+
 /** One page of each kind: all namespaces, or one with `--namespace`. */
 const LISTERS: Record<KindName, Lister> = {
   Namespace: async ({ core }, p) => typed(await core.listNamespace(p)),
@@ -166,43 +178,15 @@ const LISTERS: Record<KindName, Lister> = {
   ClusterRoleBinding: async ({ rbac }, p) => typed(await rbac.listClusterRoleBinding(p)),
   ValidatingWebhookConfiguration: async ({ admission }, p) =>
     typed(await admission.listValidatingWebhookConfiguration(p)),
-  Schedule: async ({ custom }, p, ns) =>
-    plain(
-      ns
-        ? await custom.listNamespacedCustomObject({
-            ...p,
-            group: "velero.io",
-            version: "v1",
-            plural: "schedules",
-            namespace: ns,
-          })
-        : await custom.listClusterCustomObject({
-            ...p,
-            group: "velero.io",
-            version: "v1",
-            plural: "schedules",
-          }),
-    ),
-  Prometheus: async ({ custom }, p, ns) =>
-    plain(
-      ns
-        ? await custom.listNamespacedCustomObject({
-            ...p,
-            group: "monitoring.coreos.com",
-            version: "v1",
-            plural: "prometheuses",
-            namespace: ns,
-          })
-        : await custom.listClusterCustomObject({
-            ...p,
-            group: "monitoring.coreos.com",
-            version: "v1",
-            plural: "prometheuses",
-          }),
-    ),
+  Node: async ({ core }, p) => typed(await core.listNode(p)),
+  Schedule: customLister(KINDS.Schedule),
+  Prometheus: customLister(KINDS.Prometheus),
+  PrometheusRule: customLister(KINDS.PrometheusRule),
+  NodePool: customLister(KINDS.NodePool),
+  Certificate: customLister(KINDS.Certificate),
 };
 
-/** A request `audit` wants: which kind, and a field selector to read less (TLS Secrets only). */
+/** A request `audit` wants: which kind, and a field selector to read less (TLS and Helm release Secrets only). */
 export interface ListRequest {
   kind: KindName;
   fieldSelector?: string;
@@ -344,7 +328,8 @@ export async function listCluster(
         continueToken = page.continueToken;
         options.onProgress?.(done, requests.length, kind, objects.length);
       } while (continueToken !== undefined);
-      snapshot.objects[request.kind] = objects;
+      // A kind may take two requests (TLS and Helm release Secrets): their objects add up.
+      snapshot.objects[request.kind] = [...(snapshot.objects[request.kind] ?? []), ...objects];
     } catch (error) {
       let failure = classifyApiError(error);
       const fatal = fatalClusterError(failure, server);
@@ -353,7 +338,8 @@ export async function listCluster(
         failure = { type: "not found", message: failure.message };
       }
       const problem = describeFailure(kind, failure, namespace);
-      if (problem) problems.push(problem);
+      // The second request of a kind refused as the first adds no second error.
+      if (problem && snapshot.unavailable[request.kind] === undefined) problems.push(problem);
       snapshot.unavailable[request.kind] =
         failure.type === "forbidden"
           ? "forbidden"

@@ -1,7 +1,9 @@
 import type { Policy } from "../engine/policy.js";
 import { BINDING_KINDS, type KindName, KINDS, POD_SPEC_KINDS, ROLE_KINDS } from "../objects/kinds.js";
 import type { TargetType } from "../rules/types.js";
+import { HELM_RELEASE_SECRET_TYPE } from "./checks/helm.js";
 import { ALL_CHECKS } from "./checks/index.js";
+import { TLS_SECRET_TYPE } from "./checks/shared.js";
 import type { ListRequest } from "./list.js";
 
 /** Which target types the active rules read in audit, to list only the kinds that matter. */
@@ -44,9 +46,11 @@ export function planAudit(policy: Policy, namespace: string | undefined) {
       if (kind === "Namespace") requests.push({ kind, fieldSelector: `metadata.name=${namespace}` });
       continue;
     }
-    // Without a rule on Secrets, only TLS Secrets are read (for their expiry), not every credential.
+    // Without a rule on Secrets, only TLS Secrets (for their certificates) and Helm's release Secrets
+    // (for the releases' state) are read, not every credential.
     if (kind === "Secret" && !targets.has("secret")) {
-      requests.push({ kind, fieldSelector: "type=kubernetes.io/tls" });
+      requests.push({ kind, fieldSelector: `type=${TLS_SECRET_TYPE}` });
+      requests.push({ kind, fieldSelector: `type=${HELM_RELEASE_SECRET_TYPE}` });
       continue;
     }
     requests.push({ kind });

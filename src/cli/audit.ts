@@ -25,7 +25,8 @@ in enforce mode, and adds the cluster checklist:
 ${ALL_CHECKS.map((item) => `  ${item.id.padEnd(31)} ${item.title}`).join("\n")}
 
 Needs list permission on those resources (a read-only ClusterRole such as \`view\` plus
-secrets, RBAC and webhook configurations). A missing CRD (Velero, Prometheus operator) is noted.
+TLS and Helm release secrets, nodes, RBAC and webhook configurations). A missing CRD (Velero,
+Prometheus operator, Karpenter, cert-manager) is noted.
 
 Options:
   --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)

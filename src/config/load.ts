@@ -36,6 +36,8 @@ export const DEFAULT_CONFIG: Config = {
   ratchet: true,
   allowedRegistries: [],
   nodePoolKeys: [],
+  helmMaxRevisions: 10,
+  minCertificateValidityDays: 7,
   onRuleError: "allow",
   webhook: {
     name: "tollgate",

@@ -68,6 +68,10 @@ export interface Config {
   ratchet: boolean;
   allowedRegistries: string[];
   nodePoolKeys: string[];
+  /** The audit's bound on the revisions a Helm release keeps (helm-release-hygiene). */
+  helmMaxRevisions: number;
+  /** The audit's shortest acceptable validity of a serving certificate, in days (tls-secret-short-lived). */
+  minCertificateValidityDays: number;
   /** What a rule that throws does to the verdict: `allow` answers with a warning, `deny` denies. */
   onRuleError: "allow" | "deny";
   webhook: WebhookSettings;
@@ -148,6 +152,8 @@ export const configSchema: JSONSchemaType<ConfigInput> = {
     ratchet: { type: "boolean", nullable: true },
     allowedRegistries: { ...stringList, nullable: true },
     nodePoolKeys: { ...stringList, nullable: true },
+    helmMaxRevisions: { type: "integer", minimum: 1, maximum: 1000, nullable: true },
+    minCertificateValidityDays: { type: "integer", minimum: 1, maximum: 3650, nullable: true },
     onRuleError: { type: "string", enum: ["allow", "deny"], nullable: true },
     policies: { ...stringList, nullable: true },
     webhook: {

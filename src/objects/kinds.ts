@@ -215,6 +215,31 @@ export const KINDS = {
     namespaced: true,
     crd: true,
   },
+  PrometheusRule: {
+    kind: "PrometheusRule",
+    group: "monitoring.coreos.com",
+    version: "v1",
+    resource: "prometheusrules",
+    namespaced: true,
+    crd: true,
+  },
+  Node: { kind: "Node", group: "", version: "v1", resource: "nodes", namespaced: false },
+  NodePool: {
+    kind: "NodePool",
+    group: "karpenter.sh",
+    version: "v1",
+    resource: "nodepools",
+    namespaced: false,
+    crd: true,
+  },
+  Certificate: {
+    kind: "Certificate",
+    group: "cert-manager.io",
+    version: "v1",
+    resource: "certificates",
+    namespaced: true,
+    crd: true,
+  },
 } as const satisfies Record<string, KindInfo>;
 
 export type KindName = keyof typeof KINDS;

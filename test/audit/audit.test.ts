@@ -51,6 +51,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     expect(code).toBe(1);
     expect(requests).toContain("/api/v1/namespaces?continue=page-2&limit=500");
     expect(requests).toContain("/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls&limit=500");
+    expect(requests).toContain("/api/v1/secrets?fieldSelector=type%3Dhelm.sh%2Frelease.v1&limit=500");
     expect(report!.findings.map((f) => `${f.severity} ${f.rule} ${f.kind} ${f.namespace}/${f.name}`)).toEqual(
       [
         "warn namespace-pss-label-missing Namespace /legacy",
@@ -73,7 +74,9 @@ describe("tollgate audit against recorded apiserver responses", () => {
         "deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin",
         "warn secrets-readers User /alice@example.com",
         "warn secrets-readers ServiceAccount shop/ci",
+        "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
         "warn backup-schedule-missing Cluster /cluster",
+        "warn autoscaler-missing Cluster /cluster",
         "warn monitoring-missing Cluster /cluster",
         "warn server-version-unsupported Cluster /cluster",
         "warn tls-secret-expiring Secret shop/web-tls",
@@ -85,14 +88,21 @@ describe("tollgate audit against recorded apiserver responses", () => {
     );
     expect(tls.file).toBeNull();
     expect(tls.line).toBeNull();
+    expect(report!.findings.find((f) => f.rule === "helm-release-hygiene")?.message).toBe(
+      "Helm release legacy/api: its last revision 2 failed",
+    );
     expect(report!.notes).toEqual([
       "velero.io/v1 Schedule is not served (its CRD is not installed)",
       "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
+      "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+      "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
+      "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
+      "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
     ]);
     expect(report!.errors).toEqual([]);
     // Not judged: the owned ReplicaSet and Pod, the built-in cluster-admin ClusterRole and
     // ClusterRoleBinding, and the kube-system Namespace and RoleBinding (an excluded namespace).
-    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 19, errors: 0 });
+    expect(report!.summary).toMatchObject({ skipped: 6, deny: 5, warn: 21, errors: 0 });
   });
 
   test("a refused list is an error naming verb and resource; its items are skipped; exit 2", async () => {
@@ -120,9 +130,11 @@ describe("tollgate audit against recorded apiserver responses", () => {
       },
     ]);
     expect(report!.notes).toContain(
-      "cluster-admin-binding: skipped, cannot read ClusterRoleBinding (forbidden)",
+      "cluster-admin-binding: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io)",
     );
-    expect(report!.notes).toContain("secrets-readers: skipped, cannot read ClusterRoleBinding (forbidden)");
+    expect(report!.notes).toContain(
+      "secrets-readers: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io)",
+    );
     expect(report!.findings.some((f) => f.rule === "cluster-admin-binding")).toBe(false);
   });
 
@@ -170,7 +182,11 @@ describe("tollgate audit against recorded apiserver responses", () => {
     ]);
     expect(report!.notes).toEqual([
       "velero.io/v1 Schedule is not served (its CRD is not installed)",
-      "monitoring-missing: skipped, cannot read Prometheus (forbidden)",
+      "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+      "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
+      "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
+      "apiserver-flags-insecure: the kube-apiserver flags are not visible from the API (managed control plane?)",
+      "monitoring-missing: skipped, missing permission to list prometheuses (monitoring.coreos.com)",
     ]);
     expect(report!.findings.find((f) => f.rule === "backup-schedule-missing")?.message).toBe(
       "no backup is scheduled: Velero is not installed (velero.io/v1 Schedule is not served) and no CronJob backs up etcd",
@@ -180,9 +196,9 @@ describe("tollgate audit against recorded apiserver responses", () => {
   function legacyRoutes(): Routes {
     const routes: Routes = {};
     for (const [path, route] of Object.entries(recordedRoutes())) {
-      const match = /^\/(api\/v1|apis\/[^/]+\/v1)\/([a-z]+)$/.exec(path);
+      const match = /^\/(api\/v1|apis\/[^/]+\/v1)\/([a-z]+)(\?.*)?$/.exec(path);
       if (match && path !== "/api/v1/namespaces")
-        routes[`/${match[1]}/namespaces/legacy/${match[2]}`] = route;
+        routes[`/${match[1]}/namespaces/legacy/${match[2]}${match[3] ?? ""}`] = route;
     }
     routes["/api/v1/namespaces"] = {
       fieldSelector: "metadata.name=legacy",
@@ -217,7 +233,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     });
     expect(code).toBe(1);
     expect(captured.stdout().trimEnd().split("\n").at(-1)).toBe(
-      "17 findings (4 deny, 13 warn) in 10 objects in namespace legacy, 3 skipped (enforce mode)",
+      "18 findings (4 deny, 14 warn) in 11 objects in namespace legacy, 3 skipped (enforce mode)",
     );
   });
 

@@ -84,7 +84,19 @@ describe("cluster checklist", () => {
   test("a forbidden optional CRD skips the item with a note instead of guessing", () => {
     const result = run({ objects: { Deployment: [] }, unavailable: { Prometheus: "forbidden" } });
     expect(result.findings.map((f) => f.rule)).not.toContain("monitoring-missing");
-    expect(result.notes).toContain("monitoring-missing: skipped, cannot read Prometheus (forbidden)");
+    expect(result.notes).toContain(
+      "monitoring-missing: skipped, missing permission to list prometheuses (monitoring.coreos.com)",
+    );
+  });
+
+  test("a skipped item names what the API refused as RBAC does, and why the rest could not be read", () => {
+    const result = run({
+      objects: { Pod: [], Deployment: [], StatefulSet: [], ReplicaSet: [] },
+      unavailable: { Node: "forbidden", ReplicationController: "not listed", Job: "forbidden" },
+    });
+    expect(result.notes.filter((note) => note.startsWith("workload-on-system-nodes:"))).toEqual([
+      "workload-on-system-nodes: skipped, missing permission to list nodes (core), jobs (batch); cannot read ReplicationController (not listed)",
+    ]);
   });
 
   test("secrets readers: a grant limited by resourceNames is not listed; one with '*' is", () => {

@@ -35,7 +35,11 @@ export async function startFakeApiserver(routes: Routes): Promise<FakeApiserver>
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://localhost");
     requests.push(`${url.pathname}${url.search}`);
-    const route = routes[url.pathname];
+    // A route keyed `<path>?fieldSelector=<selector>` answers that selector; `<path>` answers the rest.
+    const selector = url.searchParams.get("fieldSelector");
+    const route =
+      (selector === null ? undefined : routes[`${url.pathname}?fieldSelector=${selector}`]) ??
+      routes[url.pathname];
     const send = (status: number, body: unknown) => {
       response.writeHead(status, { "content-type": "application/json" });
       response.end(JSON.stringify(body));

@@ -88,6 +88,22 @@ describe("config", () => {
     );
   });
 
+  it("takes the audit's bounds as whole numbers in range, defaulting to 10 revisions and 7 days", () => {
+    expect(DEFAULT_CONFIG).toMatchObject({ helmMaxRevisions: 10, minCertificateValidityDays: 7 });
+    const config = parseConfig("helmMaxRevisions: 5\nminCertificateValidityDays: 30\n", "c.yaml");
+    expect(config).toMatchObject({ helmMaxRevisions: 5, minCertificateValidityDays: 30 });
+    const message = errorOf(() =>
+      parseConfig("helmMaxRevisions: 0\nminCertificateValidityDays: 1.5\n", "c.yaml"),
+    );
+    expect(message).toBe(
+      [
+        "invalid config:",
+        "  c.yaml:1: helmMaxRevisions: must be >= 1",
+        "  c.yaml:2: minCertificateValidityDays: must be integer",
+      ].join("\n"),
+    );
+  });
+
   it("rejects an exemption without reason or a malformed date", () => {
     const message = errorOf(() =>
       parseConfig(

@@ -1,9 +1,11 @@
 /**
  * `tollgate audit` against the real kube-apiserver of the end-to-end control plane: a seeded cluster
- * (test/e2e/fixtures/audit/cluster.yaml) with objects that trip each checklist item and objects that
- * pass, audited as the admin, per namespace, as an ordinary user (`edit`), against a closed port and
- * with refused credentials, and finally with the Velero and Prometheus CRDs and tollgate's webhook
- * configuration installed. No webhook intercepts anything here, so every object is stored as sent.
+ * (test/e2e/fixtures/audit/cluster.yaml and checklist.yaml, plus Helm release and TLS Secrets made
+ * here) with objects that trip each checklist item and objects that pass, audited as the admin, per
+ * namespace, as an ordinary user (`edit`), as a read-only one (`view`), against a closed port and
+ * with refused credentials, and finally with the CRDs of Velero, the Prometheus operator, Karpenter
+ * and cert-manager and tollgate's webhook configuration installed. No webhook intercepts anything
+ * here, so every object is stored as sent.
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +22,7 @@ import { RULES } from "../../src/rules/index.js";
 import { captureIO } from "../cli/helpers.js";
 import { type ControlPlane, startControlPlane, USER_BINDING_NAME, USER_NAME } from "./controlplane.js";
 import { apiVersionOf, KINDS } from "../../src/objects/kinds.js";
+import { helmReleaseSecret } from "../support/helmRelease.js";
 
 // The first run builds kube-apiserver, kubectl and etcd (7-11 min on 2 cores); later runs use the cache.
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
@@ -48,18 +51,66 @@ interface JsonReport {
 }
 
 const NAMESPACE_ONLY_NOTES = [
-  "cluster-admin-binding",
-  "secrets-readers",
-  "backup-schedule-missing",
-  "monitoring-missing",
-  "server-version-unsupported",
-  "tollgate-webhook-missing",
-  "tollgate-webhook-cert-expiring",
-].map((id) => `${id}: skipped, it needs the whole cluster (audit without --namespace)`);
+  // certificate-not-ready runs per namespace, so Certificates are listed there too.
+  "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
+  ...[
+    "cluster-admin-binding",
+    "workload-on-system-nodes",
+    "secrets-readers",
+    "apiserver-flags-insecure",
+    "backup-schedule-missing",
+    "autoscaler-missing",
+    "monitoring-missing",
+    "alerts-missing",
+    "server-version-unsupported",
+    "tollgate-webhook-missing",
+    "tollgate-webhook-cert-expiring",
+  ].map((id) => `${id}: skipped, it needs the whole cluster (audit without --namespace)`),
+];
 
 const CRD_NOTES = [
   "velero.io/v1 Schedule is not served (its CRD is not installed)",
   "monitoring.coreos.com/v1 Prometheus is not served (its CRD is not installed)",
+  "monitoring.coreos.com/v1 PrometheusRule is not served (its CRD is not installed)",
+  "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
+  "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
+];
+
+/** The kube-apiserver Pod with kubeadm's default flags: no encryption, no audit log, anonymous on. */
+const APISERVER_FINDINGS = Array<string>(3).fill(
+  "warn apiserver-flags-insecure Pod kube-system/kube-apiserver-cp2",
+);
+
+/** legacy/api's failed revision holding a password, legacy/worker's 11 revisions. */
+const HELM_FINDINGS = [
+  "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
+  "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.api.v2",
+  "warn helm-release-hygiene Secret legacy/sh.helm.release.v1.worker.v11",
+];
+
+/** No Velero, no node autoscaler, no Prometheus operator. */
+const MISSING_FINDINGS = [
+  "warn backup-schedule-missing Cluster /cluster",
+  "warn autoscaler-missing Cluster /cluster",
+  "warn monitoring-missing Cluster /cluster",
+];
+
+const TLS_FINDINGS = [
+  "warn tls-secret-expiring Secret legacy/api-tls",
+  "warn tls-secret-expiring Secret legacy/short-tls",
+  "warn tls-secret-short-lived Secret legacy/short-tls",
+];
+
+/** What `view` may not list: each is an error, the items that need it are skipped with a note. */
+const VIEW_REFUSED = [
+  "podtemplates (core)",
+  "secrets (core)",
+  "roles (rbac.authorization.k8s.io)",
+  "clusterroles (rbac.authorization.k8s.io)",
+  "rolebindings (rbac.authorization.k8s.io)",
+  "clusterrolebindings (rbac.authorization.k8s.io)",
+  "validatingwebhookconfigurations (admissionregistration.k8s.io)",
+  "nodes (core)",
 ];
 
 /** The findings on `legacy` and its objects, in report order (without the Namespace's own). */
@@ -119,11 +170,37 @@ async function certificate(commonName: string, days: number, ca: boolean) {
 describe("tollgate audit against a real kube-apiserver", () => {
   let cp: ControlPlane;
   let expiring: Date;
+  let shortExpiry: Date;
 
   async function kubectl(args: string[], input?: string) {
     const r = await cp.kubectl(args, input === undefined ? {} : { input });
     if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
     return r;
+  }
+
+  /** A kubeconfig file that authenticates with a bearer token. */
+  function tokenKubeconfig(name: string, token: string): string {
+    const kubeconfig = join(cp.dir, `${name}.kubeconfig`);
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "e2e",
+            cluster: {
+              server: cp.apiserverUrl,
+              "certificate-authority-data": Buffer.from(cp.caCertPem).toString("base64"),
+            },
+          },
+        ],
+        users: [{ name, user: { token } }],
+        contexts: [{ name: "e2e", context: { cluster: "e2e", user: name } }],
+        "current-context": "e2e",
+      }),
+    );
+    return kubeconfig;
   }
 
   async function audit(args: string[], kubeconfig = cp.adminKubeconfig) {
@@ -142,6 +219,7 @@ describe("tollgate audit against a real kube-apiserver", () => {
     cp = await startControlPlane();
     for (const namespace of ["shop", "legacy", "locked"]) await cp.createNamespace(namespace);
     await kubectl(["apply", "-f", "-"], readFileSync(join(FIXTURES, "cluster.yaml"), "utf8"));
+    await kubectl(["apply", "-f", "-"], readFileSync(join(FIXTURES, "checklist.yaml"), "utf8"));
     const tls = async (namespace: string, name: string, days: number) => {
       const { cert, key, notAfter } = await certificate(`${name}.${namespace}.example`, days, false);
       return {
@@ -161,6 +239,36 @@ describe("tollgate audit against a real kube-apiserver", () => {
     const valid = await tls("shop", "web-tls", 365);
     const soon = await tls("legacy", "api-tls", 10);
     expiring = soon.notAfter;
+    // Issued a day ago for 3 days and an hour: expiring and short-lived both.
+    const short = await tls("legacy", "short-tls", 2);
+    shortExpiry = short.notAfter;
+    // Release Secrets as Helm writes them: legacy/api's upgrade failed and put a password in its
+    // values; legacy/worker keeps 11 revisions; shop/web is deployed with a reference to a Secret.
+    const releases = [
+      helmReleaseSecret({ name: "api", namespace: "legacy", revision: 1, status: "superseded" }),
+      helmReleaseSecret({
+        name: "api",
+        namespace: "legacy",
+        revision: 2,
+        status: "failed",
+        config: { auth: { password: "e2e-literal" }, replicas: 2 },
+      }),
+      ...Array.from({ length: 11 }, (_, i) =>
+        helmReleaseSecret({
+          name: "worker",
+          namespace: "legacy",
+          revision: i + 1,
+          status: i === 10 ? "deployed" : "superseded",
+        }),
+      ),
+      helmReleaseSecret({
+        name: "web",
+        namespace: "shop",
+        revision: 1,
+        status: "deployed",
+        config: { auth: { existingSecret: "web-credentials" } },
+      }),
+    ];
     const bulk = Array.from({ length: BULK_SERVICE_ACCOUNTS }, (_, i) => ({
       apiVersion: "v1",
       kind: "ServiceAccount",
@@ -169,7 +277,11 @@ describe("tollgate audit against a real kube-apiserver", () => {
     }));
     await kubectl(
       ["create", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: [valid.secret, soon.secret, ...bulk] }),
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [valid.secret, soon.secret, short.secret, ...releases, ...bulk],
+      }),
     );
   }, BUILD_AND_START_TIMEOUT_MS);
 
@@ -187,17 +299,22 @@ describe("tollgate audit against a real kube-apiserver", () => {
       ...namespaceFindings("default"),
       ...namespaceFindings("legacy"),
       "warn namespace-dns-egress-missing Namespace /locked",
+      ...APISERVER_FINDINGS,
       "warn secrets-readers ServiceAccount legacy/ci",
       ...LEGACY_OBJECT_FINDINGS,
+      // Passes every rule, but tolerates the control-plane taint.
+      "warn workload-on-system-nodes Deployment legacy/batch",
       "warn rbac-secrets-access Role legacy/secret-reader",
       // The rule's finding stands for the checklist item cluster-admin-binding on the same binding.
       "deny rbac-cluster-admin-binding ClusterRoleBinding /ops-admin",
+      // A control-plane node without its taint (cp1 has it).
+      "warn workload-on-system-nodes Node /cp2",
       "warn secrets-readers User /ops@example.com",
       // The harness binds alice to `edit`, which reads Secrets.
       `warn secrets-readers User /${USER_NAME}`,
-      "warn backup-schedule-missing Cluster /cluster",
-      "warn monitoring-missing Cluster /cluster",
-      "warn tls-secret-expiring Secret legacy/api-tls",
+      ...HELM_FINDINGS,
+      ...MISSING_FINDINGS,
+      ...TLS_FINDINGS,
       "warn tollgate-webhook-missing ValidatingWebhookConfiguration /tollgate",
     ]);
     const message = (rule: string, name: string) =>
@@ -220,13 +337,39 @@ describe("tollgate audit against a real kube-apiserver", () => {
     expect(message("tls-secret-expiring", "api-tls")).toBe(
       `the certificate in Secret legacy/api-tls expires on ${expiring.toISOString().slice(0, 10)}, in 10 days`,
     );
+    expect(message("tls-secret-short-lived", "short-tls")).toBe(
+      "the certificate in Secret legacy/short-tls was issued for 3 days, less than the 7 days of minCertificateValidityDays",
+    );
+    expect(
+      report!.findings.find((f) => f.rule === "tls-secret-expiring" && f.name === "short-tls")?.message,
+    ).toBe(
+      `the certificate in Secret legacy/short-tls expires on ${shortExpiry.toISOString().slice(0, 10)}, in 2 days`,
+    );
+    const about = (rule: string) =>
+      report!.findings.filter((f) => f.rule === rule).map((f) => `${f.name} | ${f.path} | ${f.message}`);
+    expect(about("apiserver-flags-insecure")).toEqual([
+      "kube-apiserver-cp2 | spec.containers[name=kube-apiserver].command | kube-apiserver runs without --encryption-provider-config: Secrets are stored unencrypted in etcd",
+      "kube-apiserver-cp2 | spec.containers[name=kube-apiserver].command | kube-apiserver keeps no audit log: neither --audit-log-path nor --audit-webhook-config-file is set",
+      "kube-apiserver-cp2 | spec.containers[name=kube-apiserver].command | kube-apiserver accepts anonymous requests: --anonymous-auth is not set (it defaults to true)",
+    ]);
+    expect(about("helm-release-hygiene")).toEqual([
+      "sh.helm.release.v1.api.v2 | data.release | Helm release legacy/api: its last revision 2 failed",
+      "sh.helm.release.v1.api.v2 | data.release | Helm release legacy/api sets the value auth.password to a literal credential",
+      "sh.helm.release.v1.worker.v11 | metadata.name | Helm release legacy/worker keeps 11 revisions, more than 10 (helmMaxRevisions)",
+    ]);
+    expect(about("workload-on-system-nodes")).toEqual([
+      "batch | spec.template.spec.tolerations[0] | Deployment batch tolerates the system taint node-role.kubernetes.io/control-plane:NoSchedule: it can be scheduled on system nodes",
+      "cp2 | spec.taints | node cp2 is a control-plane node without a NoSchedule taint: any Pod can be scheduled on it",
+    ]);
+    // The literal itself appears nowhere in the report.
+    expect(JSON.stringify(report)).not.toContain("e2e-literal");
     // Nothing on shop (its Namespace, Deployment with a PDB, Role on one named Secret, TLS Secret valid
     // for a year), and no version finding: v1.37 is the newest minor tollgate knows.
     expect(report!.findings.filter((f) => f.namespace === "shop" || f.name === "shop")).toEqual([]);
     expect(report!.findings.map((f) => f.rule)).not.toContain("server-version-unsupported");
     expect(report!.notes).toEqual(CRD_NOTES);
     expect(report!.errors).toEqual([]);
-    expect(report!.summary).toMatchObject({ findings: 31, deny: 5, warn: 26, errors: 0 });
+    expect(report!.summary).toMatchObject({ findings: 42, deny: 5, warn: 37, errors: 0 });
   });
 
   test("reads every object page by page: as many as an unpaged list of each judged kind", async () => {
@@ -274,7 +417,8 @@ describe("tollgate audit against a real kube-apiserver", () => {
       ...namespaceFindings("legacy"),
       ...LEGACY_OBJECT_FINDINGS,
       "warn rbac-secrets-access Role legacy/secret-reader",
-      "warn tls-secret-expiring Secret legacy/api-tls",
+      ...HELM_FINDINGS,
+      ...TLS_FINDINGS,
     ]);
     expect(legacy.report!.notes).toEqual(NAMESPACE_ONLY_NOTES);
 
@@ -297,26 +441,29 @@ describe("tollgate audit against a real kube-apiserver", () => {
         "rolebindings (rbac.authorization.k8s.io)",
         "clusterrolebindings (rbac.authorization.k8s.io)",
         "validatingwebhookconfigurations (admissionregistration.k8s.io)",
+        "nodes (core)",
       ].map((resource) => `missing permission: list ${resource} — grant it or run with --namespace`),
     );
     // The apiserver answers 403, not 404, for the missing Velero and Prometheus CRDs (it authorizes
     // before it routes); discovery shows they are not installed, which is the answer, not an error.
     expect(report!.notes).toEqual([
       ...CRD_NOTES,
-      "cluster-admin-binding: skipped, cannot read ClusterRoleBinding (forbidden), RoleBinding (forbidden)",
-      "secrets-readers: skipped, cannot read Role (forbidden), ClusterRole (forbidden), RoleBinding (forbidden), ClusterRoleBinding (forbidden)",
-      "tollgate-webhook-missing: skipped, cannot read ValidatingWebhookConfiguration (forbidden)",
-      "tollgate-webhook-cert-expiring: skipped, cannot read ValidatingWebhookConfiguration (forbidden)",
+      "cluster-admin-binding: skipped, missing permission to list clusterrolebindings (rbac.authorization.k8s.io), rolebindings (rbac.authorization.k8s.io)",
+      "workload-on-system-nodes: skipped, missing permission to list nodes (core)",
+      "secrets-readers: skipped, missing permission to list roles (rbac.authorization.k8s.io), clusterroles (rbac.authorization.k8s.io), rolebindings (rbac.authorization.k8s.io), clusterrolebindings (rbac.authorization.k8s.io)",
+      "tollgate-webhook-missing: skipped, missing permission to list validatingwebhookconfigurations (admissionregistration.k8s.io)",
+      "tollgate-webhook-cert-expiring: skipped, missing permission to list validatingwebhookconfigurations (admissionregistration.k8s.io)",
     ]);
-    // What could be read is still judged; the RBAC objects could not be.
+    // What could be read is still judged; the RBAC objects and the Nodes could not be.
     expect(report!.findings.map(line)).toEqual([
       ...namespaceFindings("default"),
       ...namespaceFindings("legacy"),
       "warn namespace-dns-egress-missing Namespace /locked",
+      ...APISERVER_FINDINGS,
       ...LEGACY_OBJECT_FINDINGS,
-      "warn backup-schedule-missing Cluster /cluster",
-      "warn monitoring-missing Cluster /cluster",
-      "warn tls-secret-expiring Secret legacy/api-tls",
+      ...HELM_FINDINGS,
+      ...MISSING_FINDINGS,
+      ...TLS_FINDINGS,
     ]);
 
     const legacy = await audit(["--namespace", "legacy"], cp.userKubeconfig);
@@ -331,6 +478,40 @@ describe("tollgate audit against a real kube-apiserver", () => {
           `missing permission: list ${resource} in namespace legacy — grant it to the user of the context`,
       ),
     );
+  });
+
+  test("as a ServiceAccount bound to `view`: a missing permission per unreadable kind, a note per item it skips", async () => {
+    const token = (await kubectl(["create", "token", "auditor", "-n", "kube-system"])).stdout.trim();
+    const { code, report, stderr } = await audit([], tokenKubeconfig("auditor", token));
+    expect(stderr).toBe("");
+    expect(code).toBe(2);
+    expect(report!.errors.map((e) => e.message)).toEqual(
+      VIEW_REFUSED.map(
+        (resource) => `missing permission: list ${resource} — grant it or run with --namespace`,
+      ),
+    );
+    const rbac = "rbac.authorization.k8s.io";
+    const webhooks = "validatingwebhookconfigurations (admissionregistration.k8s.io)";
+    expect(report!.notes).toEqual([
+      ...CRD_NOTES,
+      `cluster-admin-binding: skipped, missing permission to list clusterrolebindings (${rbac}), rolebindings (${rbac})`,
+      "workload-on-system-nodes: skipped, missing permission to list nodes (core)",
+      `secrets-readers: skipped, missing permission to list roles (${rbac}), clusterroles (${rbac}), rolebindings (${rbac}), clusterrolebindings (${rbac})`,
+      "helm-release-hygiene: skipped, missing permission to list secrets (core)",
+      "tls-secret-expiring: skipped, missing permission to list secrets (core)",
+      "tls-secret-short-lived: skipped, missing permission to list secrets (core)",
+      `tollgate-webhook-missing: skipped, missing permission to list ${webhooks}`,
+      `tollgate-webhook-cert-expiring: skipped, missing permission to list ${webhooks}`,
+    ]);
+    // `view` reads Pods (the kube-apiserver's flags), workloads and Namespaces.
+    expect(report!.findings.map(line)).toEqual([
+      ...namespaceFindings("default"),
+      ...namespaceFindings("legacy"),
+      "warn namespace-dns-egress-missing Namespace /locked",
+      ...APISERVER_FINDINGS,
+      ...LEGACY_OBJECT_FINDINGS,
+      ...MISSING_FINDINGS,
+    ]);
   });
 
   test("an unreachable cluster: exit 2 and the server in the message", async () => {
@@ -348,26 +529,7 @@ describe("tollgate audit against a real kube-apiserver", () => {
   });
 
   test("credentials the apiserver refuses: exit 2 and what to check", async () => {
-    const kubeconfig = join(cp.dir, "bad-token.kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "e2e",
-            cluster: {
-              server: cp.apiserverUrl,
-              "certificate-authority-data": Buffer.from(cp.caCertPem).toString("base64"),
-            },
-          },
-        ],
-        users: [{ name: "nobody", user: { token: "not-a-valid-token" } }],
-        contexts: [{ name: "e2e", context: { cluster: "e2e", user: "nobody" } }],
-        "current-context": "e2e",
-      }),
-    );
+    const kubeconfig = tokenKubeconfig("nobody", "not-a-valid-token");
     const { code, stdout, stderr } = await audit([], kubeconfig);
     expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
     expect(stderr).toBe(
@@ -388,6 +550,23 @@ describe("tollgate audit against a real kube-apiserver", () => {
     ]);
   });
 
+  test("with nodePoolKeys, the application workloads that pick no pool", async () => {
+    const { report } = await audit(["--config", join(FIXTURES, "config-node-pools.yaml")]);
+    const pools = report!.findings.filter((f) => f.rule === "workload-node-pool-missing");
+    expect(pools.map((f) => [line(f), f.path, f.message])).toEqual([
+      [
+        "warn workload-node-pool-missing Deployment legacy/api",
+        "spec.template.spec.nodeSelector",
+        "Deployment api selects no node pool by node-pool",
+      ],
+      [
+        "warn workload-node-pool-missing Deployment shop/web",
+        "spec.template.spec.nodeSelector",
+        "Deployment web selects no node pool by node-pool",
+      ],
+    ]);
+  });
+
   // Last: it changes the cluster.
   test("with Velero, the Prometheus CRD and tollgate's webhook installed", async () => {
     await kubectl(["apply", "-f", "-"], readFileSync(join(FIXTURES, "installed.yaml"), "utf8"));
@@ -397,20 +576,95 @@ describe("tollgate audit against a real kube-apiserver", () => {
       "--timeout=60s",
       "crd/schedules.velero.io",
       "crd/prometheuses.monitoring.coreos.com",
+      "crd/prometheusrules.monitoring.coreos.com",
+      "crd/nodepools.karpenter.sh",
+      "crd/certificates.cert-manager.io",
     ]);
     await cp.createNamespace("velero");
-    const schedule = {
-      apiVersion: "velero.io/v1",
-      kind: "Schedule",
-      metadata: { name: "daily", namespace: "velero" },
-      spec: { schedule: "0 3 * * *", template: { ttl: "720h" } },
-    };
+    await cp.createNamespace("monitoring");
+    const ready = (status: string, reason: string, message: string) => ({
+      conditions: [{ type: "Ready", status, reason, message }],
+    });
+    const custom = [
+      {
+        apiVersion: "velero.io/v1",
+        kind: "Schedule",
+        metadata: { name: "daily", namespace: "velero" },
+        spec: { schedule: "0 3 * * *", template: { ttl: "720h" } },
+      },
+      // Defines five of the seven must-have alerts: by name, and one renamed (matched by its metric).
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: "cluster-alerts", namespace: "monitoring" },
+        spec: {
+          groups: [
+            {
+              name: "kubernetes",
+              rules: [
+                {
+                  alert: "KubePodCrashLooping",
+                  expr: 'kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"} >= 1',
+                },
+                { alert: "KubePodNotReady", expr: 'kube_pod_status_phase{phase=~"Pending|Unknown"} > 0' },
+                {
+                  alert: "KubeDeploymentReplicasMismatch",
+                  expr: "kube_deployment_spec_replicas > kube_deployment_status_replicas_available",
+                },
+                {
+                  alert: "NodeDown",
+                  expr: 'kube_node_status_condition{condition="Ready",status="true"} == 0',
+                },
+                {
+                  alert: "KubeQuotaExceeded",
+                  expr: 'kube_resourcequota{type="used"} > kube_resourcequota{type="hard"}',
+                },
+              ],
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: "karpenter.sh/v1",
+        kind: "NodePool",
+        metadata: { name: "general" },
+        spec: {
+          template: {
+            spec: { nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" } },
+          },
+        },
+      },
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: "web", namespace: "shop" },
+        spec: {
+          secretName: "web-tls",
+          dnsNames: ["web.shop.example"],
+          issuerRef: { name: "ca", kind: "ClusterIssuer" },
+        },
+        status: ready("True", "Ready", "Certificate is up to date and has not expired"),
+      },
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: "api", namespace: "legacy" },
+        spec: {
+          secretName: "api-tls",
+          dnsNames: ["api.legacy.example"],
+          issuerRef: { name: "ca", kind: "ClusterIssuer" },
+        },
+        status: ready("False", "DoesNotExist", "Issuing certificate as Secret does not exist"),
+      },
+    ];
     // Discovery of a new CRD can lag behind Established by a moment.
-    for (let attempt = 1; ; attempt++) {
-      const r = await cp.kubectl(["create", "-f", "-"], { input: JSON.stringify(schedule) });
-      if (r.code === 0) break;
-      if (attempt === 20) throw new Error(`creating the Schedule failed: ${r.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const object of custom) {
+      for (let attempt = 1; ; attempt++) {
+        const r = await cp.kubectl(["create", "-f", "-"], { input: JSON.stringify(object) });
+        if (r.code === 0) break;
+        if (attempt === 20) throw new Error(`creating the ${object.kind} failed: ${r.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     }
     const ca = await certificate("tollgate-e2e-webhook-ca", 5, true);
     await kubectl(
@@ -445,13 +699,28 @@ describe("tollgate audit against a real kube-apiserver", () => {
 
     const { report } = await audit([]);
     const cluster = report!.findings.filter(
-      (f) => f.kind === "Cluster" || f.kind === "ValidatingWebhookConfiguration",
+      (f) => f.kind === "Cluster" || f.kind === "ValidatingWebhookConfiguration" || f.kind === "Certificate",
     );
     expect(cluster.map((f) => [line(f), f.path, f.message])).toEqual([
       [
         "warn monitoring-missing Cluster /cluster",
         "",
         "no Prometheus operator found: no Prometheus resource exists and no prometheus-operator Deployment runs",
+      ],
+      [
+        "warn alerts-missing Cluster /cluster",
+        "",
+        "no PrometheusRule alerts on etcd leader changes (etcdHighNumberOfLeaderChanges, or an expr on etcd_server_leader_changes_seen_total)",
+      ],
+      [
+        "warn alerts-missing Cluster /cluster",
+        "",
+        "no PrometheusRule alerts on CPU throttling (CPUThrottlingHigh, or an expr on container_cpu_cfs_throttled_periods_total)",
+      ],
+      [
+        "warn certificate-not-ready Certificate legacy/api",
+        "status.conditions[type=Ready]",
+        "Certificate legacy/api is not Ready: DoesNotExist: Issuing certificate as Secret does not exist",
       ],
       [
         "warn tollgate-webhook-cert-expiring ValidatingWebhookConfiguration /tollgate",

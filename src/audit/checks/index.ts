@@ -1,6 +1,11 @@
 import { buildRegistry } from "../../rules/index.js";
+import { alertsMissing } from "./alerts-missing.js";
+import { apiserverFlagsInsecure } from "./apiserver-flags-insecure.js";
+import { autoscalerMissing } from "./autoscaler-missing.js";
 import { backupScheduleMissing } from "./backup-schedule-missing.js";
+import { certificateNotReady } from "./certificate-not-ready.js";
 import { clusterAdminBinding } from "./cluster-admin-binding.js";
+import { helmReleaseHygiene } from "./helm-release-hygiene.js";
 import { monitoringMissing } from "./monitoring-missing.js";
 import { namespaceDefaultDenyMissing } from "./namespace-default-deny-missing.js";
 import { namespaceDnsEgressMissing } from "./namespace-dns-egress-missing.js";
@@ -10,9 +15,12 @@ import { namespaceResourcequotaMissing } from "./namespace-resourcequota-missing
 import { secretsReaders } from "./secrets-readers.js";
 import { serverVersionUnsupported } from "./server-version-unsupported.js";
 import { tlsSecretExpiring } from "./tls-secret-expiring.js";
+import { tlsSecretShortLived } from "./tls-secret-short-lived.js";
 import { tollgateWebhookCertExpiring } from "./tollgate-webhook-cert-expiring.js";
 import { tollgateWebhookMissing } from "./tollgate-webhook-missing.js";
 import type { Check } from "./types.js";
+import { workloadNodePoolMissing } from "./workload-node-pool-missing.js";
+import { workloadOnSystemNodes } from "./workload-on-system-nodes.js";
 import { workloadPdbMissing } from "./workload-pdb-missing.js";
 
 /** Every check of the audit's cluster checklist, in the order the audit runs and reports them. */
@@ -24,10 +32,18 @@ export const ALL_CHECKS: readonly Check[] = [
   namespaceResourcequotaMissing,
   namespacePssEnforceMissing,
   workloadPdbMissing,
+  workloadOnSystemNodes,
+  workloadNodePoolMissing,
   secretsReaders,
+  apiserverFlagsInsecure,
+  helmReleaseHygiene,
   backupScheduleMissing,
+  autoscalerMissing,
   monitoringMissing,
+  alertsMissing,
   tlsSecretExpiring,
+  tlsSecretShortLived,
+  certificateNotReady,
   serverVersionUnsupported,
   tollgateWebhookMissing,
   tollgateWebhookCertExpiring,

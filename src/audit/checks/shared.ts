@@ -1,7 +1,9 @@
 import type { RbacV1Subject as V1Subject } from "@kubernetes/client-node";
 import type { Config } from "../../config/schema.js";
 import type { KindName } from "../../objects/kinds.js";
-import { type KubeObject, metadataMap, refOf } from "../../objects/object.js";
+import type { X509Certificate } from "node:crypto";
+import { isRecord, type KubeObject, metadataMap, refOf } from "../../objects/object.js";
+import { bundleCertificates } from "../../tls/rotation.js";
 import type { ReportFinding } from "../../report/model.js";
 import type { ClusterSnapshot } from "../snapshot.js";
 import type { Check } from "./types.js";
@@ -9,6 +11,8 @@ import type { Check } from "./types.js";
 /** How far ahead an expiring certificate is reported. */
 export const EXPIRY_DAYS = 30;
 export const DAY_MS = 86_400_000;
+/** The type of the Secrets that hold a serving certificate and its key. */
+export const TLS_SECRET_TYPE = "kubernetes.io/tls";
 
 export type Target = Pick<ReportFinding, "kind" | "namespace" | "name">;
 
@@ -72,6 +76,12 @@ export function namespaceGaps(
       ? [finding(check, { kind: "Namespace", namespace: "", name }, "", wanting.message, wanting.fix)]
       : [];
   });
+}
+
+/** The leaf (first) certificate of a kubernetes.io/tls Secret, when it holds a parseable one. */
+export function tlsLeaf(secret: KubeObject): X509Certificate | undefined {
+  if (secret.type !== TLS_SECRET_TYPE || !isRecord(secret.data)) return undefined;
+  return bundleCertificates(decodeBase64(secret.data["tls.crt"]))[0];
 }
 
 export function decodeBase64(value: unknown): string {

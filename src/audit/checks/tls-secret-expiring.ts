@@ -1,7 +1,6 @@
-import { isRecord, refOf } from "../../objects/object.js";
+import { refOf } from "../../objects/object.js";
 import type { ReportFinding } from "../../report/model.js";
-import { bundleCertificates } from "../../tls/rotation.js";
-import { DAY_MS, decodeBase64, EXPIRY_DAYS, expiryMessage, finding, list } from "./shared.js";
+import { DAY_MS, EXPIRY_DAYS, expiryMessage, finding, list, tlsLeaf } from "./shared.js";
 import type { Check } from "./types.js";
 
 export const tlsSecretExpiring: Check = {
@@ -17,8 +16,7 @@ export const tlsSecretExpiring: Check = {
   run(snapshot, { now }) {
     const findings: ReportFinding[] = [];
     for (const secret of list(snapshot, "Secret")) {
-      if (secret.type !== "kubernetes.io/tls" || !isRecord(secret.data)) continue;
-      const [leaf] = bundleCertificates(decodeBase64(secret.data["tls.crt"]));
+      const leaf = tlsLeaf(secret);
       if (!leaf) continue;
       const notAfter = new Date(leaf.validTo);
       if (notAfter.getTime() - now.getTime() > EXPIRY_DAYS * DAY_MS) continue;

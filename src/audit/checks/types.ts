@@ -9,6 +9,11 @@ export interface CheckContext {
   now: Date;
   config: Config;
   newestMinor: number;
+  /**
+   * Adds a note to the report, for what the check can neither pass nor fail from the API (a managed
+   * control plane shows no kube-apiserver Pod) or could not read (a release it cannot decode).
+   */
+  note(text: string): void;
 }
 
 /**
