@@ -249,12 +249,12 @@ describe("tollgate audit against recorded apiserver responses", () => {
     const html = captured.stdout();
     expect(html).toContain('<p class="meta">enforce mode · namespace legacy · tollgate ');
     expect(html).toContain(" · 2027-01-10T00:00:00.000Z</p>");
-    expect(html).toContain('<dd id="summary-findings">17</dd>');
+    expect(html).toContain('<dd id="summary-findings">18</dd>');
     expect(html).toContain('<dd id="summary-deny">4</dd>');
     expect(html).toContain('<dd id="summary-skipped">3</dd>');
-    // Worst first: legacy's one judged object, the Deployment, has deny findings.
+    // Worst first: of legacy's two judged objects, the Deployment has deny findings.
     expect(html.match(/<tr data-namespace=.*/g)).toEqual([
-      '<tr data-namespace="ns:legacy"><td>legacy</td><td class="num">1</td><td class="num">1</td><td class="num">11</td><td class="num score">0</td><td class="ready"><span class="no">no</span></td></tr>',
+      '<tr data-namespace="ns:legacy"><td>legacy</td><td class="num">2</td><td class="num">1</td><td class="num">12</td><td class="num score">50</td><td class="ready"><span class="no">no</span></td></tr>',
       '<tr data-namespace="ns:"><td>(cluster-scoped)</td><td class="num">1</td><td class="num">0</td><td class="num">4</td><td class="num score">100</td><td class="ready"><span class="yes">yes</span></td></tr>',
       '<tr data-namespace="ns:shop"><td>shop</td><td class="num">5</td><td class="num">0</td><td class="num">2</td><td class="num score">100</td><td class="ready"><span class="yes">yes</span></td></tr>',
     ]);

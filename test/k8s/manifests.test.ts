@@ -167,6 +167,7 @@ describe("manifests/, the kustomize base", () => {
         resources: [
           "limitranges",
           "namespaces",
+          "nodes",
           "pods",
           "podtemplates",
           "replicationcontrollers",
@@ -194,7 +195,13 @@ describe("manifests/, the kustomize base", () => {
         verbs: ["list", "watch"],
       },
       { apiGroups: ["velero.io"], resources: ["schedules"], verbs: ["list", "watch"] },
-      { apiGroups: ["monitoring.coreos.com"], resources: ["prometheuses"], verbs: ["list", "watch"] },
+      {
+        apiGroups: ["monitoring.coreos.com"],
+        resources: ["prometheuses", "prometheusrules"],
+        verbs: ["list", "watch"],
+      },
+      { apiGroups: ["karpenter.sh"], resources: ["nodepools"], verbs: ["list", "watch"] },
+      { apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["list", "watch"] },
       {
         apiGroups: ["wgpolicyk8s.io"],
         resources: ["policyreports", "clusterpolicyreports"],
