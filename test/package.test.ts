@@ -63,7 +63,9 @@ describe("npm pack and npm install -g of the tarball", () => {
     expect(checked).toEqual({
       stdout:
         "no findings in 8 objects in 14 files (enforce mode)\n" +
-        "6 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1), Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
+        "6 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), NetworkPolicy\n" +
+        "  (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1), Service (v1),\n" +
+        "  ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
       stderr: "",
     });
   }, 300_000);

@@ -6,7 +6,7 @@ import { auditDescriptors, auditReport } from "../audit/report.js";
 import { compilePolicy } from "../engine/policy.js";
 import { exitCodeOf } from "../report/model.js";
 import { render } from "../report/render.js";
-import { colorWanted } from "../report/text.js";
+import { textOptionsFor } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import { describeInputError } from "../input/documents.js";
 import { parseCommandArgs, userErrorText } from "./args.js";
@@ -31,6 +31,7 @@ Options:
   --context NAME     context to use (default: the current context)
   --namespace NS     audit one namespace; cluster-wide checklist items are skipped
   --output FORMAT    text (default), json or sarif
+  --explain          text: each finding's field path and fix under it (default: one fix per rule)
   --config FILE      the webhook's config file (rule severities, options, excluded namespaces)
 
 Exit codes: 0 no deny finding; 1 deny findings; 2 usage error, unreachable cluster, or a list the
@@ -62,6 +63,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     output: { type: "string", short: "o" },
     config: { type: "string" },
     policy: { type: "string", multiple: true },
+    explain: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -103,7 +105,12 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     now: (deps.now ?? (() => new Date()))(),
     namespace: values.namespace,
   });
-  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors())) {
+  for (const chunk of render(
+    report,
+    output,
+    textOptionsFor(io.stdout, io.env, values.explain === true),
+    auditDescriptors(),
+  )) {
     io.stdout.write(chunk);
   }
   return exitCodeOf(report);

@@ -11,7 +11,7 @@ import {
   type ReportObject,
 } from "../report/model.js";
 import { OUTPUTS, type Output, render } from "../report/render.js";
-import { colorWanted } from "../report/text.js";
+import { textOptionsFor } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
 import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
@@ -31,8 +31,10 @@ hidden folders are passed over) or - for stdin:
 Multi-document YAML and List kinds are read; every finding names its file, line and field path.
 
 Options:
-  --output FORMAT  text (default; colour on a terminal, NO_COLOR/FORCE_COLOR respected), json,
-                   sarif (2.1.0, for code scanning) or junit
+  --output FORMAT  text (default; colour on a terminal, NO_COLOR/FORCE_COLOR respected, fitted
+                   to the terminal's width, else $COLUMNS, else 100), json, sarif (2.1.0, for
+                   code scanning) or junit
+  --explain        text: each finding's field path and fix under it (default: one fix per rule)
   --mode MODE      enforce or warn; default: defaultMode from the config (enforce). In warn mode
                    every finding is a warning.
   --config FILE    the webhook's config file (rule severities, options, exemptions)
@@ -88,6 +90,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       mode: { type: "string" },
       config: { type: "string" },
       policy: { type: "string", multiple: true },
+      explain: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     true,
@@ -166,7 +169,13 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     nonObjects: input.nonObjects ?? [],
   };
   const rules = [...policy.registry.values()].map(describeRule);
-  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), rules)) io.stdout.write(chunk);
+  for (const chunk of render(
+    report,
+    output,
+    textOptionsFor(io.stdout, io.env, values.explain === true),
+    rules,
+  ))
+    io.stdout.write(chunk);
   return exitCodeOf(report);
 }
 

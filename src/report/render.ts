@@ -2,7 +2,7 @@ import { renderJson } from "./json.js";
 import { renderJunit } from "./junit.js";
 import type { Report, RuleDescriptor } from "./model.js";
 import { sarifChunks } from "./sarif.js";
-import { renderText } from "./text.js";
+import { renderText, type TextOptions } from "./text.js";
 import { toolVersion } from "../version.js";
 
 export const OUTPUTS = ["text", "json", "sarif", "junit"] as const;
@@ -10,12 +10,12 @@ export type Output = (typeof OUTPUTS)[number];
 
 /**
  * A report in the chosen format, as chunks to write out one after the other (several for SARIF,
- * whose logs are the largest); `rules` is the catalog SARIF describes.
+ * whose logs are the largest); `rules` is the catalog SARIF describes, `text` how the text is laid out.
  */
 export function render(
   report: Report,
   output: Output,
-  color: boolean,
+  text: TextOptions,
   rules: readonly RuleDescriptor[],
 ): Iterable<string> {
   switch (output) {
@@ -26,6 +26,6 @@ export function render(
     case "junit":
       return [renderJunit(report)];
     default:
-      return [renderText(report, color)];
+      return [renderText(report, text)];
   }
 }

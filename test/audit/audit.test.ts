@@ -217,7 +217,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     });
     expect(code).toBe(1);
     expect(captured.stdout().trimEnd().split("\n").at(-1)).toBe(
-      "17 findings (4 deny, 13 warn) in 10 objects in namespace legacy, 3 skipped (enforce mode)",
+      "17 findings (4 deny, 13 warn) in 10 objects in namespace legacy, 3 skipped (enforce mode), score 85",
     );
   });
 

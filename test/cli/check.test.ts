@@ -54,10 +54,12 @@ describe("tollgate check", () => {
     expect(text.stdout).toBe(
       [
         "not Kubernetes objects (skipped):",
-        `  ${folder}/nested/stray.yaml:2: the document has no apiVersion and no kind, so no rule can check it`,
+        `  ${folder}/nested/stray.yaml:2: the document has no apiVersion and no kind, so`,
+        "    no rule can check it",
         "",
         "no findings in 0 objects in 3 files (enforce mode)",
-        "3 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), Service (v1), 1 document without apiVersion and kind",
+        "3 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), Service (v1), 1 document",
+        "  without apiVersion and kind",
         "",
       ].join("\n"),
     );
@@ -392,26 +394,122 @@ describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)
 });
 
 describe("text output", () => {
-  test("groups by object, shows lines, errors and a summary line, no colour off a TTY", async () => {
-    const { stdout } = await check([`${TREE}/apps/web.yaml`, `${BROKEN}/c-no-kind.yaml`]);
+  test("one header per object, one line per finding in line order, errors, by rule, scores, summary", async () => {
+    const { stdout } = await check([TREE, `${BROKEN}/c-no-kind.yaml`]);
     expect(stdout).toBe(
       [
+        `${TREE}/apps/nested/db.yml:2  StatefulSet shop/db`,
+        '  29  deny  container-limits-missing  container "db" has no limits.cpu or limits.memory',
+        "",
         `${TREE}/apps/web.yaml:43  Pod shop/debug`,
-        '  deny  privileged-container          line 69: container "shell" sets securityContext.privileged=true',
-        "                                      at spec.containers[name=shell].securityContext.privileged",
-        '                                      fix: remove securityContext.privileged from container "shell"; add only the capabilities it needs',
-        '  deny  run-as-root                   line 65: container "shell" must set securityContext.runAsNonRoot=true',
-        "                                      at spec.containers[name=shell].securityContext.runAsNonRoot",
-        '                                      fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
-        '  deny  privilege-escalation-allowed  line 65: container "shell" must set allowPrivilegeEscalation=false',
-        "                                      at spec.containers[name=shell].securityContext.allowPrivilegeEscalation",
-        '                                      fix: set securityContext.allowPrivilegeEscalation: false on container "shell"',
+        '  65  deny  run-as-root  container "shell" must set securityContext.runAsNonRoot=true',
+        '  65  deny  privilege-escalation-allowed  container "shell" must set allowPrivilegeEscalation=false',
+        '  69  deny  privileged-container          container "shell" sets securityContext.privileged=true',
+        "",
+        `${TREE}/rbac.json:2  ClusterRole everything`,
+        '  16  deny  rbac-wildcard  rule 1 grants "*" in verbs',
         "",
         "input errors (not checked):",
-        `  error  ${BROKEN}/c-no-kind.yaml:1: the document has no kind, so no rule can check it`,
-        `  error  ${BROKEN}/c-no-kind.yaml:5: the document is a list, not a Kubernetes object (a mapping with apiVersion and kind)`,
+        `  error  ${BROKEN}/c-no-kind.yaml:1: the document has no kind, so no rule can check`,
+        "         it",
+        `  error  ${BROKEN}/c-no-kind.yaml:5: the document is a list, not a Kubernetes`,
+        "         object (a mapping with apiVersion and kind)",
         "",
-        "3 findings (3 deny, 0 warn) in 2 objects in 2 files (enforce mode); 2 errors",
+        "findings by rule, with the fix of each rule's first finding (--explain: every finding's own):",
+        "  1 deny  container-limits-missing",
+        '          fix: set resources.limits.cpu and resources.limits.memory on container "db"',
+        "  1 deny  privilege-escalation-allowed",
+        '          fix: set securityContext.allowPrivilegeEscalation: false on container "shell"',
+        "  1 deny  privileged-container",
+        '          fix: remove securityContext.privileged from container "shell"; add only the capabilities',
+        "               it needs",
+        "  1 deny  rbac-wildcard",
+        '          fix: list the verbs the subject needs instead of "*" in rules[1]',
+        "  1 deny  run-as-root",
+        '          fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
+        "",
+        "score by file (of the objects checked, the share with no deny finding):",
+        `    0  ${TREE}/apps/nested/db.yml  (0 of 1)`,
+        `    0  ${TREE}/rbac.json  (0 of 1)`,
+        `   50  ${TREE}/apps/web.yaml  (1 of 2)`,
+        "",
+        "5 findings (5 deny, 0 warn) in 4 objects in 4 files (enforce mode), score 25; 2 errors",
+        "",
+      ].join("\n"),
+    );
+    // Every line fits the 100 columns of a CI log.
+    expect(Math.max(...stdout.split("\n").map((line) => line.length))).toBeLessThanOrEqual(100);
+  });
+
+  test("--explain: each finding's field path and fix under it, no fix by rule", async () => {
+    const { stdout } = await check([`${TREE}/rbac.json`, "--explain"]);
+    expect(stdout).toBe(
+      [
+        `${TREE}/rbac.json:2  ClusterRole everything`,
+        '  16  deny  rbac-wildcard  rule 1 grants "*" in verbs',
+        "              at rules[1].verbs",
+        '              fix: list the verbs the subject needs instead of "*" in rules[1]',
+        "",
+        "findings by rule:",
+        "  1 deny  rbac-wildcard",
+        "",
+        "1 finding (1 deny, 0 warn) in 1 object in 1 file (enforce mode), score 0",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a bad exemption annotation is reported under its object; a good one shows its reason and day", async () => {
+    const pod = (annotations: string[]) =>
+      [
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: legacy",
+        "  namespace: shop",
+        "  annotations:",
+        ...annotations.map((line) => `    ${line}`),
+        "spec:",
+        "  serviceAccountName: legacy",
+        "  automountServiceAccountToken: false",
+        "  securityContext: {runAsNonRoot: false, seccompProfile: {type: RuntimeDefault}}",
+        "  containers:",
+        "    - name: app",
+        "      image: registry.example.com/app:1.0.0",
+        "      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}",
+        "      livenessProbe: {tcpSocket: {port: 80}}",
+        "      readinessProbe: {tcpSocket: {port: 80}}",
+        "      securityContext:",
+        "        allowPrivilegeEscalation: false",
+        "        readOnlyRootFilesystem: true",
+        '        capabilities: {drop: ["ALL"]}',
+        "",
+      ].join("\n");
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const unreasoned = await check(["-"], {
+      stdin: pod(["tollgate.dev/exempt: run-as-root", `tollgate.dev/exempt-until: "${until}"`]),
+    });
+    expect(unreasoned.code).toBe(1);
+    expect(unreasoned.stdout.split("\n").slice(0, 4)).toEqual([
+      "<stdin>:1  Pod shop/legacy",
+      "  12  deny    run-as-root  pod sets securityContext.runAsNonRoot=false",
+      "      notice  exemption ignored: tollgate.dev/exempt-reason is missing",
+      "",
+    ]);
+    const exempted = await check(["-"], {
+      stdin: pod([
+        "tollgate.dev/exempt: run-as-root",
+        "tollgate.dev/exempt-reason: vendor image",
+        `tollgate.dev/exempt-until: "${until}"`,
+      ]),
+    });
+    expect(exempted.code).toBe(0);
+    expect(exempted.stdout).toBe(
+      [
+        "<stdin>:1  Pod shop/legacy",
+        `  13  exempt  run-as-root  vendor image, until ${until}`,
+        "",
+        "no findings (1 exempted) in 1 object in 1 file (enforce mode)",
         "",
       ].join("\n"),
     );
