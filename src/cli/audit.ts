@@ -4,12 +4,14 @@ import { listCluster } from "../audit/list.js";
 import { planAudit } from "../audit/plan.js";
 import { auditDescriptors, auditReport } from "../audit/report.js";
 import { compilePolicy } from "../engine/policy.js";
-import { exitCodeOf } from "../report/model.js";
+import { describeRule, exitCodeOf } from "../report/model.js";
 import { render } from "../report/render.js";
 import { textOptionsFor } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import { describeInputError } from "../input/documents.js";
 import { parseCommandArgs, userErrorText } from "./args.js";
+import { findingFilterFrom, RULE_FLAGS } from "./ruleFlags.js";
+import { filterReport } from "../report/filter.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
 import { kubeConfigFrom } from "./kubeconfig.js";
@@ -33,6 +35,9 @@ Options:
   --output FORMAT    text (default), json or sarif
   --explain          text: each finding's field path and fix under it (default: one fix per rule)
   --config FILE      the webhook's config file (rule severities, options, excluded namespaces)
+  --rule ID          report only this rule or checklist item (repeatable)
+  --skip-rule ID     leave this rule or checklist item out (repeatable)
+  --min-severity S   warn (default) or deny: deny leaves warnings out
 
 Exit codes: 0 no deny finding; 1 deny findings; 2 usage error, unreachable cluster, or a list the
 cluster refused (the report still shows everything that could be read).`;
@@ -64,6 +69,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     config: { type: "string" },
     policy: { type: "string", multiple: true },
     explain: { type: "boolean" },
+    ...RULE_FLAGS,
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -79,6 +85,8 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     return 2;
   }
   const policy = compilePolicy(loaded.config, RULES, undefined, loaded.policies);
+  const descriptors = [...auditDescriptors(), ...[...policy.registry.values()].map(describeRule)];
+  const filter = findingFilterFrom(values, new Set(descriptors.map((d) => d.id)));
   const target = { kubeconfig: values.kubeconfig, context: values.context };
   const kc = deps.kubeConfig ? deps.kubeConfig(target) : kubeConfigFrom(target, io.env);
   const { judged, requests } = planAudit(policy, values.namespace);
@@ -97,7 +105,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
         }
       : undefined,
   });
-  const report = auditReport({
+  const unfiltered = auditReport({
     snapshot,
     problems,
     judged,
@@ -105,6 +113,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     now: (deps.now ?? (() => new Date()))(),
     namespace: values.namespace,
   });
+  const report = filterReport(unfiltered, filter);
   for (const chunk of render(
     report,
     output,

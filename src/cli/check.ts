@@ -10,11 +10,14 @@ import {
   type ReportError,
   type ReportObject,
 } from "../report/model.js";
+import { filterReport } from "../report/filter.js";
+import { pathMatcher } from "../input/pathGlob.js";
 import { OUTPUTS, type Output, render } from "../report/render.js";
 import { textOptionsFor } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
 import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
+import { findingFilterFrom, RULE_FLAGS, RULE_FLAGS_HELP } from "./ruleFlags.js";
 import { type CliIO, processIO } from "./io.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
@@ -41,6 +44,10 @@ Options:
   --policy PATH    ValidatingAdmissionPolicies (with their bindings and params) to run as rules
                    beside the built-in ones; a file or folder, repeatable; adds to the config's
                    \`policies:\`
+${RULE_FLAGS_HELP}
+  --exclude GLOB   in the folders given, leave out the files and folders GLOB matches, relative
+                   to the folder (repeatable): \`charts/**\`, \`**/crds/*.yaml\`; a GLOB without a /
+                   matches a name at any depth (\`tests\`, \`*.values.yaml\`)
 
 YAML is read as kubectl reads it (YAML 1.1: yes/no/on/off booleans, 0_0, 0644, 0x50 numbers),
 symbolic links are followed, and each file or stdin is read up to ${MAX_INPUT_BYTES / (1024 * 1024)} MiB.
@@ -91,6 +98,8 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       config: { type: "string" },
       policy: { type: "string", multiple: true },
       explain: { type: "boolean" },
+      ...RULE_FLAGS,
+      exclude: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     true,
@@ -107,6 +116,8 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const { config, policies } = loaded;
   const mode = oneOf<Mode>("mode", values.mode, ["enforce", "warn"], config.defaultMode);
   const policy = compilePolicy(config, RULES, undefined, policies);
+  const filter = findingFilterFrom(values, policy.registry.keys());
+  const exclude = pathMatcher(values.exclude ?? []);
 
   // Rules that throw are reported after the input errors, in the order of the objects.
   const ruleErrors: ReportError[] = [];
@@ -126,7 +137,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       positionals,
       () => readStreamBounded(io.stdin),
       (source) => judge(source),
-      { skipNonObjects: true },
+      { skipNonObjects: true, exclude },
     );
   } else {
     // Policies may select by namespace labels and read `namespaceObject`: the Namespaces among the
@@ -135,7 +146,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       positionals,
       () => readStreamBounded(io.stdin),
       (source) => source,
-      { skipNonObjects: true },
+      { skipNonObjects: true, exclude },
     );
     const namespaces = namespacesIn(read.objects.map((source) => source.object));
     input = {
@@ -155,19 +166,22 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     if (output !== "text") io.stderr.write(`tollgate check: ${message}\n`);
     errors.push({ file: null, line: null, message });
   }
-  const report: Report = {
-    command: "check",
-    mode,
-    objects: input.objects,
-    errors: [...errors, ...ruleErrors],
-    notes: policies.implicitlyBound.map(
-      (name) =>
-        `ValidatingAdmissionPolicy "${name}" has no binding in the policy files: it applies as if bound with validationActions [Deny] to everything it matches`,
-    ),
-    files: input.files,
-    documents: input.documents,
-    nonObjects: input.nonObjects ?? [],
-  };
+  const report: Report = filterReport(
+    {
+      command: "check",
+      mode,
+      objects: input.objects,
+      errors: [...errors, ...ruleErrors],
+      notes: policies.implicitlyBound.map(
+        (name) =>
+          `ValidatingAdmissionPolicy "${name}" has no binding in the policy files: it applies as if bound with validationActions [Deny] to everything it matches`,
+      ),
+      files: input.files,
+      documents: input.documents,
+      nonObjects: input.nonObjects ?? [],
+    },
+    filter,
+  );
   const rules = [...policy.registry.values()].map(describeRule);
   for (const chunk of render(
     report,

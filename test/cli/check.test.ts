@@ -320,6 +320,89 @@ describe("tollgate check", () => {
   });
 });
 
+describe("narrowing the report: --rule, --skip-rule, --min-severity, --exclude", () => {
+  const located = (report: JsonReport) => report.findings.map((f) => `${f.rule} ${f.name}`);
+
+  test("--rule keeps only the rules named; the objects none of them looks at are not covered", async () => {
+    const { code, report } = await checkJson([TREE, "--rule", "rbac-wildcard"]);
+    expect(located(report)).toEqual(["rbac-wildcard everything"]);
+    expect(report.summary).toMatchObject({ objects: 4, findings: 1, notCovered: 3 });
+    expect(code).toBe(1);
+  });
+
+  test("--skip-rule leaves rules out, repeatable; exit 0 when no deny finding is left", async () => {
+    const skip = ["container-limits-missing", "privileged-container", "run-as-root", "rbac-wildcard"];
+    const { code, report } = await checkJson([TREE, ...skip.flatMap((id) => ["--skip-rule", id])]);
+    expect(located(report)).toEqual(["privilege-escalation-allowed debug"]);
+    expect(code).toBe(1);
+    const all = await checkJson([
+      TREE,
+      ...[...skip, "privilege-escalation-allowed"].flatMap((id) => ["--skip-rule", id]),
+    ]);
+    expect(all.report.findings).toEqual([]);
+    expect(all.code).toBe(0);
+  });
+
+  test("--min-severity deny leaves warnings out, exempted ones too", async () => {
+    const { report } = await checkJson([`${TREE}/apps/web.yaml`, "--mode", "warn"]);
+    expect(report.findings).toHaveLength(3);
+    const denyOnly = await checkJson([`${TREE}/apps/web.yaml`, "--mode", "warn", "--min-severity", "deny"]);
+    expect(denyOnly.report.findings).toEqual([]);
+    expect(denyOnly.code).toBe(0);
+  });
+
+  test("--exclude leaves out files and folders relative to the folder given, not files named", async () => {
+    const nested = await checkJson([TREE, "--exclude", "apps/**"]);
+    expect(located(nested.report)).toEqual(["rbac-wildcard everything"]);
+    expect(nested.report.summary).toMatchObject({ files: 1 });
+    const byName = await checkJson([TREE, "--exclude", "nested", "--exclude", "*.json"]);
+    expect(byName.report.findings.map((f) => f.file)).toEqual([
+      `${TREE}/apps/web.yaml`,
+      `${TREE}/apps/web.yaml`,
+      `${TREE}/apps/web.yaml`,
+    ]);
+    // A glob relative to the folder given: `apps/*.yaml` is TREE/apps/web.yaml, not TREE/apps/nested/db.yml.
+    const anchored = await checkJson([TREE, "--exclude", "apps/*.yaml"]);
+    expect(anchored.report.summary).toMatchObject({ files: 2 });
+    // A file named on the command line is read whatever the globs.
+    const named = await checkJson([`${TREE}/rbac.json`, "--exclude", "*.json"]);
+    expect(located(named.report)).toEqual(["rbac-wildcard everything"]);
+  });
+
+  test.each([
+    [["--rule", "runasroot"], '--rule "runasroot" is no rule (did you mean run-as-root?)'],
+    [["--skip-rule", "rbac-wildcrd"], '--skip-rule "rbac-wildcrd" is no rule (did you mean rbac-wildcard?)'],
+    [["--rule", "zzz"], '--rule "zzz" is no rule'],
+  ])("an unknown rule id %j is a usage error naming the nearest", async (args, message) => {
+    const { code, stdout, stderr } = await check([TREE, ...args]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      `tollgate check: ${message}; 'tollgate rules' lists them\nRun 'tollgate check --help' for usage.\n`,
+    );
+  });
+
+  test("--min-severity takes warn or deny", async () => {
+    const { code, stderr } = await check([TREE, "--min-severity", "info"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `tollgate check: --min-severity must be one of warn, deny, got "info"\nRun 'tollgate check --help' for usage.\n`,
+    );
+  });
+
+  test("a policy's name is a rule id --rule knows", async () => {
+    const dir = "test/fixtures/policies/team-label";
+    const { report } = await checkJson([
+      `${dir}/objects.yaml`,
+      "--policy",
+      `${dir}/policy.yaml`,
+      "--rule",
+      "require-team-label",
+    ]);
+    expect([...new Set(report.findings.map((f) => f.rule))]).toEqual(["require-team-label"]);
+  });
+});
+
 describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)", () => {
   const YAML11 = "test/fixtures/check/yaml11";
 
