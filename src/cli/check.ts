@@ -56,9 +56,9 @@ Exit codes:
   0  no deny finding
   1  deny findings
   2  usage error, or an input that could not be checked (unreadable file, a dangling symbolic
-     link, broken YAML, excessive aliasing, a document with kind or apiVersion but not both, an input with
-     no object at all), whatever the findings in the rest: the other files are still checked
-     and reported`;
+     link, broken YAML, excessive aliasing, a document with kind or apiVersion but not both, an object
+     the apiserver refuses (two containers of one name), an input with no object at all),
+     whatever the findings in the rest: the other files are still checked and reported`;
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;

@@ -196,6 +196,35 @@ describe("tollgate check", () => {
     expect(located).toContainEqual(["<stdin>", "Pod", "typed", "privileged-container", 17]);
   });
 
+  test("an object with two containers of one name is an input error, as the apiserver's, and not judged", async () => {
+    const stdin = [
+      "apiVersion: apps/v1",
+      "kind: Deployment",
+      "metadata: {name: web, namespace: shop}",
+      "spec:",
+      "  template:",
+      "    spec:",
+      "      initContainers:",
+      "        - {name: setup, image: app:1}",
+      "      containers:",
+      "        - {name: web, image: app:1}",
+      "        - {name: setup, image: app:2}",
+      "",
+    ].join("\n");
+    const { code, report } = await checkJson(["-"], { stdin });
+    expect(code).toBe(2);
+    expect(report.errors).toEqual([
+      {
+        file: "<stdin>",
+        line: 11,
+        message:
+          'Deployment shop/web is invalid: spec.template.spec.containers[1].name: Duplicate value: "setup"; the apiserver refuses it, so it was not checked',
+      },
+    ]);
+    expect(report.findings).toEqual([]);
+    expect(report.summary).toMatchObject({ objects: 1, skipped: 1, errors: 1, notCovered: 0 });
+  });
+
   test("exit 0 when no finding denies", async () => {
     const { code, report } = await checkJson([`${BROKEN}/a-good.yaml`]);
     expect(report.findings).toEqual([]);
