@@ -3,7 +3,7 @@ import type { Policy } from "../engine/policy.js";
 import { extractTargets } from "../engine/targets.js";
 import type { Finding, Mode, Source } from "../rules/types.js";
 import { objectLabel, type ReportError, type ReportObject, reportFinding } from "./model.js";
-import { duplicateContainerName } from "../objects/duplicates.js";
+import { duplicateContainerName } from "../engine/duplicates.js";
 import { type KubeObject, refOf } from "../objects/object.js";
 
 /** Where an object came from: a file and line for `check`, nothing for `audit`. */

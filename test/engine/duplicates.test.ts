@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { extractTargets } from "../../src/engine/targets.js";
-import { duplicateContainerName } from "../../src/objects/duplicates.js";
+import { duplicateContainerName } from "../../src/engine/duplicates.js";
 
 const pod = (spec: Record<string, unknown>) => ({
   apiVersion: "v1",
