@@ -24,6 +24,7 @@ interface JsonReport {
   summary: Record<string, number>;
   notCovered: { kind: string | null; apiVersion: string | null; count: number }[];
   exempted: (JsonReport["findings"][number] & { exemption: unknown })[];
+  score: { score: number; checked: number; clean: number; groups: unknown[] };
 }
 
 async function check(args: string[], options: Parameters<typeof captureIO>[0] = {}) {
@@ -90,6 +91,16 @@ describe("tollgate check", () => {
       errors: 0,
       notCovered: 0,
       exempted: 0,
+    });
+    expect(report.score).toEqual({
+      score: 25,
+      checked: 4,
+      clean: 1,
+      groups: [
+        { group: `${TREE}/apps/nested/db.yml`, score: 0, checked: 1, clean: 0 },
+        { group: `${TREE}/rbac.json`, score: 0, checked: 1, clean: 0 },
+        { group: `${TREE}/apps/web.yaml`, score: 50, checked: 2, clean: 1 },
+      ],
     });
     expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
       [
