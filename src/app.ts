@@ -121,7 +121,19 @@ interface HttpError {
   message: string;
 }
 
-function classify(error: FastifyError): HttpError {
+/** A request header as an error message quotes it: at most 64 characters, since a client sizes it. */
+function headerText(value: string | string[] | undefined): string {
+  if (value === undefined) return "none";
+  const text = Array.isArray(value) ? value.join(", ") : value;
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}
+
+/** `8 MiB (8388608 bytes)`: the limit as a person reads it, and exactly. */
+function limitText(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB (${bytes} bytes)`;
+}
+
+function classify(error: FastifyError, request: FastifyRequest): HttpError {
   switch (error.code) {
     case "TOLLGATE_MALFORMED_JSON":
       return { statusCode: 400, reason: "malformed-json", message: `malformed JSON: ${error.message}` };
@@ -129,13 +141,19 @@ function classify(error: FastifyError): HttpError {
       return {
         statusCode: 413,
         reason: "too-large",
-        message: `request body larger than ${BODY_LIMIT_BYTES} bytes`,
+        message: `request body larger than the limit of ${limitText(BODY_LIMIT_BYTES)}`,
       };
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return {
         statusCode: 415,
         reason: "media-type",
-        message: "Content-Type must be application/json (an AdmissionReview v1)",
+        message: `Content-Type ${headerText(request.headers["content-type"])} is not accepted: send application/json (an AdmissionReview v1)`,
+      };
+    case "TOLLGATE_CONTENT_ENCODING":
+      return {
+        statusCode: 415,
+        reason: "media-type",
+        message: `Content-Encoding ${headerText(request.headers["content-encoding"])} is not accepted: send the AdmissionReview uncompressed, as the apiserver does`,
       };
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
@@ -211,6 +229,22 @@ export function buildApp(options: AppOptions): FastifyInstance {
     standing: options.standing,
   };
 
+  // Only JSON is a review: fastify's own text/plain parser would hand a string to the review
+  // check, which answers "not an AdmissionReview" about what is a wrong Content-Type.
+  app.removeContentTypeParser("text/plain");
+  // Nor is a compressed body, which fastify does not decode: JSON.parse would call gzip malformed.
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    const encoding = request.headers["content-encoding"];
+    if (encoding === undefined || encoding.trim().toLowerCase() === "identity") {
+      done(null, payload);
+      return;
+    }
+    const failure = new Error("compressed body") as FastifyError;
+    failure.code = "TOLLGATE_CONTENT_ENCODING";
+    failure.statusCode = 415;
+    done(failure);
+  });
+
   // JSON.parse directly: V8 parses any nesting depth without recursion, and an own `__proto__` key
   // it creates is inert because tollgate never merges request data into other objects.
   app.removeContentTypeParser("application/json");
@@ -228,7 +262,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const http = classify(error);
+    const http = classify(error, request);
     options.metrics.invalidReviews.inc({ reason: http.reason });
     const line = { url: request.url, status: http.statusCode, reason: http.reason, err: error.message };
     if (http.statusCode >= 500) request.log.error(line, "request failed");

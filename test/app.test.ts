@@ -248,6 +248,11 @@ describe("admission server over TLS", () => {
   it("answers a body that is not JSON with 415", async () => {
     const res = await post(server, "/validate", "uid: 1", { "content-type": "application/yaml" });
     expect(res.status).toBe(415);
+    expect(res.json).toEqual({
+      error: "media-type",
+      message:
+        'Content-Type "application/yaml" is not accepted: send application/json (an AdmissionReview v1)',
+    });
   });
 
   it("serves health and readiness", async () => {

@@ -63,7 +63,9 @@ describe("npm pack and npm install -g of the tarball", () => {
     expect(checked).toEqual({
       stdout:
         "no findings in 8 objects in 16 files (enforce mode)\n" +
-        "8 objects not covered: CustomResourceDefinition (apiextensions.k8s.io/v1) x2, Kustomization (kustomize.config.k8s.io/v1beta1), NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1), Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
+        "8 objects not covered: CustomResourceDefinition (apiextensions.k8s.io/v1) x2, Kustomization\n" +
+        "  (kustomize.config.k8s.io/v1beta1), NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget\n" +
+        "  (policy/v1), Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
       stderr: "",
     });
   }, 300_000);

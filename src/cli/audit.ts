@@ -4,13 +4,15 @@ import { listCluster } from "../audit/list.js";
 import { planAudit } from "../audit/plan.js";
 import { auditDescriptors, auditReport } from "../audit/report.js";
 import { compilePolicy } from "../engine/policy.js";
-import { exitCodeOf } from "../report/model.js";
+import { describeRule, exitCodeOf } from "../report/model.js";
 import { render } from "../report/render.js";
-import { colorWanted } from "../report/text.js";
+import { textOptionsFor } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import { describeInputError } from "../input/documents.js";
 import { previewLines, wouldDenyIn } from "../admission/preview.js";
 import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
+import { findingFilterFrom, RULE_FLAGS } from "./ruleFlags.js";
+import { filterReport } from "../report/filter.js";
 import { oneOf } from "./check.js";
 import { type CliIO, processIO } from "./io.js";
 import { kubeConfigFrom } from "./kubeconfig.js";
@@ -33,7 +35,11 @@ Options:
   --context NAME     context to use (default: the current context)
   --namespace NS     audit one namespace; cluster-wide checklist items are skipped
   --output FORMAT    text (default), json, sarif or html (one self-contained page)
+  --explain          text: each finding's field path and fix under it (default: one fix per rule)
   --config FILE      the webhook's config file (rule severities, options, excluded namespaces)
+  --rule ID          report only this rule or checklist item (repeatable)
+  --skip-rule ID     leave this rule or checklist item out (repeatable)
+  --min-severity S   warn (default) or deny: deny leaves warnings out
   --preview enforce  with --namespace: only say what enforce mode would deny there now, as the
                      webhook warns a policy admin who switches the namespace to enforce (exit 1
                      when something would be denied)
@@ -68,6 +74,8 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     config: { type: "string" },
     policy: { type: "string", multiple: true },
     preview: { type: "string" },
+    explain: { type: "boolean" },
+    ...RULE_FLAGS,
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -92,6 +100,8 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     return 2;
   }
   const policy = compilePolicy(loaded.config, RULES, undefined, loaded.policies);
+  const descriptors = [...auditDescriptors(), ...[...policy.registry.values()].map(describeRule)];
+  const filter = findingFilterFrom(values, new Set(descriptors.map((d) => d.id)));
   const target = { kubeconfig: values.kubeconfig, context: values.context };
   const kc = deps.kubeConfig ? deps.kubeConfig(target) : kubeConfigFrom(target, io.env);
   const { judged, requests } = planAudit(policy, values.namespace);
@@ -111,7 +121,7 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
       : undefined,
   });
   const now = (deps.now ?? (() => new Date()))();
-  const report = auditReport({
+  const unfiltered = auditReport({
     snapshot,
     problems,
     judged,
@@ -120,16 +130,24 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
     namespace: values.namespace,
   });
   if (preview !== undefined && values.namespace !== undefined) {
-    const denied = wouldDenyIn(report, values.namespace, (id) => policy.registry.has(id));
+    // What enforce would deny, whatever --rule or --min-severity leave out of a report.
+    const denied = wouldDenyIn(unfiltered, values.namespace, (id) => policy.registry.has(id));
     const lines = previewLines(values.namespace, denied);
     io.stdout.write(
       lines.length > 0
         ? `${lines.join("\n")}\n`
         : `enforce would deny nothing that runs in ${values.namespace} now\n`,
     );
-    return report.errors.length > 0 ? 2 : denied.length > 0 ? 1 : 0;
+    return unfiltered.errors.length > 0 ? 2 : denied.length > 0 ? 1 : 0;
   }
-  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), auditDescriptors(), now)) {
+  const report = filterReport(unfiltered, filter);
+  for (const chunk of render(
+    report,
+    output,
+    textOptionsFor(io.stdout, io.env, values.explain === true),
+    auditDescriptors(),
+    now,
+  )) {
     io.stdout.write(chunk);
   }
   return exitCodeOf(report);

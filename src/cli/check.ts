@@ -10,11 +10,14 @@ import {
   type ReportError,
   type ReportObject,
 } from "../report/model.js";
+import { filterReport } from "../report/filter.js";
+import { pathMatcher } from "../input/pathGlob.js";
 import { OUTPUTS, type Output, render } from "../report/render.js";
-import { colorWanted } from "../report/text.js";
+import { textOptionsFor } from "../report/text.js";
 import { RULES } from "../rules/index.js";
 import type { Mode } from "../rules/types.js";
 import { parseCommandArgs, UsageError, userErrorText } from "./args.js";
+import { findingFilterFrom, RULE_FLAGS, RULE_FLAGS_HELP } from "./ruleFlags.js";
 import { type CliIO, processIO } from "./io.js";
 import { loadConfigAndPolicies } from "./policies.js";
 
@@ -31,15 +34,21 @@ hidden folders are passed over) or - for stdin:
 Multi-document YAML and List kinds are read; every finding names its file, line and field path.
 
 Options:
-  --output FORMAT  text (default; colour on a terminal, NO_COLOR/FORCE_COLOR respected), json,
-                   sarif (2.1.0, for code scanning), junit, or html (one self-contained page:
-                   scores per namespace, findings by rule and namespace, a filter)
+  --output FORMAT  text (default; colour on a terminal, NO_COLOR/FORCE_COLOR respected, fitted
+                   to the terminal's width, else $COLUMNS, else 100), json, sarif (2.1.0, for
+                   code scanning), junit, or html (one self-contained page: scores per
+                   namespace, findings by rule and namespace, a filter)
+  --explain        text: each finding's field path and fix under it (default: one fix per rule)
   --mode MODE      enforce or warn; default: defaultMode from the config (enforce). In warn mode
                    every finding is a warning.
   --config FILE    the webhook's config file (rule severities, options, exemptions)
   --policy PATH    ValidatingAdmissionPolicies (with their bindings and params) to run as rules
                    beside the built-in ones; a file or folder, repeatable; adds to the config's
                    \`policies:\`
+${RULE_FLAGS_HELP}
+  --exclude GLOB   in the folders given, leave out the files and folders GLOB matches, relative
+                   to the folder (repeatable): \`charts/**\`, \`**/crds/*.yaml\`; a GLOB without a /
+                   matches a name at any depth (\`tests\`, \`*.values.yaml\`)
 
 YAML is read as kubectl reads it (YAML 1.1: yes/no/on/off booleans, 0_0, 0644, 0x50 numbers),
 symbolic links are followed, and each file or stdin is read up to ${MAX_INPUT_BYTES / (1024 * 1024)} MiB.
@@ -48,9 +57,9 @@ Exit codes:
   0  no deny finding
   1  deny findings
   2  usage error, or an input that could not be checked (unreadable file, a dangling symbolic
-     link, broken YAML, excessive aliasing, a document with kind or apiVersion but not both, an input with
-     no object at all), whatever the findings in the rest: the other files are still checked
-     and reported`;
+     link, broken YAML, excessive aliasing, a document with kind or apiVersion but not both, an object
+     the apiserver refuses (two containers of one name), an input with no object at all),
+     whatever the findings in the rest: the other files are still checked and reported`;
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -89,6 +98,9 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       mode: { type: "string" },
       config: { type: "string" },
       policy: { type: "string", multiple: true },
+      explain: { type: "boolean" },
+      ...RULE_FLAGS,
+      exclude: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     true,
@@ -105,6 +117,8 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const { config, policies } = loaded;
   const mode = oneOf<Mode>("mode", values.mode, ["enforce", "warn"], config.defaultMode);
   const policy = compilePolicy(config, RULES, undefined, policies);
+  const filter = findingFilterFrom(values, policy.registry.keys());
+  const exclude = pathMatcher(values.exclude ?? []);
 
   // Rules that throw are reported after the input errors, in the order of the objects.
   const ruleErrors: ReportError[] = [];
@@ -124,7 +138,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       positionals,
       () => readStreamBounded(io.stdin),
       (source) => judge(source),
-      { skipNonObjects: true },
+      { skipNonObjects: true, exclude },
     );
   } else {
     // Policies may select by namespace labels and read `namespaceObject`: the Namespaces among the
@@ -133,7 +147,7 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       positionals,
       () => readStreamBounded(io.stdin),
       (source) => source,
-      { skipNonObjects: true },
+      { skipNonObjects: true, exclude },
     );
     const namespaces = namespacesIn(read.objects.map((source) => source.object));
     input = {
@@ -153,21 +167,30 @@ async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     if (output !== "text") io.stderr.write(`tollgate check: ${message}\n`);
     errors.push({ file: null, line: null, message });
   }
-  const report: Report = {
-    command: "check",
-    mode,
-    objects: input.objects,
-    errors: [...errors, ...ruleErrors],
-    notes: policies.implicitlyBound.map(
-      (name) =>
-        `ValidatingAdmissionPolicy "${name}" has no binding in the policy files: it applies as if bound with validationActions [Deny] to everything it matches`,
-    ),
-    files: input.files,
-    documents: input.documents,
-    nonObjects: input.nonObjects ?? [],
-  };
+  const report: Report = filterReport(
+    {
+      command: "check",
+      mode,
+      objects: input.objects,
+      errors: [...errors, ...ruleErrors],
+      notes: policies.implicitlyBound.map(
+        (name) =>
+          `ValidatingAdmissionPolicy "${name}" has no binding in the policy files: it applies as if bound with validationActions [Deny] to everything it matches`,
+      ),
+      files: input.files,
+      documents: input.documents,
+      nonObjects: input.nonObjects ?? [],
+    },
+    filter,
+  );
   const rules = [...policy.registry.values()].map(describeRule);
-  for (const chunk of render(report, output, colorWanted(io.stdout, io.env), rules)) io.stdout.write(chunk);
+  for (const chunk of render(
+    report,
+    output,
+    textOptionsFor(io.stdout, io.env, values.explain === true),
+    rules,
+  ))
+    io.stdout.write(chunk);
   return exitCodeOf(report);
 }
 

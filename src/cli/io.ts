@@ -1,7 +1,8 @@
 /** The streams and environment a command uses; tests pass their own. */
 export interface CliIO {
   stdin: AsyncIterable<string | Buffer>;
-  stdout: { write(text: string): unknown; isTTY?: boolean };
+  /** `columns` is the terminal's width, when stdout is one. */
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(text: string): unknown; isTTY?: boolean };
   env: Readonly<Record<string, string | undefined>>;
 }

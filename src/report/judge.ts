@@ -2,7 +2,8 @@ import { evaluate } from "../engine/evaluate.js";
 import type { Policy } from "../engine/policy.js";
 import { extractTargets } from "../engine/targets.js";
 import type { Finding, Mode, Source } from "../rules/types.js";
-import { type ReportError, type ReportObject, reportFinding } from "./model.js";
+import { objectLabel, type ReportError, type ReportObject, reportFinding } from "./model.js";
+import { duplicateContainerName } from "../engine/duplicates.js";
 import { type KubeObject, refOf } from "../objects/object.js";
 
 /** Where an object came from: a file and line for `check`, nothing for `audit`. */
@@ -58,6 +59,16 @@ export function judgeObject(
   };
   if (evaluation.skipped !== undefined)
     return { ...base, rules: [], skipped: evaluation.skipped, findings: [] };
+  const invalid = duplicateContainerName(extractTargets(object));
+  if (invalid !== undefined) {
+    // An input error, as the apiserver's: not judged, so its findings are not doubled.
+    errors.push({
+      file: placement.file,
+      line: placement.lineOf ? placement.lineOf(invalid.path) : placement.line,
+      message: `${objectLabel(ref)} is invalid: ${invalid.message}; the apiserver refuses it, so it was not checked`,
+    });
+    return { ...base, rules: [], skipped: `invalid: ${invalid.message}`, findings: [] };
+  }
   for (const failure of evaluation.ruleErrors) {
     errors.push({
       file: placement.file,

@@ -3,7 +3,7 @@ import { renderJson } from "./json.js";
 import { renderJunit } from "./junit.js";
 import type { Report, RuleDescriptor } from "./model.js";
 import { sarifChunks } from "./sarif.js";
-import { renderText } from "./text.js";
+import { renderText, type TextOptions } from "./text.js";
 import { toolVersion } from "../version.js";
 
 export const OUTPUTS = ["text", "json", "sarif", "junit", "html"] as const;
@@ -11,13 +11,13 @@ export type Output = (typeof OUTPUTS)[number];
 
 /**
  * A report in the chosen format, as chunks to write out one after the other (several for SARIF,
- * whose logs are the largest); `rules` is the catalog SARIF and HTML describe; `now` decides which
- * exemptions the HTML report flags as expiring soon.
+ * whose logs are the largest); `text` is how the text is laid out, `rules` the catalog SARIF and
+ * HTML describe; `now` decides which exemptions the HTML report flags as expiring soon.
  */
 export function render(
   report: Report,
   output: Output,
-  color: boolean,
+  text: TextOptions,
   rules: readonly RuleDescriptor[],
   now: Date = new Date(),
 ): Iterable<string> {
@@ -31,6 +31,6 @@ export function render(
     case "html":
       return [renderHtml(report, rules, now)];
     default:
-      return [renderText(report, color)];
+      return [renderText(report, text)];
   }
 }

@@ -19,18 +19,54 @@ function uriOf(file: string): string {
     .join("/");
 }
 
+/**
+ * The catalog's page, which `helpUri` points into: SARIF wants an absolute URI, and a rule's
+ * section there has the rule's id as its anchor (`## run-as-root`).
+ */
+export const RULES_DOC_URL = "https://github.com/tollgate-dev/tollgate/blob/main/docs/rules.md";
+
+/**
+ * How GitHub code scanning ranks a rule (`properties.security-severity`, 0.0 to 10.0: 9.0 and up
+ * critical, 7.0 high, 4.0 medium, below low). A rule that denies by default is high: 8.0 where it
+ * opens the node or the cluster (security, rbac), 7.5 for the others (resources, policy, the
+ * checklist); a warning is medium: 5.0 for security, rbac, secrets and identity, 4.0 for the rest
+ * (probes, images, availability, namespaces); a rule off by default is low, 3.0.
+ */
+export function securitySeverityOf(descriptor: RuleDescriptor): string {
+  const exposing = ["security", "rbac"].includes(descriptor.category);
+  switch (descriptor.defaultSeverity) {
+    case "deny":
+      return exposing ? "8.0" : "7.5";
+    case "warn":
+      return exposing || ["secrets", "identity"].includes(descriptor.category) ? "5.0" : "4.0";
+    default:
+      return "3.0";
+  }
+}
+
 function ruleOf(descriptor: RuleDescriptor) {
+  // A team's own policy has no section in the catalog's page.
+  const documented = descriptor.category !== "custom";
   return {
     id: descriptor.id,
     name: descriptor.title,
     shortDescription: { text: descriptor.title },
     fullDescription: { text: descriptor.description },
-    help: { text: descriptor.remediation, markdown: descriptor.remediation },
+    help: {
+      text: `${descriptor.description}\n\nFix: ${descriptor.remediation}`,
+      markdown: `${descriptor.description}\n\n**Fix**\n\n${descriptor.remediation}`,
+    },
+    ...(documented ? { helpUri: `${RULES_DOC_URL}#${descriptor.id}` } : {}),
     defaultConfiguration: {
       level: levelOf(descriptor.defaultSeverity),
       enabled: descriptor.defaultSeverity !== "off",
     },
-    properties: { category: descriptor.category, tags: ["kubernetes", descriptor.category] },
+    properties: {
+      category: descriptor.category,
+      // Code scanning ranks by security-severity only the rules tagged security.
+      tags: [...new Set(["kubernetes", "security", descriptor.category])],
+      "security-severity": securitySeverityOf(descriptor),
+    },
   };
 }
 
@@ -51,11 +87,12 @@ const quote: (text: string) => string = JSON.stringify;
  */
 function resultText(finding: ReportFinding, ruleIndex: number | undefined, uri: string | null): string {
   const name = objectName(finding);
+  // The object (`Kind/namespace/name`) is where an audit result is, having no file.
   const logical = `"logicalLocations": [
                 {
-                  "name": ${quote(finding.name)},
+                  "name": ${quote(name)},
                   "fullyQualifiedName": ${quote(finding.path === "" ? name : `${name}:${finding.path}`)},
-                  "kind": "object"
+                  "kind": "resource"
                 }
               ]`;
   const location =

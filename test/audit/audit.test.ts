@@ -223,6 +223,42 @@ describe("tollgate audit against recorded apiserver responses", () => {
     expect(report!.findings.map((f) => f.rule)).toContain("namespace-limitrange-missing");
   });
 
+  test("--rule, --skip-rule and --min-severity narrow the report to rules and checklist items", async () => {
+    const only = await audit(recordedRoutes(), ["--rule", "run-as-root", "--rule", "secrets-readers"]);
+    expect([...new Set(only.report!.findings.map((f) => f.rule))]).toEqual([
+      "run-as-root",
+      "secrets-readers",
+    ]);
+    expect(only.code).toBe(1);
+    const skipped = await audit(recordedRoutes(), [
+      "--skip-rule",
+      "secrets-readers",
+      "--min-severity",
+      "deny",
+    ]);
+    expect(skipped.report!.findings.map((f) => `${f.rule} ${f.name}`)).toEqual([
+      "container-requests-missing api",
+      "container-limits-missing api",
+      "run-as-root api",
+      "privilege-escalation-allowed api",
+      "rbac-cluster-admin-binding ops-admin",
+    ]);
+    expect(skipped.report!.summary).toMatchObject({ findings: 5, deny: 5, warn: 0 });
+  });
+
+  test("an unknown --rule id is a usage error with the nearest id, before the cluster is asked", async () => {
+    const { code, report, stderr, requests } = await audit(recordedRoutes(), [
+      "--skip-rule",
+      "secret-readers",
+    ]);
+    expect(code).toBe(2);
+    expect(report).toBeUndefined();
+    expect(requests).toEqual([]);
+    expect(stderr).toBe(
+      `tollgate audit: --skip-rule "secret-readers" is no rule (did you mean secrets-readers?); 'tollgate rules' lists them\nRun 'tollgate audit --help' for usage.\n`,
+    );
+  });
+
   test("--namespace: the text summary names the namespace, not the cluster", async () => {
     fake = await startFakeApiserver(legacyRoutes());
     const server = fake;
@@ -233,7 +269,7 @@ describe("tollgate audit against recorded apiserver responses", () => {
     });
     expect(code).toBe(1);
     expect(captured.stdout().trimEnd().split("\n").at(-1)).toBe(
-      "18 findings (4 deny, 14 warn) in 11 objects in namespace legacy, 3 skipped (enforce mode)",
+      "18 findings (4 deny, 14 warn) in 11 objects in namespace legacy, 3 skipped (enforce mode), score 87",
     );
   });
 

@@ -24,6 +24,7 @@ interface JsonReport {
   summary: Record<string, number>;
   notCovered: { kind: string | null; apiVersion: string | null; count: number }[];
   exempted: (JsonReport["findings"][number] & { exemption: unknown })[];
+  score: { score: number; checked: number; clean: number; groups: unknown[] };
 }
 
 async function check(args: string[], options: Parameters<typeof captureIO>[0] = {}) {
@@ -54,10 +55,12 @@ describe("tollgate check", () => {
     expect(text.stdout).toBe(
       [
         "not Kubernetes objects (skipped):",
-        `  ${folder}/nested/stray.yaml:2: the document has no apiVersion and no kind, so no rule can check it`,
+        `  ${folder}/nested/stray.yaml:2: the document has no apiVersion and no kind, so`,
+        "    no rule can check it",
         "",
         "no findings in 0 objects in 3 files (enforce mode)",
-        "3 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), Service (v1), 1 document without apiVersion and kind",
+        "3 objects not covered: Kustomization (kustomize.config.k8s.io/v1beta1), Service (v1), 1 document",
+        "  without apiVersion and kind",
         "",
       ].join("\n"),
     );
@@ -88,6 +91,16 @@ describe("tollgate check", () => {
       errors: 0,
       notCovered: 0,
       exempted: 0,
+    });
+    expect(report.score).toEqual({
+      score: 25,
+      checked: 4,
+      clean: 1,
+      groups: [
+        { group: `${TREE}/apps/nested/db.yml`, score: 0, checked: 1, clean: 0 },
+        { group: `${TREE}/rbac.json`, score: 0, checked: 1, clean: 0 },
+        { group: `${TREE}/apps/web.yaml`, score: 50, checked: 2, clean: 1 },
+      ],
     });
     expect(report.findings.map((f) => [f.file, f.line, f.rule, f.path])).toEqual([
       [
@@ -192,6 +205,35 @@ describe("tollgate check", () => {
     const located = report.findings.map((f) => [f.file, f.kind, f.name, f.rule, f.line]);
     expect(located).toContainEqual(["<stdin>", "ClusterRole", "one", "rbac-wildcard", 7]);
     expect(located).toContainEqual(["<stdin>", "Pod", "typed", "privileged-container", 17]);
+  });
+
+  test("an object with two containers of one name is an input error, as the apiserver's, and not judged", async () => {
+    const stdin = [
+      "apiVersion: apps/v1",
+      "kind: Deployment",
+      "metadata: {name: web, namespace: shop}",
+      "spec:",
+      "  template:",
+      "    spec:",
+      "      initContainers:",
+      "        - {name: setup, image: app:1}",
+      "      containers:",
+      "        - {name: web, image: app:1}",
+      "        - {name: setup, image: app:2}",
+      "",
+    ].join("\n");
+    const { code, report } = await checkJson(["-"], { stdin });
+    expect(code).toBe(2);
+    expect(report.errors).toEqual([
+      {
+        file: "<stdin>",
+        line: 11,
+        message:
+          'Deployment shop/web is invalid: spec.template.spec.containers[1].name: Duplicate value: "setup"; the apiserver refuses it, so it was not checked',
+      },
+    ]);
+    expect(report.findings).toEqual([]);
+    expect(report.summary).toMatchObject({ objects: 1, skipped: 1, errors: 1, notCovered: 0 });
   });
 
   test("exit 0 when no finding denies", async () => {
@@ -318,6 +360,89 @@ describe("tollgate check", () => {
   });
 });
 
+describe("narrowing the report: --rule, --skip-rule, --min-severity, --exclude", () => {
+  const located = (report: JsonReport) => report.findings.map((f) => `${f.rule} ${f.name}`);
+
+  test("--rule keeps only the rules named; the objects none of them looks at are not covered", async () => {
+    const { code, report } = await checkJson([TREE, "--rule", "rbac-wildcard"]);
+    expect(located(report)).toEqual(["rbac-wildcard everything"]);
+    expect(report.summary).toMatchObject({ objects: 4, findings: 1, notCovered: 3 });
+    expect(code).toBe(1);
+  });
+
+  test("--skip-rule leaves rules out, repeatable; exit 0 when no deny finding is left", async () => {
+    const skip = ["container-limits-missing", "privileged-container", "run-as-root", "rbac-wildcard"];
+    const { code, report } = await checkJson([TREE, ...skip.flatMap((id) => ["--skip-rule", id])]);
+    expect(located(report)).toEqual(["privilege-escalation-allowed debug"]);
+    expect(code).toBe(1);
+    const all = await checkJson([
+      TREE,
+      ...[...skip, "privilege-escalation-allowed"].flatMap((id) => ["--skip-rule", id]),
+    ]);
+    expect(all.report.findings).toEqual([]);
+    expect(all.code).toBe(0);
+  });
+
+  test("--min-severity deny leaves warnings out, exempted ones too", async () => {
+    const { report } = await checkJson([`${TREE}/apps/web.yaml`, "--mode", "warn"]);
+    expect(report.findings).toHaveLength(3);
+    const denyOnly = await checkJson([`${TREE}/apps/web.yaml`, "--mode", "warn", "--min-severity", "deny"]);
+    expect(denyOnly.report.findings).toEqual([]);
+    expect(denyOnly.code).toBe(0);
+  });
+
+  test("--exclude leaves out files and folders relative to the folder given, not files named", async () => {
+    const nested = await checkJson([TREE, "--exclude", "apps/**"]);
+    expect(located(nested.report)).toEqual(["rbac-wildcard everything"]);
+    expect(nested.report.summary).toMatchObject({ files: 1 });
+    const byName = await checkJson([TREE, "--exclude", "nested", "--exclude", "*.json"]);
+    expect(byName.report.findings.map((f) => f.file)).toEqual([
+      `${TREE}/apps/web.yaml`,
+      `${TREE}/apps/web.yaml`,
+      `${TREE}/apps/web.yaml`,
+    ]);
+    // A glob relative to the folder given: `apps/*.yaml` is TREE/apps/web.yaml, not TREE/apps/nested/db.yml.
+    const anchored = await checkJson([TREE, "--exclude", "apps/*.yaml"]);
+    expect(anchored.report.summary).toMatchObject({ files: 2 });
+    // A file named on the command line is read whatever the globs.
+    const named = await checkJson([`${TREE}/rbac.json`, "--exclude", "*.json"]);
+    expect(located(named.report)).toEqual(["rbac-wildcard everything"]);
+  });
+
+  test.each([
+    [["--rule", "runasroot"], '--rule "runasroot" is no rule (did you mean run-as-root?)'],
+    [["--skip-rule", "rbac-wildcrd"], '--skip-rule "rbac-wildcrd" is no rule (did you mean rbac-wildcard?)'],
+    [["--rule", "zzz"], '--rule "zzz" is no rule'],
+  ])("an unknown rule id %j is a usage error naming the nearest", async (args, message) => {
+    const { code, stdout, stderr } = await check([TREE, ...args]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      `tollgate check: ${message}; 'tollgate rules' lists them\nRun 'tollgate check --help' for usage.\n`,
+    );
+  });
+
+  test("--min-severity takes warn or deny", async () => {
+    const { code, stderr } = await check([TREE, "--min-severity", "info"]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `tollgate check: --min-severity must be one of warn, deny, got "info"\nRun 'tollgate check --help' for usage.\n`,
+    );
+  });
+
+  test("a policy's name is a rule id --rule knows", async () => {
+    const dir = "test/fixtures/policies/team-label";
+    const { report } = await checkJson([
+      `${dir}/objects.yaml`,
+      "--policy",
+      `${dir}/policy.yaml`,
+      "--rule",
+      "require-team-label",
+    ]);
+    expect([...new Set(report.findings.map((f) => f.rule))]).toEqual(["require-team-label"]);
+  });
+});
+
 describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)", () => {
   const YAML11 = "test/fixtures/check/yaml11";
 
@@ -392,26 +517,122 @@ describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)
 });
 
 describe("text output", () => {
-  test("groups by object, shows lines, errors and a summary line, no colour off a TTY", async () => {
-    const { stdout } = await check([`${TREE}/apps/web.yaml`, `${BROKEN}/c-no-kind.yaml`]);
+  test("one header per object, one line per finding in line order, errors, by rule, scores, summary", async () => {
+    const { stdout } = await check([TREE, `${BROKEN}/c-no-kind.yaml`]);
     expect(stdout).toBe(
       [
+        `${TREE}/apps/nested/db.yml:2  StatefulSet shop/db`,
+        '  29  deny  container-limits-missing  container "db" has no limits.cpu or limits.memory',
+        "",
         `${TREE}/apps/web.yaml:43  Pod shop/debug`,
-        '  deny  privileged-container          line 69: container "shell" sets securityContext.privileged=true',
-        "                                      at spec.containers[name=shell].securityContext.privileged",
-        '                                      fix: remove securityContext.privileged from container "shell"; add only the capabilities it needs',
-        '  deny  run-as-root                   line 65: container "shell" must set securityContext.runAsNonRoot=true',
-        "                                      at spec.containers[name=shell].securityContext.runAsNonRoot",
-        '                                      fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
-        '  deny  privilege-escalation-allowed  line 65: container "shell" must set allowPrivilegeEscalation=false',
-        "                                      at spec.containers[name=shell].securityContext.allowPrivilegeEscalation",
-        '                                      fix: set securityContext.allowPrivilegeEscalation: false on container "shell"',
+        '  65  deny  run-as-root  container "shell" must set securityContext.runAsNonRoot=true',
+        '  65  deny  privilege-escalation-allowed  container "shell" must set allowPrivilegeEscalation=false',
+        '  69  deny  privileged-container          container "shell" sets securityContext.privileged=true',
+        "",
+        `${TREE}/rbac.json:2  ClusterRole everything`,
+        '  16  deny  rbac-wildcard  rule 1 grants "*" in verbs',
         "",
         "input errors (not checked):",
-        `  error  ${BROKEN}/c-no-kind.yaml:1: the document has no kind, so no rule can check it`,
-        `  error  ${BROKEN}/c-no-kind.yaml:5: the document is a list, not a Kubernetes object (a mapping with apiVersion and kind)`,
+        `  error  ${BROKEN}/c-no-kind.yaml:1: the document has no kind, so no rule can check`,
+        "         it",
+        `  error  ${BROKEN}/c-no-kind.yaml:5: the document is a list, not a Kubernetes`,
+        "         object (a mapping with apiVersion and kind)",
         "",
-        "3 findings (3 deny, 0 warn) in 2 objects in 2 files (enforce mode); 2 errors",
+        "findings by rule, with the fix of each rule's first finding (--explain: every finding's own):",
+        "  1 deny  container-limits-missing",
+        '          fix: set resources.limits.cpu and resources.limits.memory on container "db"',
+        "  1 deny  privilege-escalation-allowed",
+        '          fix: set securityContext.allowPrivilegeEscalation: false on container "shell"',
+        "  1 deny  privileged-container",
+        '          fix: remove securityContext.privileged from container "shell"; add only the capabilities',
+        "               it needs",
+        "  1 deny  rbac-wildcard",
+        '          fix: list the verbs the subject needs instead of "*" in rules[1]',
+        "  1 deny  run-as-root",
+        '          fix: set securityContext.runAsNonRoot: true on container "shell" or on the pod',
+        "",
+        "score by file (of the objects checked, the share with no deny finding):",
+        `    0  ${TREE}/apps/nested/db.yml  (0 of 1)`,
+        `    0  ${TREE}/rbac.json  (0 of 1)`,
+        `   50  ${TREE}/apps/web.yaml  (1 of 2)`,
+        "",
+        "5 findings (5 deny, 0 warn) in 4 objects in 4 files (enforce mode), score 25; 2 errors",
+        "",
+      ].join("\n"),
+    );
+    // Every line fits the 100 columns of a CI log.
+    expect(Math.max(...stdout.split("\n").map((line) => line.length))).toBeLessThanOrEqual(100);
+  });
+
+  test("--explain: each finding's field path and fix under it, no fix by rule", async () => {
+    const { stdout } = await check([`${TREE}/rbac.json`, "--explain"]);
+    expect(stdout).toBe(
+      [
+        `${TREE}/rbac.json:2  ClusterRole everything`,
+        '  16  deny  rbac-wildcard  rule 1 grants "*" in verbs',
+        "              at rules[1].verbs",
+        '              fix: list the verbs the subject needs instead of "*" in rules[1]',
+        "",
+        "findings by rule:",
+        "  1 deny  rbac-wildcard",
+        "",
+        "1 finding (1 deny, 0 warn) in 1 object in 1 file (enforce mode), score 0",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a bad exemption annotation is reported under its object; a good one shows its reason and day", async () => {
+    const pod = (annotations: string[]) =>
+      [
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: legacy",
+        "  namespace: shop",
+        "  annotations:",
+        ...annotations.map((line) => `    ${line}`),
+        "spec:",
+        "  serviceAccountName: legacy",
+        "  automountServiceAccountToken: false",
+        "  securityContext: {runAsNonRoot: false, seccompProfile: {type: RuntimeDefault}}",
+        "  containers:",
+        "    - name: app",
+        "      image: registry.example.com/app:1.0.0",
+        "      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}",
+        "      livenessProbe: {tcpSocket: {port: 80}}",
+        "      readinessProbe: {tcpSocket: {port: 80}}",
+        "      securityContext:",
+        "        allowPrivilegeEscalation: false",
+        "        readOnlyRootFilesystem: true",
+        '        capabilities: {drop: ["ALL"]}',
+        "",
+      ].join("\n");
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const unreasoned = await check(["-"], {
+      stdin: pod(["tollgate.dev/exempt: run-as-root", `tollgate.dev/exempt-until: "${until}"`]),
+    });
+    expect(unreasoned.code).toBe(1);
+    expect(unreasoned.stdout.split("\n").slice(0, 4)).toEqual([
+      "<stdin>:1  Pod shop/legacy",
+      "  12  deny    run-as-root  pod sets securityContext.runAsNonRoot=false",
+      "      notice  exemption ignored: tollgate.dev/exempt-reason is missing",
+      "",
+    ]);
+    const exempted = await check(["-"], {
+      stdin: pod([
+        "tollgate.dev/exempt: run-as-root",
+        "tollgate.dev/exempt-reason: vendor image",
+        `tollgate.dev/exempt-until: "${until}"`,
+      ]),
+    });
+    expect(exempted.code).toBe(0);
+    expect(exempted.stdout).toBe(
+      [
+        "<stdin>:1  Pod shop/legacy",
+        `  13  exempt  run-as-root  vendor image, until ${until}`,
+        "",
+        "no findings (1 exempted) in 1 object in 1 file (enforce mode)",
         "",
       ].join("\n"),
     );

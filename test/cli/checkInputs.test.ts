@@ -41,16 +41,24 @@ spec:
 
 function rootPodReport(file: string): string {
   return `${file}:1  Pod root
-  deny  run-as-root  line 15: container "app" sets securityContext.runAsUser=0 (root)
-                     at spec.containers[name=app].securityContext.runAsUser
-                     fix: set securityContext.runAsUser to a non-zero UID on container "app"
-  deny  host-port    line 21: container "app" binds hostPort 80
-                     at spec.containers[name=app].ports[0].hostPort
-                     fix: remove hostPort from container "app"; expose it through a Service
+  15  deny  run-as-root  container "app" sets securityContext.runAsUser=0 (root)
+  21  deny  host-port    container "app" binds hostPort 80
 
-2 findings (2 deny, 0 warn) in 1 object in 1 file (enforce mode)
+findings by rule, with the fix of each rule's first finding (--explain: every finding's own):
+  1 deny  host-port
+          fix: remove hostPort from container "app"; expose it through a Service
+  1 deny  run-as-root
+          fix: set securityContext.runAsUser to a non-zero UID on container "app"
+
+2 findings (2 deny, 0 warn) in 1 object in 1 file (enforce mode), score 0
 `;
 }
+
+/**
+ * The text report wraps at 100 columns off a terminal; the temporary folder's path, in every
+ * message here, is as long as the machine makes it: wide, each message is one line anywhere.
+ */
+const WIDE = { ...process.env, COLUMNS: "300" };
 
 /** 30 KB: 3,000 aliased containers, each with 3,000 aliased env entries named like a credential. */
 function aliasBomb(): string {
@@ -67,7 +75,7 @@ describe("tollgate check reads what kubectl apply would send (child process, exi
   test.concurrent(
     "runAsUser: 0_0 and hostPort: 8_0 are root and port 80, as go-yaml reads them",
     async () => {
-      const ran = await runTollgate(["check", root]);
+      const ran = await runTollgate(["check", root], { env: WIDE });
       expect(ran.stdout).toBe(rootPodReport(root));
       expect(ran.stderr).toBe("");
       expect(ran.code).toBe(1);
@@ -83,7 +91,7 @@ describe("tollgate check reads what kubectl apply would send (child process, exi
       // A link back to a parent and a link to the folder itself: each would walk forever.
       symlinkSync("..", join(tree, "app", "up"));
       symlinkSync(".", join(tree, "self"));
-      const ran = await runTollgate(["check", tree]);
+      const ran = await runTollgate(["check", tree], { env: WIDE });
       expect(ran.stdout).toBe(rootPodReport(join(tree, "app", "pod.yaml")));
       expect(ran.code).toBe(1);
     },
@@ -94,7 +102,7 @@ describe("tollgate check reads what kubectl apply would send (child process, exi
     mkdirSync(dangling);
     symlinkSync("missing.yaml", join(dangling, "pod.yaml"));
     symlinkSync("missing.md", join(dangling, "README.md"));
-    const ran = await runTollgate(["check", dangling]);
+    const ran = await runTollgate(["check", dangling], { env: WIDE });
     expect(ran.stdout).toBe(
       `input errors (not checked):
   error  ${join(dangling, "pod.yaml")}: a symbolic link to missing.yaml, which does not exist
@@ -123,7 +131,7 @@ no findings in 0 objects in 1 file (enforce mode); 1 error
     async () => {
       const bomb = join(dir, "bomb.yaml");
       writeFileSync(bomb, aliasBomb());
-      const ran = await runTollgate(["check", bomb]);
+      const ran = await runTollgate(["check", bomb], { env: WIDE });
       // Line 24 holds the 17th alias of the container, where the aliases pass 99 % of the nodes.
       expect(ran.stdout).toBe(
         `input errors (not checked):
@@ -141,7 +149,9 @@ no findings in 0 objects in 1 file (enforce mode); 1 error
 });
 
 async function check(args: string[], stdin: AsyncIterable<Buffer> | string = "") {
-  const captured = captureIO(typeof stdin === "string" ? { stdin } : {});
+  const captured = captureIO(
+    typeof stdin === "string" ? { stdin, env: { COLUMNS: "300" } } : { env: { COLUMNS: "300" } },
+  );
   if (typeof stdin !== "string") captured.io.stdin = stdin;
   const code = await runCheck(args, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };

@@ -19,8 +19,8 @@ interface JsonFinding {
   message: string;
 }
 
-async function check(args: string[]) {
-  const captured = captureIO();
+async function check(args: string[], env: Record<string, string> = {}) {
+  const captured = captureIO({ env });
   const code = await runCheck(args, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
@@ -75,7 +75,9 @@ describe("tollgate check --policy: ValidatingAdmissionPolicies as rules", () => 
   });
 
   it("exits 2 with the file, line, policy and field of a broken policy", async () => {
-    const { code, stderr, stdout } = await check([OBJECTS, "--policy", join(DIR, "broken", "policy.yaml")]);
+    // Wide, so that the message is on one line.
+    const broken = [OBJECTS, "--policy", join(DIR, "broken", "policy.yaml")];
+    const { code, stderr, stdout } = await check(broken, { COLUMNS: "400" });
     expect(code).toBe(2);
     expect(stdout).toContain(
       `${join(DIR, "broken", "policy.yaml")}:9: ValidatingAdmissionPolicy "broken": spec.validations[0].expression: type error: found no matching overload for 'dyn.nosuch()' (at 1:1)`,

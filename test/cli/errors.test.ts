@@ -107,17 +107,21 @@ describe("errors that help (child process: the exit code and the streams are the
       mkdirSync(join(locked, "inside"), { recursive: true });
       copyFileSync(RBAC, join(locked, "inside", "rbac.json"));
       chmodSync(locked, 0o000);
-      const ran = await runTollgate(["check", locked, RBAC], { unprivileged: true });
+      // Wide: the temporary folder's path is as long as the machine makes it.
+      const env = { ...process.env, COLUMNS: "300" };
+      const ran = await runTollgate(["check", locked, RBAC], { unprivileged: true, env });
       chmodSync(locked, 0o755);
       expect(ran.stdout).toBe(`${RBAC}:2  ClusterRole everything
-  deny  rbac-wildcard  line 16: rule 1 grants "*" in verbs
-                       at rules[1].verbs
-                       fix: list the verbs the subject needs instead of "*" in rules[1]
+  16  deny  rbac-wildcard  rule 1 grants "*" in verbs
 
 input errors (not checked):
   error  ${locked}: cannot list the folder: permission denied (EACCES)
 
-1 finding (1 deny, 0 warn) in 1 object in 1 file (enforce mode); 1 error
+findings by rule, with the fix of each rule's first finding (--explain: every finding's own):
+  1 deny  rbac-wildcard
+          fix: list the verbs the subject needs instead of "*" in rules[1]
+
+1 finding (1 deny, 0 warn) in 1 object in 1 file (enforce mode), score 0; 1 error
 `);
       expect(ran.stderr).toBe("");
       expect(ran.code).toBe(2);

@@ -140,7 +140,8 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
       code: 0,
       stdout:
         "no findings in 7 objects in 1 file (enforce mode)\n" +
-        "6 objects not covered: NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1), ConfigMap (v1), Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
+        "6 objects not covered: NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1),\n" +
+        "  ConfigMap (v1), Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
       stderr: "",
     });
   });

@@ -53,7 +53,7 @@ describe("body limit", () => {
     });
     expect(exchange.status).toBe(413);
     expect(exchange.text).toContain(
-      `{"error":"too-large","message":"request body larger than ${BODY_LIMIT_BYTES} bytes"}`,
+      `{"error":"too-large","message":"request body larger than the limit of 8 MiB (${BODY_LIMIT_BYTES} bytes)"}`,
     );
     await expectStillServing("after-413-length");
   });

@@ -4,7 +4,10 @@ import addFormatsModule from "ajv-formats";
 import { describe, expect, test } from "vitest";
 import { runCheck } from "../../src/cli/check.js";
 import type { Report, ReportFinding } from "../../src/report/model.js";
-import { sarifChunks } from "../../src/report/sarif.js";
+import { auditDescriptors } from "../../src/audit/report.js";
+import { describeRule } from "../../src/report/model.js";
+import { RULES_DOC_URL, sarifChunks, securitySeverityOf } from "../../src/report/sarif.js";
+import { RULES } from "../../src/rules/index.js";
 import { captureIO } from "../cli/helpers.js";
 
 const schema = JSON.parse(readFileSync("test/fixtures/sarif/sarif-schema-2.1.0.json", "utf8")) as object;
@@ -59,6 +62,126 @@ describe("SARIF output", () => {
     expect(result.message.text).toBe(
       'ClusterRole/everything: rule 1 grants "*" in verbs. Fix: list the verbs the subject needs instead of "*" in rules[1]',
     );
+  });
+
+  test("each rule has a security-severity for code scanning, help text and a link to its section", async () => {
+    const { log } = await sarifOf(["test/fixtures/check/tree"]);
+    const rules = log.runs[0]!.tool.driver.rules as unknown as {
+      id: string;
+      help: { text: string; markdown: string };
+      helpUri: string;
+      properties: { tags: string[]; "security-severity": string };
+    }[];
+    const byId = new Map(rules.map((rule) => [rule.id, rule]));
+    const severities = Object.fromEntries(
+      [
+        "rbac-wildcard",
+        "run-as-root",
+        "container-limits-missing",
+        "secret-in-env-literal",
+        "liveness-probe-missing",
+        "image-registry-untrusted",
+      ].map((id) => [id, byId.get(id)!.properties["security-severity"]]),
+    );
+    expect(severities).toEqual({
+      "rbac-wildcard": "8.0",
+      "run-as-root": "8.0",
+      "container-limits-missing": "7.5",
+      "secret-in-env-literal": "5.0",
+      "liveness-probe-missing": "4.0",
+      "image-registry-untrusted": "3.0",
+    });
+    const runAsRoot = byId.get("run-as-root")!;
+    expect(runAsRoot.properties.tags).toContain("security");
+    expect(runAsRoot.helpUri).toBe(`${RULES_DOC_URL}#run-as-root`);
+    const rule = RULES.get("run-as-root")!;
+    expect(runAsRoot.help).toEqual({
+      text: `${rule.description}\n\nFix: ${rule.remediation}`,
+      markdown: `${rule.description}\n\n**Fix**\n\n${rule.remediation}`,
+    });
+  });
+
+  test("every helpUri's anchor is a section of docs/rules.md, rules and checklist items alike", () => {
+    const anchors = new Set(
+      readFileSync("docs/rules.md", "utf8")
+        .split("\n")
+        .filter((line) => line.startsWith("## "))
+        .map((line) => line.slice(3).trim()),
+    );
+    const ids = [...[...RULES.values()].map(describeRule), ...auditDescriptors()].map((d) => d.id);
+    expect(ids.filter((id) => !anchors.has(id))).toEqual([]);
+  });
+
+  test("security-severity: deny is high, warn medium, off low; a checklist item ranks as a rule", () => {
+    const of = (
+      category: Parameters<typeof securitySeverityOf>[0]["category"],
+      defaultSeverity: "deny" | "warn" | "off",
+    ) =>
+      securitySeverityOf({
+        id: "x",
+        title: "x",
+        category,
+        defaultSeverity,
+        description: "",
+        remediation: "",
+      });
+    expect([of("security", "deny"), of("rbac", "deny"), of("policy", "deny"), of("cluster", "deny")]).toEqual(
+      ["8.0", "8.0", "7.5", "7.5"],
+    );
+    expect([
+      of("identity", "warn"),
+      of("health", "warn"),
+      of("cluster", "warn"),
+      of("scheduling", "off"),
+    ]).toEqual(["5.0", "4.0", "4.0", "3.0"]);
+  });
+
+  test("an audit result, which has no file, is located at its object", () => {
+    const finding: ReportFinding = {
+      rule: "secrets-readers",
+      severity: "warn",
+      kind: "ServiceAccount",
+      namespace: "legacy",
+      name: "ci",
+      file: null,
+      line: null,
+      path: "",
+      container: null,
+      message: "ServiceAccount legacy/ci can read Secrets",
+      fix: "review the grant",
+    };
+    const report: Report = {
+      command: "audit",
+      mode: "enforce",
+      objects: [
+        {
+          kind: "ServiceAccount",
+          namespace: "legacy",
+          name: "ci",
+          file: null,
+          line: null,
+          rules: ["secrets-readers"],
+          findings: [finding],
+        },
+      ],
+      errors: [],
+      notes: [],
+      files: 0,
+      documents: 1,
+    };
+    const log = JSON.parse(renderSarif(report, auditDescriptors(), "1.0.0")) as SarifLog;
+    expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
+    expect(log.runs[0]!.results[0]!.locations).toEqual([
+      {
+        logicalLocations: [
+          {
+            name: "ServiceAccount/legacy/ci",
+            fullyQualifiedName: "ServiceAccount/legacy/ci",
+            kind: "resource",
+          },
+        ],
+      },
+    ]);
   });
 
   test("input errors become tool execution notifications, and the log stays valid", async () => {
@@ -192,7 +315,7 @@ describe("SARIF output", () => {
         locations: [
           {
             logicalLocations: [
-              { name: 'we"ird\\name', fullyQualifiedName: 'Pod/we"ird\\name', kind: "object" },
+              { name: 'Pod/we"ird\\name', fullyQualifiedName: 'Pod/we"ird\\name', kind: "resource" },
             ],
           },
         ],
