@@ -151,11 +151,11 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     } catch (error) {
       // A conflict means someone else wrote first: not the leader this round. Anything else
       // (the apiserver unreachable) keeps a leader leading until its renew deadline passes.
-      if (statusOf(error) !== 409) {
-        options.log?.warn(
-          { lease: `${namespace}/${name}`, err: String(error) },
-          "leader election round failed",
-        );
+      // Logged when the failure changes, not every round: an unreachable apiserver is one line.
+      const message = String(error).slice(0, 1_000);
+      if (statusOf(error) !== 409 && message !== lastFailure) {
+        lastFailure = message;
+        options.log?.warn({ lease: `${namespace}/${name}`, err: message }, "leader election round failed");
       }
       if (stopped) return;
       if (statusOf(error) === 409 || now() - lastRenew >= renewDeadlineMs) setLeading(false);
