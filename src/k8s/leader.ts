@@ -152,9 +152,11 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       // A conflict means someone else wrote first: not the leader this round. Anything else
       // (the apiserver unreachable) keeps a leader leading until its renew deadline passes.
       // Logged when the failure changes, not every round: an unreachable apiserver is one line.
+      // (Keyed on the status or the first line: an API error's text carries a fresh audit id.)
       const message = String(error).slice(0, 1_000);
-      if (statusOf(error) !== 409 && message !== lastFailure) {
-        lastFailure = message;
+      const key = String(statusOf(error) ?? message.split("\n")[0]);
+      if (statusOf(error) !== 409 && key !== lastFailure) {
+        lastFailure = key;
         options.log?.warn({ lease: `${namespace}/${name}`, err: message }, "leader election round failed");
       }
       if (stopped) return;
