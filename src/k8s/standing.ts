@@ -47,35 +47,13 @@ export function collectionPath(kind: KindName): string {
 }
 
 /**
- * The object without `metadata.managedFields`: the apiserver's record of who set which field, often
- * as large as the object itself, read by no rule, and kept for every object in the caches. (A
- * ValidatingAdmissionPolicy that reads managedFields sees none in the background audit.)
- */
-function lean(object: unknown): unknown {
-  if (typeof object !== "object" || object === null) return object;
-  const metadata = (object as { metadata?: Record<string, unknown> }).metadata;
-  if (typeof metadata !== "object" || metadata === null || !("managedFields" in metadata)) return object;
-  const { managedFields: _dropped, ...rest } = metadata;
-  return { ...(object as Record<string, unknown>), metadata: rest };
-}
-
-/**
  * Informers over the apiserver: client-node's ListWatch on each kind's collection, listed page by
  * page (`limit`/`continue`, one consistent resourceVersion) so that a 5,000-Pod cluster is never
  * one response in memory twice.
  */
 export function apiWatchFactory(kubeConfig: KubeConfig): WatchFactory {
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-  const plain = new Watch(kubeConfig);
-  // Events reach the cache without their managedFields, as the lists below do.
-  const watch = {
-    watch: (
-      path: string,
-      query: Record<string, string | number | boolean | undefined>,
-      callback: (phase: string, object: unknown, event?: unknown) => void,
-      done: (error: unknown) => void,
-    ) => plain.watch(path, query, (phase, object, event) => callback(phase, lean(object), event), done),
-  } as unknown as Watch;
+  const watch = new Watch(kubeConfig);
   return (kind: KindName): WatchedKind => {
     const apiVersion = apiVersionOf(KINDS[kind]);
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
@@ -96,7 +74,7 @@ export function apiWatchFactory(kubeConfig: KubeConfig): WatchFactory {
           token,
         );
         resourceVersion ??= page.metadata?.resourceVersion;
-        for (const item of page.items) items.push(lean({ ...item, apiVersion, kind }) as KubernetesObject);
+        for (const item of page.items) items.push({ ...item, apiVersion, kind });
         token = page.metadata?._continue || undefined;
       } while (token !== undefined);
       return { apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
