@@ -22,6 +22,7 @@ import { swapCertificate } from "../tls/reload.js";
 import { UsageError } from "./args.js";
 import { compileServedPolicy } from "./policies.js";
 import { type HeldPorts, listenFailure } from "./ports.js";
+import { logError, loggerOptions } from "../log.js";
 
 /** `tollgate serve`'s options, checked by the command (src/cli/serve.ts). */
 export interface ServeOptions {
@@ -68,7 +69,7 @@ function bufferedLogger(level: string): { logger: Logger; flushLog: () => Promis
     maxWrite: 2 * LOG_BUFFER_BYTES,
     periodicFlush: LOG_FLUSH_INTERVAL_MS,
   });
-  const logger = pino({ level, base: { service: "tollgate" } }, destination);
+  const logger = pino(loggerOptions(level), destination);
   const flushLog = () =>
     new Promise<void>((flushed) => {
       const giveUp = setTimeout(flushed, LOG_FLUSH_TIMEOUT_MS);
@@ -190,7 +191,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
           // at the next registration check.
           manager?.register({ create: false }).catch((error: unknown) => {
             logger.error(
-              { err: error instanceof Error ? error.message : String(error) },
+              { err: logError(error instanceof Error ? error.message : error) },
               "webhook registration after the reload failed; retrying at the next check",
             );
           });
@@ -225,7 +226,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
           return flushLog().then(() => done(0));
         },
         (error: unknown) => {
-          logger.error({ err: String(error) }, "shutdown failed");
+          logger.error({ err: logError(error) }, "shutdown failed");
           return flushLog().then(() => done(1));
         },
       );

@@ -2,6 +2,7 @@ import { type Stats, type StatsListener, unwatchFile, watchFile } from "node:fs"
 import type { Metrics } from "../metrics.js";
 import { ConfigError, loadConfigFile } from "./load.js";
 import type { Config } from "./schema.js";
+import { logError } from "../log.js";
 
 export interface ConfigLog {
   info(fields: object, message: string): void;
@@ -52,7 +53,10 @@ export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
     } catch (error) {
       metrics.configReloads.inc({ result: "rejected" });
       const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
-      log.error({ config: path, err: message }, "config rejected; the last good config stays in force");
+      log.error(
+        { config: path, err: logError(message) },
+        "config rejected; the last good config stays in force",
+      );
       return "rejected";
     }
     metrics.configReloads.inc({ result: "applied" });
