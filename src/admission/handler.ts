@@ -7,7 +7,7 @@ import { type AdmissionResponse, admissionResponse, verdictOf } from "./respond.
 import type { AdmissionReview } from "./schema.js";
 import { promotionPreview } from "./preview.js";
 import type { StandingPicture } from "../audit/scanner.js";
-import { logError, logText } from "../log.js";
+import { logText } from "../log.js";
 
 /** The kinds the rules name, per registry: the only kinds a metric label takes as they are. */
 const knownKinds = new WeakMap<ReadonlyMap<string, Rule>, ReadonlySet<string>>();
@@ -133,7 +133,7 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
         kind,
         namespace: logText(request.namespace),
         name: logText(request.name),
-        err: logError(ruleError.error),
+        err: logText(ruleError.error),
       },
       "rule failed",
     );

@@ -114,6 +114,8 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
   const config: Config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
   let policy: Policy = compileServedPolicy(config, configPath);
   const metrics = createMetrics({ processMetrics: true });
+  // The config read above is in force from now on (the built-in one too, when there is no file).
+  metrics.configLastReload.setToCurrentTime();
 
   // Certificates that come from files are read before the ports; those from the cluster after them.
   let tls: { key: string; cert: string } | "later";

@@ -14,7 +14,7 @@ export interface ConfigWatchOptions {
   knownRules?: ReadonlySet<string>;
   /** Put a validated config in force; a throw rejects the config like a schema error does. */
   apply(config: Config): void;
-  metrics: Pick<Metrics, "configReloads">;
+  metrics: Pick<Metrics, "configReloads" | "configLastReload">;
   log: ConfigLog;
   /** How often the file is polled; polling follows the symlink swap of a mounted ConfigMap. */
   intervalMs?: number;
@@ -60,6 +60,7 @@ export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
       return "rejected";
     }
     metrics.configReloads.inc({ result: "applied" });
+    metrics.configLastReload.setToCurrentTime();
     log.info({ config: path }, "config reloaded");
     return "applied";
   };

@@ -40,6 +40,11 @@ async function reloads(result: "applied" | "rejected"): Promise<number> {
   return values.find((v) => v.labels.result === result)?.value ?? 0;
 }
 
+/** tollgate_config_last_reload_success_timestamp_seconds. */
+async function lastReload(): Promise<number> {
+  return (await metrics.configLastReload.get()).values[0]?.value ?? 0;
+}
+
 /** Wait for the poller to count a reload with this result, for up to 3 s. */
 async function polled(result: "applied" | "rejected"): Promise<number> {
   const deadline = Date.now() + 3_000;
@@ -158,6 +163,7 @@ describe("config reload", () => {
     expect(line).toMatchObject({ level: "error", config: path });
     expect(line?.err).toMatch(why);
     expect(policy.config.defaultMode).toBe("enforce");
+    expect(await lastReload()).toBe(0);
     expect(await validate("still-enforced")).toEqual({ status: 200, uid: "still-enforced", allowed: false });
   });
 
@@ -222,13 +228,16 @@ describe("config reload", () => {
     expect(policy.config.defaultMode).toBe("enforce");
   });
 
-  it("notices a change by polling and applies a valid file", async () => {
+  it("notices a change by polling, applies a valid file, and says when", async () => {
+    const written = Date.now() / 1000;
     writeConfig("defaultMode: warn\n");
     const deadline = Date.now() + 3_000;
     while ((await reloads("applied")) === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(await reloads("applied")).toBe(1);
+    expect(await lastReload()).toBeGreaterThanOrEqual(Math.floor(written));
+    expect(await lastReload()).toBeLessThanOrEqual(Date.now() / 1000);
     expect(lines.find((l) => l.msg === "config reloaded")).toMatchObject({ level: "info", config: path });
     expect(await validate("now-warned")).toEqual({ status: 200, uid: "now-warned", allowed: true });
   });
