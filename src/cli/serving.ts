@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
@@ -16,12 +15,13 @@ import type { StandingAudit } from "../k8s/standing.js";
 import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { buildMetricsServer } from "../server/metricsServer.js";
-import { CertificatesRefused, ensureLocalCertificates } from "../tls/certs.js";
+import { ensureLocalCertificates } from "../tls/certs.js";
 import { type CertificateManager, type Readiness, servingReadiness } from "../tls/manager.js";
 import { swapCertificate } from "../tls/reload.js";
 import { UsageError } from "./args.js";
 import { compileServedPolicy } from "./policies.js";
 import { type HeldPorts, listenFailure } from "./ports.js";
+import { certsDirFailure, configFailure, readTlsPair } from "./startup.js";
 import { logError, loggerOptions } from "../log.js";
 
 /** `tollgate serve`'s options, checked by the command (src/cli/serve.ts). */
@@ -82,14 +82,6 @@ function bufferedLogger(level: string): { logger: Logger; flushLog: () => Promis
   return { logger, flushLog };
 }
 
-function readPem(flag: string, path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(`--${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? "cannot read"}`);
-  }
-}
-
 /**
  * The server half of `tollgate serve`, once the command has checked its flags and holds both
  * ports (`held`): builds the app and the metrics server, binds them in place of the holders, and
@@ -111,8 +103,14 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
   const { logger, flushLog } = bufferedLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "info");
   const configPath = options.config ? resolve(options.config) : undefined;
   // Rule ids are checked once the config's policies are known (compileServedPolicy).
-  const config: Config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
-  let policy: Policy = compileServedPolicy(config, configPath);
+  let config: Config;
+  let policy: Policy;
+  try {
+    config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
+    policy = compileServedPolicy(config, configPath);
+  } catch (error) {
+    throw configFailure(error);
+  }
   const metrics = createMetrics({ processMetrics: true });
   // The config read above is in force from now on (the built-in one too, when there is no file).
   metrics.configLastReload.setToCurrentTime();
@@ -124,13 +122,13 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
     tls = "later";
     certificates = () => ({ ready: false, reason: "not registered in the webhook configuration yet" });
   } else if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
-    const pair = { cert: readPem("tls-cert", options.tlsCert), key: readPem("tls-key", options.tlsKey) };
+    const pair = readTlsPair(options.tlsCert, options.tlsKey);
     tls = pair;
     certificates = () => servingReadiness(pair.cert, undefined, new Date());
   } else {
     const dir = resolve(options.certsDir ?? "certs");
     const local = await ensureLocalCertificates(dir).catch((error: unknown) => {
-      throw error instanceof CertificatesRefused ? new UsageError(error.message) : error;
+      throw certsDirFailure(dir, error);
     });
     tls = local.serving;
     const verb =
