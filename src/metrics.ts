@@ -27,6 +27,8 @@ export interface Metrics {
   ruleSlow: Counter<"rule">;
   invalidReviews: Counter<"reason">;
   configReloads: Counter<"result">;
+  /** When the config in force was loaded: at start-up, then at each applied reload. */
+  configLastReload: Gauge;
   connectionsDropped: Counter<"server" | "reason">;
   certificateExpiry: Gauge<"certificate">;
   /** 1, labelled with what runs: which tollgate on which Node.js (alerts and dashboards join on it). */
@@ -129,7 +131,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "tollgate_admission_duration_seconds",
       help: "Time to answer an AdmissionReview, from parsed body to response",
       labelNames: ["mode"],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      // Up to and past the webhook timeout (3 s by default, at most 30 s as the apiserver allows):
+      // an answer the apiserver gave up on lands in a bucket of its own, not in +Inf with 1 s ones.
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5, 10,
+      ],
       registers: [registry],
     }),
     ruleErrors: new Counter({
@@ -154,6 +160,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: "tollgate_config_reloads_total",
       help: "Config reloads by result (applied, rejected)",
       labelNames: ["result"],
+      registers: [registry],
+    }),
+    configLastReload: new Gauge({
+      name: "tollgate_config_last_reload_success_timestamp_seconds",
+      help: "When the config in force was loaded (at start-up or by the last applied reload), as a Unix time",
       registers: [registry],
     }),
     connectionsDropped: new Counter({

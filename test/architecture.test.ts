@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["objects"],
-  ["rules", "input", "tls", "metrics.ts", "version.ts", "suggest.ts", "cel"],
+  ["rules", "input", "tls", "metrics.ts", "version.ts", "suggest.ts", "log.ts", "cel"],
   // ValidatingAdmissionPolicies: loaded like inputs, evaluated with cel/.
   ["config", "vap"],
   ["engine"],

@@ -3,19 +3,11 @@ import { evaluate } from "../engine/evaluate.js";
 import type { Policy } from "../engine/policy.js";
 import { kindLabel, type Metrics } from "../metrics.js";
 import type { ClusterFacts, Mode, Rule } from "../rules/types.js";
-import { clipText } from "../rules/visit.js";
 import { type AdmissionResponse, admissionResponse, verdictOf } from "./respond.js";
 import type { AdmissionReview } from "./schema.js";
 import { promotionPreview } from "./preview.js";
 import type { StandingPicture } from "../audit/scanner.js";
-
-/**
- * The longest string a log line takes from the request (a name is at most 253 characters): a 7 MiB
- * object name made a 7 MB line, and anyone who reaches the webhook port chooses every field.
- */
-export const MAX_LOG_FIELD = 256;
-
-const logText = (text: string | undefined): string => clipText(text ?? "", MAX_LOG_FIELD);
+import { logText } from "../log.js";
 
 /** The kinds the rules name, per registry: the only kinds a metric label takes as they are. */
 const knownKinds = new WeakMap<ReadonlyMap<string, Rule>, ReadonlySet<string>>();

@@ -13,6 +13,7 @@ import { planAudit } from "./plan.js";
 import { type ReportContent, policyReports } from "./policyReport.js";
 import { assembleAuditReport, type JudgedObject, judgeListed } from "./report.js";
 import type { ClusterSnapshot, Unavailable } from "./snapshot.js";
+import { logError } from "../log.js";
 
 /** What the scanner logs through; pino's logger fits. */
 export interface ScannerLog {
@@ -184,7 +185,7 @@ export class Scanner implements StandingPicture {
     const refused = failure.type === "forbidden" || failure.type === "not found";
     if (refused) this.unavailable.set(kind, failure.type === "forbidden" ? "forbidden" : "not served");
     this.options.log.warn(
-      { kind, err: failure.message },
+      { kind, err: logError(failure.message) },
       refused ? "cannot watch this kind; trying again at the next resync" : "watch failed; restarting",
     );
     if (!refused) this.restartLater(kind, RESTART_DELAY_MS);
@@ -248,7 +249,7 @@ export class Scanner implements StandingPicture {
       return this.running;
     }
     this.running = this.pass()
-      .catch((error: unknown) => this.options.log.warn({ err: String(error) }, "audit pass failed"))
+      .catch((error: unknown) => this.options.log.warn({ err: logError(error) }, "audit pass failed"))
       .finally(() => {
         this.running = undefined;
         if (this.again && !this.stopped) {

@@ -10,7 +10,7 @@ export class UsageError extends Error {
  * The errors a user can act on, by class name: their message is the whole story. By name, so that
  * main.ts need not load the config schema and the Kubernetes client to recognise them.
  */
-const USER_ERRORS = new Set(["UsageError", "ConfigError", "ClusterError"]);
+const USER_ERRORS = new Set(["UsageError", "ConfigError", "ClusterError", "StartupError"]);
 
 /**
  * What stderr says for an error the user can act on, in the one style of every command

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
@@ -16,12 +15,14 @@ import type { StandingAudit } from "../k8s/standing.js";
 import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { buildMetricsServer } from "../server/metricsServer.js";
-import { CertificatesRefused, ensureLocalCertificates } from "../tls/certs.js";
+import { ensureLocalCertificates } from "../tls/certs.js";
 import { type CertificateManager, type Readiness, servingReadiness } from "../tls/manager.js";
 import { swapCertificate } from "../tls/reload.js";
 import { UsageError } from "./args.js";
 import { compileServedPolicy } from "./policies.js";
 import { type HeldPorts, listenFailure } from "./ports.js";
+import { certsDirFailure, configFailure, readTlsPair } from "./startup.js";
+import { logError, loggerOptions } from "../log.js";
 
 /** `tollgate serve`'s options, checked by the command (src/cli/serve.ts). */
 export interface ServeOptions {
@@ -68,7 +69,7 @@ function bufferedLogger(level: string): { logger: Logger; flushLog: () => Promis
     maxWrite: 2 * LOG_BUFFER_BYTES,
     periodicFlush: LOG_FLUSH_INTERVAL_MS,
   });
-  const logger = pino({ level, base: { service: "tollgate" } }, destination);
+  const logger = pino(loggerOptions(level), destination);
   const flushLog = () =>
     new Promise<void>((flushed) => {
       const giveUp = setTimeout(flushed, LOG_FLUSH_TIMEOUT_MS);
@@ -79,14 +80,6 @@ function bufferedLogger(level: string): { logger: Logger; flushLog: () => Promis
       });
     });
   return { logger, flushLog };
-}
-
-function readPem(flag: string, path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(`--${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? "cannot read"}`);
-  }
 }
 
 /**
@@ -110,9 +103,17 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
   const { logger, flushLog } = bufferedLogger(options.logLevel ?? process.env.LOG_LEVEL ?? "info");
   const configPath = options.config ? resolve(options.config) : undefined;
   // Rule ids are checked once the config's policies are known (compileServedPolicy).
-  const config: Config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
-  let policy: Policy = compileServedPolicy(config, configPath);
+  let config: Config;
+  let policy: Policy;
+  try {
+    config = configPath ? loadConfigFile(configPath) : DEFAULT_CONFIG;
+    policy = compileServedPolicy(config, configPath);
+  } catch (error) {
+    throw configFailure(error);
+  }
   const metrics = createMetrics({ processMetrics: true });
+  // The config read above is in force from now on (the built-in one too, when there is no file).
+  metrics.configLastReload.setToCurrentTime();
 
   // Certificates that come from files are read before the ports; those from the cluster after them.
   let tls: { key: string; cert: string } | "later";
@@ -121,13 +122,13 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
     tls = "later";
     certificates = () => ({ ready: false, reason: "not registered in the webhook configuration yet" });
   } else if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
-    const pair = { cert: readPem("tls-cert", options.tlsCert), key: readPem("tls-key", options.tlsKey) };
+    const pair = readTlsPair(options.tlsCert, options.tlsKey);
     tls = pair;
     certificates = () => servingReadiness(pair.cert, undefined, new Date());
   } else {
     const dir = resolve(options.certsDir ?? "certs");
     const local = await ensureLocalCertificates(dir).catch((error: unknown) => {
-      throw error instanceof CertificatesRefused ? new UsageError(error.message) : error;
+      throw certsDirFailure(dir, error);
     });
     tls = local.serving;
     const verb =
@@ -190,7 +191,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
           // at the next registration check.
           manager?.register({ create: false }).catch((error: unknown) => {
             logger.error(
-              { err: error instanceof Error ? error.message : String(error) },
+              { err: logError(error instanceof Error ? error.message : error) },
               "webhook registration after the reload failed; retrying at the next check",
             );
           });
@@ -225,7 +226,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
           return flushLog().then(() => done(0));
         },
         (error: unknown) => {
-          logger.error({ err: String(error) }, "shutdown failed");
+          logger.error({ err: logError(error) }, "shutdown failed");
           return flushLog().then(() => done(1));
         },
       );

@@ -2,6 +2,7 @@ import { type Stats, type StatsListener, unwatchFile, watchFile } from "node:fs"
 import type { Metrics } from "../metrics.js";
 import { ConfigError, loadConfigFile } from "./load.js";
 import type { Config } from "./schema.js";
+import { logError } from "../log.js";
 
 export interface ConfigLog {
   info(fields: object, message: string): void;
@@ -13,7 +14,7 @@ export interface ConfigWatchOptions {
   knownRules?: ReadonlySet<string>;
   /** Put a validated config in force; a throw rejects the config like a schema error does. */
   apply(config: Config): void;
-  metrics: Pick<Metrics, "configReloads">;
+  metrics: Pick<Metrics, "configReloads" | "configLastReload">;
   log: ConfigLog;
   /** How often the file is polled; polling follows the symlink swap of a mounted ConfigMap. */
   intervalMs?: number;
@@ -52,10 +53,14 @@ export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
     } catch (error) {
       metrics.configReloads.inc({ result: "rejected" });
       const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
-      log.error({ config: path, err: message }, "config rejected; the last good config stays in force");
+      log.error(
+        { config: path, err: logError(message) },
+        "config rejected; the last good config stays in force",
+      );
       return "rejected";
     }
     metrics.configReloads.inc({ result: "applied" });
+    metrics.configLastReload.setToCurrentTime();
     log.info({ config: path }, "config reloaded");
     return "applied";
   };

@@ -10,6 +10,7 @@ import type {
 } from "@kubernetes/client-node";
 import type { KubeObject } from "../objects/object.js";
 import type { ClusterFacts } from "../rules/types.js";
+import { logError } from "../log.js";
 
 /** An informer and the cache it fills, as @kubernetes/client-node's makeInformer returns them. */
 export type CachedInformer<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>;
@@ -87,7 +88,7 @@ export function watchClusterFacts(
   for (const [name, informer] of informers) {
     informer.on("error", (error: unknown) => {
       if (stopped) return;
-      log?.warn({ informer: name, err: String(error) }, "informer failed; restarting");
+      log?.warn({ informer: name, err: logError(error) }, "informer failed; restarting");
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (!stopped) informer.start().catch(() => undefined);
@@ -99,7 +100,7 @@ export function watchClusterFacts(
   const synced = Promise.all(informers.map(([, informer]) => informer.start())).then(() => {
     ready = true;
   });
-  synced.catch((error: unknown) => log?.warn({ err: String(error) }, "informer cache did not sync"));
+  synced.catch((error: unknown) => log?.warn({ err: logError(error) }, "informer cache did not sync"));
   return {
     facts: new CachedClusterFacts(networkPolicies, disruptionBudgets, () => ready, namespaces),
     synced,

@@ -1,5 +1,6 @@
 import { type CoordinationV1Api, type V1Lease, type V1LeaseSpec, V1MicroTime } from "@kubernetes/client-node";
 import { statusOf } from "./client.js";
+import { logError } from "../log.js";
 
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, as client-go's leaderelection package does
@@ -157,7 +158,10 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       const key = String(statusOf(error) ?? message.split("\n")[0]);
       if (statusOf(error) !== 409 && key !== lastFailure) {
         lastFailure = key;
-        options.log?.warn({ lease: `${namespace}/${name}`, err: message }, "leader election round failed");
+        options.log?.warn(
+          { lease: `${namespace}/${name}`, err: logError(message) },
+          "leader election round failed",
+        );
       }
       if (stopped) return;
       if (statusOf(error) === 409 || now() - lastRenew >= renewDeadlineMs) setLeading(false);
@@ -192,7 +196,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         });
       } catch (error) {
         options.log?.warn(
-          { lease: `${namespace}/${name}`, err: String(error) },
+          { lease: `${namespace}/${name}`, err: logError(error) },
           "could not release the Lease",
         );
       }

@@ -34,6 +34,7 @@ import { type LeaderElection, startLeaderElection } from "./leader.js";
 import type { AuditMetrics } from "../metrics.js";
 import { apiVersionOf, type KindName, KINDS } from "../objects/kinds.js";
 import { statusOf } from "./client.js";
+import { logError } from "../log.js";
 
 const PAGE_SIZE = 500;
 /** The field manager of tollgate's server-side applies. */
@@ -140,7 +141,7 @@ export class ReportWriter implements ReportSink {
         // and tried again by the scanner.
         all = false;
         this.metrics.reportWrites.inc({ result: "failed" });
-        this.log.warn({ namespace: where, err: String(error).slice(0, 500) }, "policy report write failed");
+        this.log.warn({ namespace: where, err: logError(error) }, "policy report write failed");
       }
     }
     return all;
@@ -178,11 +179,7 @@ export class ReportWriter implements ReportSink {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) this.unserved();
-      else
-        this.log.warn(
-          { err: String(error).slice(0, 500) },
-          "cannot read the existing policy reports; trying again",
-        );
+      else this.log.warn({ err: logError(error) }, "cannot read the existing policy reports; trying again");
       return false;
     }
   }
@@ -255,7 +252,7 @@ export function startStandingAudit(options: StandingAuditOptions): StandingAudit
   });
   holder.election = election;
   const started = scanner.start().catch((error: unknown) => {
-    log.warn({ err: String(error) }, "the audit scanner did not start");
+    log.warn({ err: logError(error) }, "the audit scanner did not start");
   });
   return {
     picture: scanner,

@@ -9,7 +9,7 @@ export const serviceAccountTokenAutomounted: Rule<PodSpecTarget | ServiceAccount
   targets: ["podSpec", "serviceAccount"],
   kinds: [...POD_SPEC_KINDS, "ServiceAccount"],
   description:
-    "By default every pod gets a token for its ServiceAccount, so anyone who gets a shell in any container can call the Kubernetes API as that account. Most workloads never call the API: set automountServiceAccountToken to false on the ServiceAccount and on pods that do not need it, and true only where they do.",
+    "By default every pod gets a token for its ServiceAccount, so anyone who gets a shell in any container can call the Kubernetes API as that account. Most workloads never call the API: set automountServiceAccountToken to false on the ServiceAccount and on pods that do not need it, and true only where they do. The `default` ServiceAccount that Kubernetes makes in every namespace is not flagged on its own (nobody wrote it, and the controller puts it back as it was); the pods that mount its token are.",
   remediation: `Turn the token off on the ServiceAccount and in the pod spec:
 
 \`\`\`yaml
@@ -25,6 +25,9 @@ automountServiceAccountToken: false
   check(target): RawFinding[] {
     if (target.type === "serviceAccount") {
       if (target.serviceAccount.automountServiceAccountToken === false) return [];
+      // Every namespace has one, made by kube-controller-manager: a finding on each would say
+      // nothing about what anyone deployed. The pods that use it are flagged by the branch below.
+      if (target.object.name === "default") return [];
       return [
         {
           path: "automountServiceAccountToken",

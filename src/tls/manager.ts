@@ -19,6 +19,7 @@ import {
   secretDataFromState,
   stateFromSecretData,
 } from "./rotation.js";
+import { logError as errorText } from "../log.js";
 
 /** `/readyz` fails when the serving certificate expires sooner than this. */
 export const READY_MARGIN_MS = 7 * 24 * 60 * 60 * 1000;
@@ -260,7 +261,7 @@ export class CertificateManager {
   start(options: StartOptions): void {
     this.stop();
     const logError = (message: string) => (error: unknown) => {
-      this.options.logger?.error({ err: error instanceof Error ? error.message : String(error) }, message);
+      this.options.logger?.error({ err: errorText(error instanceof Error ? error.message : error) }, message);
     };
     this.every(options.checkIntervalMs, () =>
       this.reconcile(undefined, { create: false }).catch(

@@ -42,7 +42,7 @@ describe("config", () => {
     const ran = await runTollgate(["serve", "--config", empty, "--port", "0", "--metrics-port", "0"]);
     rmSync(dir, { recursive: true, force: true });
     expect(ran.stderr).toBe(
-      `tollgate serve: ${empty}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults\n`,
+      `tollgate serve: ${empty}: the config file is empty (nothing but whitespace or comments); write {} to ask for the defaults; tollgate did not start: fix the file (or --config) and start it again\n`,
     );
     expect(ran.code).toBe(2);
   });

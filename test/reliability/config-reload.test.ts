@@ -11,6 +11,7 @@ import { loadConfigFile } from "../../src/config/load.js";
 import { type ConfigWatcher, watchConfig } from "../../src/config/watch.js";
 import { compilePolicy, type Policy } from "../../src/engine/policy.js";
 import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { loggerOptions } from "../../src/log.js";
 import { RULES } from "../../src/rules/index.js";
 import { compliantPod, review, rootPod } from "../support/reviews.js";
 import { testCertificates } from "../support/server.js";
@@ -37,6 +38,11 @@ function writeConfig(text: string): void {
 async function reloads(result: "applied" | "rejected"): Promise<number> {
   const values = (await metrics.configReloads.get()).values;
   return values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+/** tollgate_config_last_reload_success_timestamp_seconds. */
+async function lastReload(): Promise<number> {
+  return (await metrics.configLastReload.get()).values[0]?.value ?? 0;
 }
 
 /** Wait for the poller to count a reload with this result, for up to 3 s. */
@@ -110,7 +116,7 @@ beforeEach(async () => {
   writeConfig("defaultMode: enforce\n");
   metrics = createMetrics();
   lines = [];
-  const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const log = pino(loggerOptions("info"), { write: (line: string) => lines.push(JSON.parse(line)) });
   policy = compilePolicy(loadConfigFile(path, knownRules));
   watcher = watchConfig({
     path,
@@ -154,9 +160,10 @@ describe("config reload", () => {
     expect(await reloads("rejected")).toBe(1);
     expect(await reloads("applied")).toBe(0);
     const line = lines.find((l) => l.msg === "config rejected; the last good config stays in force");
-    expect(line).toMatchObject({ level: 50, config: path });
+    expect(line).toMatchObject({ level: "error", config: path });
     expect(line?.err).toMatch(why);
     expect(policy.config.defaultMode).toBe("enforce");
+    expect(await lastReload()).toBe(0);
     expect(await validate("still-enforced")).toEqual({ status: 200, uid: "still-enforced", allowed: false });
   });
 
@@ -193,7 +200,7 @@ describe("config reload", () => {
     symlinkSync(join("..data", "config.yaml"), join(mount, "config.yaml"));
     const mounted = join(mount, "config.yaml");
     policy = compilePolicy(loadConfigFile(mounted, knownRules));
-    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const log = pino(loggerOptions("info"), { write: (line: string) => lines.push(JSON.parse(line)) });
     watcher = watchConfig({
       path: mounted,
       knownRules,
@@ -221,14 +228,17 @@ describe("config reload", () => {
     expect(policy.config.defaultMode).toBe("enforce");
   });
 
-  it("notices a change by polling and applies a valid file", async () => {
+  it("notices a change by polling, applies a valid file, and says when", async () => {
+    const written = Date.now() / 1000;
     writeConfig("defaultMode: warn\n");
     const deadline = Date.now() + 3_000;
     while ((await reloads("applied")) === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(await reloads("applied")).toBe(1);
-    expect(lines.find((l) => l.msg === "config reloaded")).toMatchObject({ level: 30, config: path });
+    expect(await lastReload()).toBeGreaterThanOrEqual(Math.floor(written));
+    expect(await lastReload()).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(lines.find((l) => l.msg === "config reloaded")).toMatchObject({ level: "info", config: path });
     expect(await validate("now-warned")).toEqual({ status: 200, uid: "now-warned", allowed: true });
   });
 
