@@ -1,9 +1,22 @@
 import type { StandingPicture } from "../audit/scanner.js";
-import { previewNames } from "../audit/scanner.js";
+import { deniedInEnforce } from "../audit/policyReport.js";
 import type { Policy } from "../engine/policy.js";
 import { MODE_LABEL } from "../objects/labels.js";
 import type { Report, ReportObject } from "../report/model.js";
 import type { AdmissionReview } from "./schema.js";
+
+/** Warnings name at most this many objects; a count says how many more. */
+export const PREVIEW_LIMIT = 10;
+
+/** `Kind name` of each object, the first PREVIEW_LIMIT, and how many more there are. */
+function previewNames(objects: readonly ReportObject[]): { names: string[]; more: number } {
+  const names = objects.slice(0, PREVIEW_LIMIT).map((object) => {
+    const rules = [...new Set(object.findings.filter((f) => f.severity === "deny").map((f) => f.rule))];
+    const shown = rules.length > 3 ? `${rules.slice(0, 3).join(", ")}, …` : rules.join(", ");
+    return `${object.kind} ${object.name.slice(0, 100)} (${shown})`;
+  });
+  return { names, more: Math.max(0, objects.length - PREVIEW_LIMIT) };
+}
 
 /** The mode a Namespace's labels give it: its `tollgate.dev/mode` label, else the config's default. */
 function modeOf(object: unknown, defaultMode: string): string {
@@ -68,9 +81,6 @@ export function wouldDenyIn(
   isAdmissionRule: (id: string) => boolean,
 ): ReportObject[] {
   return report.objects.filter(
-    (object) =>
-      object.skipped === undefined &&
-      object.namespace === namespace &&
-      object.findings.some((finding) => finding.severity === "deny" && isAdmissionRule(finding.rule)),
+    (object) => object.namespace === namespace && deniedInEnforce(object, isAdmissionRule),
   );
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Report, ReportFinding, ReportObject, RuleDescriptor } from "../report/model.js";
+import { clipText } from "../rules/visit.js";
 
 /**
  * Reports in the standard policy-report format, `wgpolicyk8s.io/v1alpha2`: what Policy Reporter
@@ -61,7 +62,7 @@ export interface ReportContent {
 const ORDER: Record<ReportResult["result"], number> = { error: 0, fail: 1, warn: 2, skip: 3 };
 
 function clip(text: string): string {
-  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+  return clipText(text, MAX_TEXT);
 }
 
 function resultOf(
@@ -98,6 +99,18 @@ function resultOf(
   };
 }
 
+/**
+ * Whether enforce mode would deny the object as it is now: a deny finding of an admission rule
+ * (a built-in rule or a policy), not of a cluster checklist item, which denies nothing. Readiness,
+ * the promotion preview and `audit --preview enforce` all read it.
+ */
+export function deniedInEnforce(object: ReportObject, isAdmissionRule: (id: string) => boolean): boolean {
+  return (
+    object.skipped === undefined &&
+    object.findings.some((finding) => finding.severity === "deny" && isAdmissionRule(finding.rule))
+  );
+}
+
 /** The report an object's results go to: its namespace's, a Namespace's own, or the cluster's. */
 function reportNamespace(object: ReportObject): string | undefined {
   if (object.kind === "Namespace" && object.namespace === "") return object.name;
@@ -108,11 +121,11 @@ interface Building {
   namespace: string | undefined;
   summary: ReportSummary;
   results: ReportResult[];
-  denies: number;
+  denied: boolean;
 }
 
 function building(namespace: string | undefined): Building {
-  return { namespace, summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 }, results: [], denies: 0 };
+  return { namespace, summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 }, results: [], denied: false };
 }
 
 export interface PolicyReportOptions {
@@ -153,8 +166,8 @@ export function policyReports(report: Report, options: PolicyReportOptions): Rep
       const result = finding.severity === "deny" ? "fail" : "warn";
       entry.summary[result]++;
       entry.results.push(resultOf(finding, object, result, options.descriptors));
-      if (finding.severity === "deny" && options.isAdmissionRule(finding.rule)) entry.denies++;
     }
+    if (deniedInEnforce(object, options.isAdmissionRule)) entry.denied = true;
     for (const finding of object.exempted ?? []) {
       found.add(finding.rule);
       entry.summary.skip++;
@@ -172,7 +185,7 @@ export function policyReports(report: Report, options: PolicyReportOptions): Rep
       summary: entry.summary,
       results,
       total,
-      enforceReady: entry.denies === 0,
+      enforceReady: !entry.denied,
       digest: digestOf(entry.summary, results, total),
     });
   }

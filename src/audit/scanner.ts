@@ -10,7 +10,7 @@ import { type KubeObject, namespacesIn } from "../objects/object.js";
 import { describeRule, type Report, type ReportObject, type RuleDescriptor } from "../report/model.js";
 import { ALL_CHECKS } from "./checks/index.js";
 import { planAudit } from "./plan.js";
-import { type ReportContent, policyReports } from "./policyReport.js";
+import { deniedInEnforce, type ReportContent, policyReports } from "./policyReport.js";
 import { assembleAuditReport, type JudgedObject, judgeListed } from "./report.js";
 import type { ClusterSnapshot, Unavailable } from "./snapshot.js";
 import { logError } from "../log.js";
@@ -65,8 +65,6 @@ const CHUNK = 100;
 const RESTART_DELAY_MS = 5_000;
 /** Reports that could not be written (the apiserver busy, a CRD just created) are tried again after this. */
 const WRITE_RETRY_MS = 5_000;
-/** Warnings name at most this many objects; a count says how many more. */
-export const PREVIEW_LIMIT = 10;
 
 function keyOf(kind: string, object: KubernetesObject): string {
   return `${kind}\u0000${object.metadata?.namespace ?? ""}\u0000${object.metadata?.name ?? ""}`;
@@ -272,9 +270,10 @@ export class Scanner implements StandingPicture {
       }
       this.policyJudged = policy;
     }
-    const snapshot = this.snapshot();
+    const cached = this.cached();
+    const snapshot = this.snapshot(cached);
     const namespaces = namespacesIn(snapshot.objects.Namespace ?? []);
-    const index = this.index();
+    const index = this.index(cached);
     let done = 0;
     for (const key of [...this.dirty]) {
       this.dirty.delete(key);
@@ -311,23 +310,35 @@ export class Scanner implements StandingPicture {
     this.timers.add(timer);
   }
 
-  /** Every cached object by key, of the kinds audit judges. */
-  private index(): Map<string, { kind: KindName; object: KubeObject }> {
-    const index = new Map<string, { kind: KindName; object: KubeObject }>();
+  /** Every cached object, with its apiVersion and kind, once per pass: the snapshot and the index read it. */
+  private cached(): Map<KindName, KubeObject[]> {
+    const cached = new Map<KindName, KubeObject[]>();
     for (const [kind, informer] of this.informers) {
+      cached.set(
+        kind,
+        informer.list().map((object) => withType(kind, object)),
+      );
+    }
+    return cached;
+  }
+
+  /** Every cached object by key, of the kinds audit judges. */
+  private index(
+    cached: ReadonlyMap<KindName, KubeObject[]>,
+  ): Map<string, { kind: KindName; object: KubeObject }> {
+    const index = new Map<string, { kind: KindName; object: KubeObject }>();
+    for (const [kind, objects] of cached) {
       if (!this.judgedKinds.has(kind)) continue;
-      for (const object of informer.list()) {
-        index.set(keyOf(kind, object), { kind, object: withType(kind, object) });
-      }
+      for (const object of objects) index.set(keyOf(kind, object), { kind, object });
     }
     return index;
   }
 
-  private snapshot(): ClusterSnapshot {
+  /** The checklist's input: the cached objects of every kind that could be watched. */
+  private snapshot(cached: ReadonlyMap<KindName, KubeObject[]>): ClusterSnapshot {
     const snapshot: ClusterSnapshot = { objects: {}, unavailable: Object.fromEntries(this.unavailable) };
-    for (const [kind, informer] of this.informers) {
-      if (this.unavailable.has(kind)) continue;
-      snapshot.objects[kind] = informer.list().map((object) => withType(kind, object));
+    for (const [kind, objects] of cached) {
+      if (!this.unavailable.has(kind)) snapshot.objects[kind] = objects;
     }
     return snapshot;
   }
@@ -336,6 +347,7 @@ export class Scanner implements StandingPicture {
   private publish(report: Report, policy: Policy, namespaces: ReadonlyMap<string, KubeObject>): void {
     const { config, registry } = policy;
     const excluded = new Set(config.excludedNamespaces);
+    const isAdmissionRule = (id: string) => registry.has(id);
     const descriptors = new Map<string, RuleDescriptor>();
     for (const rule of registry.values()) descriptors.set(rule.id, describeRule(rule));
     for (const check of ALL_CHECKS) descriptors.set(check.id, { ...check });
@@ -344,7 +356,7 @@ export class Scanner implements StandingPicture {
       maxResults: this.options.settings().maxResults,
       descriptors,
       namespaces: [...namespaces.keys()].filter((name) => !excluded.has(name)),
-      isAdmissionRule: (id) => registry.has(id),
+      isAdmissionRule,
     }).filter((content) => content.namespace === undefined || !excluded.has(content.namespace));
 
     const denied = new Map<string, ReportObject[]>();
@@ -362,7 +374,7 @@ export class Scanner implements StandingPicture {
         const label = `${namespace}\u0000${finding.rule}\u0000${finding.severity}`;
         counts.set(label, (counts.get(label) ?? 0) + 1);
       }
-      if (object.findings.some((f) => f.severity === "deny" && registry.has(f.rule))) {
+      if (deniedInEnforce(object, isAdmissionRule)) {
         const list = denied.get(object.namespace) ?? [];
         list.push(object);
         denied.set(object.namespace, list);
@@ -400,14 +412,4 @@ export class Scanner implements StandingPicture {
 function withType(kind: KindName, object: KubernetesObject): KubeObject {
   if (object.kind === kind && object.apiVersion !== undefined) return object as KubeObject;
   return { ...(object as Record<string, unknown>), apiVersion: apiVersionOf(KINDS[kind]), kind };
-}
-
-/** `Kind name` of each object, the first PREVIEW_LIMIT, and how many more there are. */
-export function previewNames(objects: readonly ReportObject[]): { names: string[]; more: number } {
-  const names = objects.slice(0, PREVIEW_LIMIT).map((object) => {
-    const rules = [...new Set(object.findings.filter((f) => f.severity === "deny").map((f) => f.rule))];
-    const shown = rules.length > 3 ? `${rules.slice(0, 3).join(", ")}, …` : rules.join(", ");
-    return `${object.kind} ${object.name.slice(0, 100)} (${shown})`;
-  });
-  return { names, more: Math.max(0, objects.length - PREVIEW_LIMIT) };
 }
