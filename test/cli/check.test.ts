@@ -38,6 +38,34 @@ async function checkJson(args: string[], options: Parameters<typeof captureIO>[0
   return { ...result, report: JSON.parse(result.stdout) as JsonReport };
 }
 
+/** A Pod that breaks run-as-root and nothing else, with these annotations. */
+function exemptablePod(annotations: string[]): string {
+  return [
+    "apiVersion: v1",
+    "kind: Pod",
+    "metadata:",
+    "  name: legacy",
+    "  namespace: shop",
+    "  annotations:",
+    ...annotations.map((line) => `    ${line}`),
+    "spec:",
+    "  serviceAccountName: legacy",
+    "  automountServiceAccountToken: false",
+    "  securityContext: {runAsNonRoot: false, seccompProfile: {type: RuntimeDefault}}",
+    "  containers:",
+    "    - name: app",
+    "      image: registry.example.com/app:1.0.0",
+    "      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}",
+    "      livenessProbe: {tcpSocket: {port: 80}}",
+    "      readinessProbe: {tcpSocket: {port: 80}}",
+    "      securityContext:",
+    "        allowPrivilegeEscalation: false",
+    "        readOnlyRootFilesystem: true",
+    '        capabilities: {drop: ["ALL"]}',
+    "",
+  ].join("\n");
+}
+
 describe("tollgate check", () => {
   test("in a kustomize folder, leaves out the files its generators read, and reads everything else", async () => {
     const folder = "test/fixtures/check/kustomize";
@@ -473,34 +501,9 @@ describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)
 
   test("an unquoted exempt-until date is the string the exemption needs, not a Date", async () => {
     const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-    const pod = (runAsNonRoot: string, annotations: string[]) =>
-      [
-        "apiVersion: v1",
-        "kind: Pod",
-        "metadata:",
-        "  name: legacy",
-        "  namespace: shop",
-        "  annotations:",
-        ...annotations.map((line) => `    ${line}`),
-        "spec:",
-        "  serviceAccountName: legacy",
-        "  automountServiceAccountToken: false",
-        "  securityContext: {runAsNonRoot: " + runAsNonRoot + ", seccompProfile: {type: RuntimeDefault}}",
-        "  containers:",
-        "    - name: app",
-        "      image: registry.example.com/app:1.0.0",
-        "      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}",
-        "      livenessProbe: {tcpSocket: {port: 80}}",
-        "      readinessProbe: {tcpSocket: {port: 80}}",
-        "      securityContext:",
-        "        allowPrivilegeEscalation: false",
-        "        readOnlyRootFilesystem: true",
-        '        capabilities: {drop: ["ALL"]}',
-        "",
-      ].join("\n");
     const exempt = ["tollgate.dev/exempt: run-as-root", "tollgate.dev/exempt-reason: legacy image"];
     const exempted = await checkJson(["-"], {
-      stdin: pod("false", [...exempt, `tollgate.dev/exempt-until: ${until}`]),
+      stdin: exemptablePod([...exempt, `tollgate.dev/exempt-until: ${until}`]),
     });
     expect(exempted.report.findings).toEqual([]);
     expect(exempted.code).toBe(0);
@@ -510,7 +513,7 @@ describe("YAML is read as kubectl reads it (YAML 1.1 booleans, dates as strings)
       ["run-as-root", { source: "annotation", reason: "legacy image", until }],
     ]);
     // The same Pod without the exemption: the finding the exemption takes away is there.
-    const plain = await checkJson(["-"], { stdin: pod("false", ["team: shop"]) });
+    const plain = await checkJson(["-"], { stdin: exemptablePod(["team: shop"]) });
     expect(plain.report.findings.map((f) => f.rule)).toEqual(["run-as-root"]);
     expect(plain.code).toBe(1);
   });
@@ -583,34 +586,9 @@ describe("text output", () => {
   });
 
   test("a bad exemption annotation is reported under its object; a good one shows its reason and day", async () => {
-    const pod = (annotations: string[]) =>
-      [
-        "apiVersion: v1",
-        "kind: Pod",
-        "metadata:",
-        "  name: legacy",
-        "  namespace: shop",
-        "  annotations:",
-        ...annotations.map((line) => `    ${line}`),
-        "spec:",
-        "  serviceAccountName: legacy",
-        "  automountServiceAccountToken: false",
-        "  securityContext: {runAsNonRoot: false, seccompProfile: {type: RuntimeDefault}}",
-        "  containers:",
-        "    - name: app",
-        "      image: registry.example.com/app:1.0.0",
-        "      resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}}",
-        "      livenessProbe: {tcpSocket: {port: 80}}",
-        "      readinessProbe: {tcpSocket: {port: 80}}",
-        "      securityContext:",
-        "        allowPrivilegeEscalation: false",
-        "        readOnlyRootFilesystem: true",
-        '        capabilities: {drop: ["ALL"]}',
-        "",
-      ].join("\n");
     const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
     const unreasoned = await check(["-"], {
-      stdin: pod(["tollgate.dev/exempt: run-as-root", `tollgate.dev/exempt-until: "${until}"`]),
+      stdin: exemptablePod(["tollgate.dev/exempt: run-as-root", `tollgate.dev/exempt-until: "${until}"`]),
     });
     expect(unreasoned.code).toBe(1);
     expect(unreasoned.stdout.split("\n").slice(0, 4)).toEqual([
@@ -620,7 +598,7 @@ describe("text output", () => {
       "",
     ]);
     const exempted = await check(["-"], {
-      stdin: pod([
+      stdin: exemptablePod([
         "tollgate.dev/exempt: run-as-root",
         "tollgate.dev/exempt-reason: vendor image",
         `tollgate.dev/exempt-until: "${until}"`,
