@@ -207,8 +207,19 @@ spec:
     expect(warned.code).toBe(0);
     expect(warned.stdout).toBe("pod/before created\n");
 
+    // The background audit has judged "before" (not ready for enforce): the flip is previewed.
+    await eventually("the audit's picture of the namespace", async () =>
+      (await tollgate.metrics()).includes(`tollgate_namespace_enforce_ready{namespace="${namespace}"} 0`),
+    );
     const flipped = await label(namespace, "enforce", false);
-    expect(flipped).toEqual({ code: 0, stdout: `namespace/${namespace} labeled\n`, stderr: PSS_WARNING });
+    expect(flipped).toEqual({
+      code: 0,
+      stdout: `namespace/${namespace} labeled\n`,
+      stderr:
+        PSS_WARNING +
+        `Warning: tollgate: enforce would deny 1 object that runs in ${namespace} now:\n` +
+        "Warning: tollgate: - Pod before (container-requests-missing, container-limits-missing, run-as-root, …)\n",
+    });
     await untilMode(namespace, "enforce");
     const denied = await apply(namespace, rootPod("after"));
     expect(denied).toEqual({ code: 1, stdout: "", stderr: rootPodDenialStderr(namespace, "after") });
