@@ -6,7 +6,14 @@ import { type LineTable, lineOfPath, type ParsedDocument, parseYamlDocuments } f
 import { CONFIG_SCHEMA } from "../input/schemas.js";
 import { RULES } from "../rules/index.js";
 import { nearest } from "../suggest.js";
-import { type Config, type ConfigInput, configSchema } from "./schema.js";
+import { guessResource, kindInGroup } from "../objects/kinds.js";
+import {
+  type Config,
+  type ConfigInput,
+  configSchema,
+  MAX_TEMPLATE_PATH_SEGMENTS,
+  type PodTemplateInput,
+} from "./schema.js";
 
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
 
@@ -49,6 +56,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   policies: [],
   audit: { enabled: true, resync: "10m", maxResults: 500 },
+  podTemplates: [],
 };
 
 /** A config that could not be read or does not match the schema; the message names file, line and field. */
@@ -202,6 +210,89 @@ function ruleIdProblems(config: Config, knownRules: ReadonlySet<string>, positio
   return problems;
 }
 
+/** A DNS subdomain with at least one dot, as a CRD's group must be (`argoproj.io`). */
+const CRD_GROUP = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+/** A kind as CRDs spell it: a letter, then letters and digits (`Rollout`, `CloneSet`). */
+const KIND_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+/** A resource name: a DNS label (`rollouts`). */
+const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** One segment of a template's dotted path: a field name (`spec`, `template`, `jobTemplate`). */
+const PATH_SEGMENT = /^[A-Za-z0-9_-]{1,63}$/;
+
+/**
+ * What the schema cannot say about `podTemplates`: the group and kind of a custom resource (not a
+ * built-in kind, which tollgate judges already, and not twice), a resource name, a dotted path of
+ * field names. Reads the raw value, so that it also runs beside the schema's errors; an entry whose
+ * fields are not strings is left to the schema.
+ */
+function podTemplateProblems(value: unknown, positions: Positions): Problem[] {
+  const templates = (value as { podTemplates?: unknown }).podTemplates;
+  if (!Array.isArray(templates)) return [];
+  const problems: Problem[] = [];
+  const seen = new Map<string, number>();
+  templates.forEach((entry: unknown, index) => {
+    if (typeof entry !== "object" || entry === null) return;
+    const { group, kind, path, resource } = entry as Partial<Record<keyof PodTemplateInput, unknown>>;
+    const at = (field: string) => lineIn(positions, ["podTemplates", index, field]);
+    const field = (name: string) => `podTemplates.${index}.${name}`;
+    if (typeof group === "string" && typeof kind === "string") {
+      const builtIn = kindInGroup(group, kind);
+      if (builtIn !== undefined) {
+        problems.push({
+          line: at("kind"),
+          text: `${field("kind")}: ${group || "core"} ${kind} is a kind tollgate knows already${builtIn.podSpecPath ? ", and judges its pod spec" : ""}; podTemplates is for custom resources`,
+        });
+      } else if (!CRD_GROUP.test(group)) {
+        problems.push({
+          line: at("group"),
+          text: `${field("group")}: must be the API group of a custom resource, a lower-case DNS name with a dot (argoproj.io), got ${JSON.stringify(group)}`,
+        });
+      }
+      if (!KIND_NAME.test(kind)) {
+        problems.push({
+          line: at("kind"),
+          text: `${field("kind")}: must be a kind (letters and digits, starting with a letter: Rollout), got ${JSON.stringify(kind)}`,
+        });
+      }
+      const key = `${group}/${kind}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        problems.push({
+          line: at("kind"),
+          text: `${field("kind")}: ${group} ${kind} is configured already in podTemplates.${first}; one entry per kind`,
+        });
+      } else seen.set(key, index);
+    }
+    if (typeof resource === "string" && !RESOURCE_NAME.test(resource)) {
+      problems.push({
+        line: at("resource"),
+        text: `${field("resource")}: must be the plural resource name (lower-case letters, digits and '-': rollouts), got ${JSON.stringify(resource)}`,
+      });
+    }
+    if (typeof path === "string") {
+      const segments = path.split(".");
+      const bad = segments.find((segment) => !PATH_SEGMENT.test(segment));
+      if (bad !== undefined) {
+        problems.push({
+          line: at("path"),
+          text: `${field("path")}: must be field names joined by dots (spec.template), each of letters, digits, '_' and '-', at most 63; ${JSON.stringify(bad)} is not one`,
+        });
+      } else if (segments.length > MAX_TEMPLATE_PATH_SEGMENTS) {
+        problems.push({
+          line: at("path"),
+          text: `${field("path")}: has ${segments.length} fields; at most ${MAX_TEMPLATE_PATH_SEGMENTS}`,
+        });
+      } else if (segments[0] === "metadata" || segments[0] === "status") {
+        problems.push({
+          line: at("path"),
+          text: `${field("path")}: a pod template sits in the object's spec, not its ${segments[0]} (spec.template)`,
+        });
+      }
+    }
+  });
+  return problems;
+}
+
 /** Merge a validated input over the defaults; lists replace, objects merge by key. */
 export function resolveConfig(input: ConfigInput): Config {
   return {
@@ -212,6 +303,11 @@ export function resolveConfig(input: ConfigInput): Config {
     policyAdmins: { ...DEFAULT_CONFIG.policyAdmins, ...(input.policyAdmins ?? {}) },
     webhook: { ...DEFAULT_CONFIG.webhook, ...(input.webhook ?? {}) },
     audit: { ...DEFAULT_CONFIG.audit, ...(input.audit ?? {}) },
+    podTemplates: (input.podTemplates ?? []).map((entry) => ({
+      ...entry,
+      resource: entry.resource ?? guessResource(entry.kind),
+      like: entry.like ?? "Deployment",
+    })),
   } as Config;
 }
 
@@ -279,11 +375,12 @@ export function parseConfig(
           positions,
         )
       : [];
-    throw configError(source, [...problems, ...options, ...ids]);
+    throw configError(source, [...problems, ...options, ...ids, ...podTemplateProblems(value, positions)]);
   }
   const config = resolveConfig(value);
   const problems = [
     ...optionProblems(config.rules, positions),
+    ...podTemplateProblems(value, positions),
     ...(idsKnown ? ruleIdProblems(config, idsKnown, positions) : []),
   ];
   if (problems.length > 0) throw configError(source, problems);

@@ -1,4 +1,5 @@
 import type { JSONSchemaType } from "ajv";
+import { type KindName, POD_CONTROLLER_KINDS } from "../objects/kinds.js";
 
 export type ModeName = "enforce" | "warn";
 export type SeverityName = "deny" | "warn" | "off";
@@ -42,6 +43,33 @@ export interface WebhookSettings {
   timeoutSeconds: number;
 }
 
+/**
+ * A custom resource that carries a pod template (Argo Rollouts' Rollout, OpenKruise's CloneSet…):
+ * its pod spec is judged as the built-in kind it is `like` judges a template.
+ */
+export interface PodTemplateConfig {
+  /** The custom resource's API group (`argoproj.io`). */
+  group: string;
+  kind: string;
+  /** Dotted path from the object's root to a PodTemplateSpec (`spec.template`: `metadata` and a pod `spec`). */
+  path: string;
+  /** The plural resource name, for the webhook's rules; the kind's plural as the apiserver guesses it when absent. */
+  resource: string;
+  /** The built-in kind whose rules and traits (replicas, runs to completion) the template takes; Deployment when absent. */
+  like: KindName;
+}
+
+/** A `podTemplates` entry as a user writes it. */
+export type PodTemplateInput = Omit<PodTemplateConfig, "resource" | "like"> & {
+  resource?: string;
+  like?: KindName;
+};
+
+/** The most `podTemplates` entries a config may hold, and the bounds of one entry's path. */
+export const MAX_POD_TEMPLATES = 50;
+export const MAX_TEMPLATE_PATH_LENGTH = 253;
+export const MAX_TEMPLATE_PATH_SEGMENTS = 10;
+
 /** The background scanner of `tollgate serve` (continuous audit and policy reports). */
 export interface AuditSettings {
   /** On by default when serve runs with cluster access (`--bootstrap`). */
@@ -81,10 +109,13 @@ export interface Config {
    */
   policies: string[];
   audit: AuditSettings;
+  /** Custom resources whose pod templates are judged (`resource` and `like` filled in). */
+  podTemplates: PodTemplateConfig[];
 }
 
 /** The config as a user writes it: every key optional. */
-export type ConfigInput = Partial<Omit<Config, "policyAdmins" | "webhook" | "audit">> & {
+export type ConfigInput = Partial<Omit<Config, "policyAdmins" | "webhook" | "audit" | "podTemplates">> & {
+  podTemplates?: PodTemplateInput[];
   policyAdmins?: Partial<PolicyAdmins>;
   webhook?: Partial<WebhookSettings>;
   audit?: Partial<AuditSettings>;
@@ -167,6 +198,23 @@ export const configSchema: JSONSchemaType<ConfigInput> = {
         port: { type: "integer", nullable: true, minimum: 1, maximum: 65535 },
         failurePolicy: { type: "string", enum: ["Fail", "Ignore"], nullable: true },
         timeoutSeconds: { type: "integer", nullable: true, minimum: 1, maximum: 30 },
+      },
+    },
+    podTemplates: {
+      type: "array",
+      nullable: true,
+      maxItems: MAX_POD_TEMPLATES,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["group", "kind", "path"],
+        properties: {
+          group: { type: "string", minLength: 1, maxLength: 253 },
+          kind: { type: "string", minLength: 1, maxLength: 63 },
+          path: { type: "string", minLength: 1, maxLength: MAX_TEMPLATE_PATH_LENGTH },
+          resource: { type: "string", nullable: true, minLength: 1, maxLength: 63 },
+          like: { type: "string", nullable: true, enum: [...POD_CONTROLLER_KINDS].sort() },
+        },
       },
     },
     audit: {

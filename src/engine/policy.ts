@@ -5,6 +5,7 @@ import type { EvaluationLimits } from "./budget.js";
 import type { PolicySet } from "../vap/load.js";
 import { type CompiledConfigExemption, compileConfigExemptions } from "./exemptions.js";
 import { vapRules } from "./vapRules.js";
+import { type TemplateKinds, templateKinds } from "../objects/kinds.js";
 
 /** A rule as the config sets it: its severity (never `off`) and merged options. */
 export interface ActiveRule {
@@ -38,6 +39,8 @@ export interface Policy {
   bySource: Readonly<Record<Source, SourcePlan>>;
   /** `config.exemptions` with globs and dates compiled. */
   exemptions: readonly CompiledConfigExemption[];
+  /** The custom resources of `config.podTemplates`, by `<group>/<kind>`. */
+  templates: TemplateKinds;
   /** Time limits on one evaluation; DEFAULT_LIMITS when absent. */
   limits?: EvaluationLimits;
   /** The ValidatingAdmissionPolicies loaded beside the config, whose rules are in `registry`. */
@@ -102,7 +105,8 @@ export function compilePolicy(
     audit: planFor("audit", active, registry),
   };
   const exemptions = compileConfigExemptions(config.exemptions);
-  const policy: Policy = { config, registry, bySource, exemptions };
+  const templates = templateKinds(config.podTemplates);
+  const policy: Policy = { config, registry, bySource, exemptions, templates };
   if (limits) policy.limits = limits;
   if (policies !== undefined && policies.policies.length > 0) policy.policies = policies;
   return policy;

@@ -97,7 +97,7 @@ export function targetsOf(
   fallbackNamespace: string,
   policy: Policy,
 ): Target[] {
-  const targets = extractTargets(input.object, fallbackNamespace);
+  const targets = extractTargets(input.object, fallbackNamespace, policy.templates);
   if (policy.bySource[input.source].byTarget.has("request")) {
     targets.push({ type: "request", object: ref, request: vapRequestOf(input, ref) });
   }

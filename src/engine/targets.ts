@@ -1,5 +1,5 @@
 import type { Target } from "../rules/types.js";
-import { groupOf, kindInGroup } from "../objects/kinds.js";
+import { groupOf, kindOrTemplate, NO_TEMPLATE_KINDS, type TemplateKinds } from "../objects/kinds.js";
 import { dig, type KubeObject, refOf, replicasOf } from "../objects/object.js";
 import {
   binding,
@@ -15,11 +15,16 @@ import {
  * What the rules look at in an object: its pod spec, RBAC rules, binding, Namespace,
  * ServiceAccount or Secret, narrowed to the types the rules read (`objects/shapes.ts`), so that no
  * rule checks a field's type again. Kinds tollgate has no rule for give no target, and neither
- * does a pod spec that is not an object.
+ * does a pod spec that is not an object. `templates` are the custom resources whose pod template
+ * the config names (`podTemplates`): their pod spec is a target as a workload's is.
  */
-export function extractTargets(object: KubeObject, fallbackNamespace = ""): Target[] {
+export function extractTargets(
+  object: KubeObject,
+  fallbackNamespace = "",
+  templates: TemplateKinds = NO_TEMPLATE_KINDS,
+): Target[] {
   const ref = refOf(object, fallbackNamespace);
-  const info = kindInGroup(groupOf(ref.apiVersion), ref.kind);
+  const info = kindOrTemplate(groupOf(ref.apiVersion), ref.kind, templates);
   const podPath = info?.podSpecPath;
   if (info && podPath) {
     const spec = podSpec(dig(object, podPath));

@@ -312,6 +312,55 @@ export const REPLICATED_KINDS = POD_SPEC_KINDS.filter(
 /** Kinds whose controller creates objects from a template tollgate already judged. */
 export const POD_CONTROLLER_KINDS = kindsWhere((info) => info.controlsPods === true);
 
+/**
+ * A custom resource that carries a pod template (the config's `podTemplates`), as the engine and
+ * the webhook configuration read it: a kind outside the table, judged as the built-in kind it is `like`.
+ */
+export interface TemplateKindInfo extends KindInfo {
+  /** The built-in workload kind whose rules apply to it, and whose traits it takes. */
+  like: KindName;
+}
+
+/** Custom pod-template kinds by `<group>/<kind>`, as `templateKinds` makes them. */
+export type TemplateKinds = ReadonlyMap<string, TemplateKindInfo>;
+
+export const NO_TEMPLATE_KINDS: TemplateKinds = new Map();
+
+/**
+ * The kinds of configured pod templates, by group and kind. The pod spec sits at `<path>.spec`
+ * beside the template's `metadata`; the number of replicas and whether its Pods run to completion
+ * come from the kind it is like (a Rollout like a Deployment reads `spec.replicas`). Custom
+ * resources with pod templates are namespaced; any served version is judged, so the path must be
+ * the same in each.
+ */
+export function templateKinds(
+  templates: readonly { group: string; kind: string; path: string; resource: string; like: KindName }[],
+): TemplateKinds {
+  const byKey = new Map<string, TemplateKindInfo>();
+  for (const template of templates) {
+    const like: KindInfo = KINDS[template.like];
+    const info: TemplateKindInfo = {
+      kind: template.kind,
+      group: template.group,
+      version: "*",
+      resource: template.resource,
+      namespaced: true,
+      podSpecPath: [...template.path.split("."), "spec"],
+      crd: true,
+      like: template.like,
+    };
+    if (like.replicas !== undefined) info.replicas = like.replicas;
+    if (like.runsToCompletion === true) info.runsToCompletion = true;
+    byKey.set(`${template.group}/${template.kind}`, info);
+  }
+  return byKey;
+}
+
+/** The table's entry for a kind in a group, else the configured pod template's. */
+export function kindOrTemplate(group: string, kind: string, templates: TemplateKinds): KindInfo | undefined {
+  return kindInGroup(group, kind) ?? templates.get(`${group}/${kind}`);
+}
+
 /** The RBAC kinds that hold policy rules. */
 export const ROLE_KINDS = ["Role", "ClusterRole"] as const satisfies readonly KindName[];
 /** The RBAC kinds that bind roles to subjects. */

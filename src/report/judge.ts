@@ -5,6 +5,7 @@ import type { Finding, Mode, Source } from "../rules/types.js";
 import { objectLabel, type ReportError, type ReportObject, reportFinding } from "./model.js";
 import { duplicateContainerName } from "../engine/duplicates.js";
 import { type KubeObject, refOf } from "../objects/object.js";
+import { groupOf } from "../objects/kinds.js";
 
 /** Where an object came from: a file and line for `check`, nothing for `audit`. */
 export interface Placement {
@@ -21,10 +22,13 @@ export interface Placement {
  */
 export function rulesFor(object: KubeObject, policy: Policy, source: Source): string[] {
   const ids = new Set<string>();
-  const kind = refOf(object).kind;
+  const ref = refOf(object);
+  // A configured pod template is checked by the rules of the built-in kind it is like.
+  const kind = policy.templates.get(`${groupOf(ref.apiVersion)}/${ref.kind}`)?.like ?? ref.kind;
   const plan = policy.bySource[source].byTarget;
+  const targets = extractTargets(object, "", policy.templates);
   // ValidatingAdmissionPolicies read the whole request, whatever the kind's targets.
-  for (const type of [...extractTargets(object).map((target) => target.type), "request" as const]) {
+  for (const type of [...targets.map((target) => target.type), "request" as const]) {
     for (const { rule } of plan.get(type) ?? []) {
       if (rule.needsFacts || !rule.kinds.includes(kind)) continue;
       ids.add(rule.id);
@@ -59,7 +63,7 @@ export function judgeObject(
   };
   if (evaluation.skipped !== undefined)
     return { ...base, rules: [], skipped: evaluation.skipped, findings: [] };
-  const invalid = duplicateContainerName(extractTargets(object));
+  const invalid = duplicateContainerName(extractTargets(object, "", policy.templates));
   if (invalid !== undefined) {
     // An input error, as the apiserver's: not judged, so its findings are not doubled.
     errors.push({
