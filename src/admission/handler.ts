@@ -105,7 +105,10 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
   const { metrics } = deps;
   metrics.decisions.inc({
     verdict: label,
-    kind: kindLabel(request.kind.kind, kindsOf(policy.registry)),
+    // The config's pod-template kinds are a fixed set too.
+    kind: policy.templates.has(`${request.kind.group}/${request.kind.kind}`)
+      ? request.kind.kind
+      : kindLabel(request.kind.kind, kindsOf(policy.registry)),
     mode,
   });
   metrics.duration.observe({ mode }, seconds);

@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
 import { buildApp, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER, type ServerTimeouts } from "../app.js";
 import { DEFAULT_CONFIG, loadConfigFile } from "../config/load.js";
-import type { Config } from "../config/schema.js";
+import type { Config, PodTemplateConfig } from "../config/schema.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch.js";
 import type { Policy } from "../engine/policy.js";
 import type { ClusterFactsHandle } from "../k8s/facts.js";
@@ -250,6 +250,7 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
         url: options.webhookUrl,
         registerIntervalMs: options.registerIntervalMs,
         policyRules: () => policyResourceRules(policy.policies),
+        podTemplates: () => policy.config.podTemplates,
         policy: () => policy,
         onFacts: (handle) => {
           facts = handle;
@@ -322,6 +323,8 @@ interface BootstrapOptions {
   registerIntervalMs: number;
   /** The resource rules of the policies served now; the webhook's rules follow them. */
   policyRules: () => readonly V1NamedRuleWithOperations[];
+  /** The custom resources whose pod templates the config served now judges; the webhook's rules follow them. */
+  podTemplates: () => readonly PodTemplateConfig[];
   /** The policy served now: the scanner judges with it. */
   policy: () => Policy;
   onFacts: (facts: ClusterFactsHandle) => void;
@@ -372,6 +375,7 @@ async function bootstrap(options: BootstrapOptions): Promise<CertificateManager 
     url: options.url,
     failurePolicy: config.webhook.failurePolicy,
     policyRules: options.policyRules,
+    podTemplates: options.podTemplates,
     metrics,
     logger,
   });

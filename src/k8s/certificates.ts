@@ -6,7 +6,7 @@ import {
   type V1NamedRuleWithOperations,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
-import type { Config } from "../config/schema.js";
+import type { Config, PodTemplateConfig } from "../config/schema.js";
 import type { Metrics } from "../metrics.js";
 import { CertificateManager, type CertLogger } from "../tls/manager.js";
 import { DEFAULT_ROTATION, type Hosts, serviceHosts } from "../tls/rotation.js";
@@ -40,6 +40,11 @@ export interface ClusterCertificateOptions {
    * builder, so that what the policies select reaches tollgate; absent, the rules are left alone.
    */
   policyRules?: () => readonly V1NamedRuleWithOperations[];
+  /**
+   * The custom resources whose pod templates are judged now, read at each registration (`serve`:
+   * they change with a reload); the entries' rules are then kept the builder's, as for `policyRules`.
+   */
+  podTemplates?: () => readonly PodTemplateConfig[];
   metrics?: Metrics;
   logger?: CertLogger;
   clock?: () => Date;
@@ -78,7 +83,7 @@ export function entryRules(configuration: V1ValidatingWebhookConfiguration): Ent
  * builder when it does not exist).
  */
 export function clusterCertificateManager(options: ClusterCertificateOptions): CertificateManager {
-  const { config, kubeConfig, url, failurePolicy, policyRules } = options;
+  const { config, kubeConfig, url, failurePolicy, policyRules, podTemplates } = options;
   const clientConfig: ClientTarget | undefined = url ? { url } : undefined;
   const built: Config = {
     ...config,
@@ -89,10 +94,12 @@ export function clusterCertificateManager(options: ClusterCertificateOptions): C
       ...(caBundle === undefined ? {} : { caBundle }),
       ...(clientConfig ? { clientConfig } : {}),
       ...(policyRules ? { policyRules: policyRules() } : {}),
+      ...(podTemplates ? { podTemplates: podTemplates() } : {}),
     });
   // Per entry, as the builder sets them: the `namespaces` entry stays fail-open whatever the config.
   const policies = failurePolicy === undefined ? undefined : entryPolicies(build(), failurePolicy);
-  const rules = policyRules === undefined ? undefined : () => entryRules(build());
+  const rules =
+    policyRules === undefined && podTemplates === undefined ? undefined : () => entryRules(build());
   return new CertificateManager({
     store: new KubeSecretStore(kubeConfig.makeApiClient(CoreV1Api), config.webhook.namespace),
     publisher: new WebhookCaBundle(

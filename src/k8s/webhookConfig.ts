@@ -6,7 +6,7 @@ import type {
   V1ValidatingWebhook,
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
-import type { Config } from "../config/schema.js";
+import type { Config, PodTemplateConfig } from "../config/schema.js";
 import { compilePolicy, kindsRunIn } from "../engine/policy.js";
 import type { Rule } from "../rules/types.js";
 import { type KindInfo, KINDS, POD_CONTROLLER_KINDS } from "../objects/kinds.js";
@@ -61,6 +61,8 @@ export interface WebhookBuildOptions {
    * what they select is sent to tollgate too, whatever kind it is.
    */
   policyRules?: readonly V1NamedRuleWithOperations[];
+  /** The custom resources whose pod templates are judged; `config.podTemplates` when absent. */
+  podTemplates?: readonly PodTemplateConfig[];
 }
 
 /** The resource rules of every policy of the set (`matchConstraints.resourceRules`), in order. */
@@ -84,6 +86,28 @@ export function policyWebhookRules(
       operations: [...(rule.operations ?? [])],
       resources: [...(rule.resources ?? [])],
       scope,
+    }));
+}
+
+/**
+ * Webhook rules for the custom resources of `podTemplates`: one rule per API group, resources
+ * sorted, every version (the config names none; the template's path is the same in each). Their
+ * status subresource is not sent: the apiserver keeps nothing of a custom resource's status write
+ * but the status (apiextensions-apiserver's statusStrategy), so it cannot set policy metadata.
+ */
+export function podTemplateWebhookRules(templates: readonly PodTemplateConfig[]): V1RuleWithOperations[] {
+  const byGroup = new Map<string, Set<string>>();
+  for (const { group, resource } of templates)
+    byGroup.set(group, (byGroup.get(group) ?? new Set()).add(resource));
+  // Byte order, as the chart's sortAlpha sorts.
+  return [...byGroup.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([group, resources]) => ({
+      apiGroups: [group],
+      apiVersions: ["*"],
+      operations: ["CREATE", "UPDATE"],
+      resources: [...resources].sort(),
+      scope: "Namespaced",
     }));
 }
 
@@ -273,6 +297,7 @@ export function buildWebhookConfiguration(
   const policyRules = options.policyRules ?? [];
   const namespacedRules = [
     ...webhookRules(kinds, "Namespaced"),
+    ...podTemplateWebhookRules(options.podTemplates ?? config.podTemplates),
     ...policyWebhookRules(policyRules, "Namespaced"),
   ];
   const clusterRules = [...webhookRules(kinds, "Cluster"), ...policyWebhookRules(policyRules, "Cluster")];

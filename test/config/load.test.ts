@@ -122,6 +122,122 @@ describe("config", () => {
     );
   });
 
+  it("reads podTemplates, filling in the plural resource and like: Deployment", () => {
+    const config = parseConfig(
+      [
+        "podTemplates:",
+        "  - { group: argoproj.io, kind: Rollout, path: spec.template }",
+        "  - group: apps.kruise.io",
+        "    kind: CloneSet",
+        "    path: spec.template",
+        "  - { group: serving.knative.dev, kind: Service, path: spec.template, resource: services }",
+        "  - { group: batch.example.com, kind: Nightly, path: spec.jobTemplate.spec.template, like: CronJob }",
+        "  - { group: example.com, kind: Policy, path: spec.template }",
+      ].join("\n"),
+      "c.yaml",
+    );
+    expect(config.podTemplates).toEqual([
+      {
+        group: "argoproj.io",
+        kind: "Rollout",
+        path: "spec.template",
+        resource: "rollouts",
+        like: "Deployment",
+      },
+      {
+        group: "apps.kruise.io",
+        kind: "CloneSet",
+        path: "spec.template",
+        resource: "clonesets",
+        like: "Deployment",
+      },
+      {
+        group: "serving.knative.dev",
+        kind: "Service",
+        path: "spec.template",
+        resource: "services",
+        like: "Deployment",
+      },
+      {
+        group: "batch.example.com",
+        kind: "Nightly",
+        path: "spec.jobTemplate.spec.template",
+        resource: "nightlies",
+        like: "CronJob",
+      },
+      {
+        group: "example.com",
+        kind: "Policy",
+        path: "spec.template",
+        resource: "policies",
+        like: "Deployment",
+      },
+    ]);
+    expect(DEFAULT_CONFIG.podTemplates).toEqual([]);
+  });
+
+  it("names each podTemplates error with its line, and the nearest key or kind", () => {
+    const text = [
+      "podTemplates:",
+      "  - group: argoproj.io",
+      "    kind: Rollout",
+      "    paht: spec.template",
+      "  - { group: argoproj.io, kind: Rollout, path: spec.template, like: Deploymnet }",
+      "  - { group: apps, kind: Deployment, path: spec.template }",
+      "  - { group: apps, kind: Rollout, path: spec.template }",
+      "  - { group: Example.COM, kind: 'roll-out', path: spec.template, resource: Rollouts }",
+      "  - { group: example.com, kind: A, path: 'spec.containers[0]' }",
+      "  - { group: example.com, kind: B, path: a.b.c.d.e.f.g.h.i.j.k }",
+      "  - { group: example.com, kind: C, path: metadata.template }",
+      "  - { group: example.com, kind: D, path: 3 }",
+      "  - { group: example.com, kind: E, path: spec..template }",
+      "  - { group: monitoring.coreos.com, kind: Prometheus, path: spec.template }",
+      "  - { group: example.com, kind: Rollout, path: spec.template }",
+      "  - { group: example.com, kind: Rollout, path: spec.other }",
+    ].join("\n");
+    expect(errorOf(() => parseConfig(text, "c.yaml"))).toBe(
+      [
+        "invalid config:",
+        "  c.yaml:2: podTemplates.0: must have required property 'path'",
+        '  c.yaml:4: podTemplates.0.paht: unknown key (did you mean "path"?)',
+        '  c.yaml:5: podTemplates.1.like: must be one of "CronJob", "DaemonSet", "Deployment", "Job", "ReplicaSet", "ReplicationController", "StatefulSet" (did you mean "Deployment"?)',
+        "  c.yaml:5: podTemplates.1.kind: argoproj.io Rollout is configured already in podTemplates.0; one entry per kind",
+        "  c.yaml:6: podTemplates.2.kind: apps Deployment is a kind tollgate knows already, and judges its pod spec; podTemplates is for custom resources",
+        '  c.yaml:7: podTemplates.3.group: must be the API group of a custom resource, a lower-case DNS name with a dot (argoproj.io), got "apps"',
+        '  c.yaml:8: podTemplates.4.group: must be the API group of a custom resource, a lower-case DNS name with a dot (argoproj.io), got "Example.COM"',
+        '  c.yaml:8: podTemplates.4.kind: must be a kind (letters and digits, starting with a letter: Rollout), got "roll-out"',
+        "  c.yaml:8: podTemplates.4.resource: must be the plural resource name (lower-case letters, digits and '-': rollouts), got \"Rollouts\"",
+        "  c.yaml:9: podTemplates.5.path: must be field names joined by dots (spec.template), each of letters, digits, '_' and '-', at most 63; \"containers[0]\" is not one",
+        "  c.yaml:10: podTemplates.6.path: has 11 fields; at most 10",
+        "  c.yaml:11: podTemplates.7.path: a pod template sits in the object's spec, not its metadata (spec.template)",
+        "  c.yaml:12: podTemplates.8.path: must be string",
+        "  c.yaml:13: podTemplates.9.path: must be field names joined by dots (spec.template), each of letters, digits, '_' and '-', at most 63; \"\" is not one",
+        "  c.yaml:14: podTemplates.10.kind: monitoring.coreos.com Prometheus is a kind tollgate knows already; podTemplates is for custom resources",
+        "  c.yaml:16: podTemplates.12.kind: example.com Rollout is configured already in podTemplates.11; one entry per kind",
+      ].join("\n"),
+    );
+  });
+
+  it("bounds podTemplates: at most 50 entries, a path of at most 253 characters", () => {
+    const many = Array.from(
+      { length: 51 },
+      (_, i) => `  - { group: example.com, kind: K${i}, path: spec.template }`,
+    );
+    expect(errorOf(() => parseConfig(["podTemplates:", ...many].join("\n"), "c.yaml"))).toBe(
+      "invalid config:\n  c.yaml:1: podTemplates: must NOT have more than 50 items",
+    );
+    const long = `spec.${"a".repeat(250)}`;
+    expect(
+      errorOf(() =>
+        parseConfig(`podTemplates:\n  - { group: example.com, kind: K, path: ${long} }\n`, "c.yaml"),
+      ),
+    ).toBe(
+      "invalid config:\n  c.yaml:2: podTemplates.0.path: must NOT have more than 253 characters\n" +
+        "  c.yaml:2: podTemplates.0.path: must be field names joined by dots (spec.template), each of letters, digits, '_' and '-', at most 63; " +
+        `${JSON.stringify("a".repeat(250))} is not one`,
+    );
+  });
+
   it("reads YAML 1.2, not kubectl's YAML 1.1: off is a severity, an unquoted date a string", () => {
     const config = parseConfig(
       [

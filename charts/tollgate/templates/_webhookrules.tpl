@@ -46,6 +46,42 @@ that `tollgate manifests` prints for the entries here.
     - rolebindings
     - roles
   scope: Namespaced
+{{- include "tollgate.podTemplateRules" . }}
+{{- end -}}
+
+{{/*
+The custom resources of config.podTemplates (podTemplateWebhookRules in src/k8s/webhookConfig.ts):
+one rule per API group, every version, the resource as given or the kind's plural as the apiserver
+guesses it (guessResource in src/objects/kinds.ts).
+*/}}
+{{- define "tollgate.podTemplateRules" -}}
+{{- $byGroup := dict }}
+{{- range .Values.config.podTemplates }}
+{{- $resource := .resource }}
+{{- if not $resource }}
+{{- $singular := lower .kind }}
+{{- if hasSuffix "endpoints" $singular }}
+{{- $resource = $singular }}
+{{- else if hasSuffix "s" $singular }}
+{{- $resource = printf "%ses" $singular }}
+{{- else if hasSuffix "y" $singular }}
+{{- $resource = printf "%sies" (trimSuffix "y" $singular) }}
+{{- else }}
+{{- $resource = printf "%ss" $singular }}
+{{- end }}
+{{- end }}
+{{- $_ := set $byGroup .group (append (get $byGroup .group | default list) $resource) }}
+{{- end }}
+{{- range $group := keys $byGroup | sortAlpha }}
+- apiGroups: [{{ $group | quote }}]
+  apiVersions: ["*"]
+  operations: ["CREATE", "UPDATE"]
+  resources:
+{{- range get $byGroup $group | uniq | sortAlpha }}
+    - {{ . }}
+{{- end }}
+  scope: Namespaced
+{{- end }}
 {{- end -}}
 
 {{- define "tollgate.clusterRules" -}}
