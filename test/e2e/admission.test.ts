@@ -79,6 +79,48 @@ function label(namespace: string, value: string, user: boolean): Promise<Kubectl
   return cp.kubectl(["label", "namespace", namespace, `${MODE}=${value}`, "--overwrite"], { user });
 }
 
+/** tollgate's config here: the defaults, and Argo Rollouts' pod templates judged as Deployments'. */
+const CONFIG = "podTemplates:\n  - { group: argoproj.io, kind: Rollout, path: spec.template }\n";
+
+/** A minimal structural CRD for Argo Rollouts' Rollout: every field kept as written. */
+const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rollouts.argoproj.io
+spec:
+  group: argoproj.io
+  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;
+
+/** A Rollout whose template holds `spec` (indented as a pod spec's fields). */
+function rollout(name: string, spec: string): string {
+  return `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: ${name}
+spec:
+  replicas: 2
+  strategy: { canary: { steps: [{ setWeight: 20 }] } }
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+${spec
+  .split("\n")
+  .filter((line) => line !== "")
+  .map((line) => `      ${line}`)
+  .join("\n")}
+`;
+}
+
 const PSS_WARNING =
   "Warning: namespace-pss-label-missing: Namespace has no pod-security.kubernetes.io/enforce label (metadata.labels)\n";
 
@@ -87,7 +129,7 @@ describe("tollgate behind a real kube-apiserver", () => {
     cp = await startControlPlane();
     // The bootstrapper keeps its CA and serving certificate in a Secret in tollgate's namespace.
     await cp.createNamespace(TOLLGATE_NAMESPACE);
-    tollgate = await startTollgate(cp);
+    tollgate = await startTollgate(cp, { config: CONFIG });
     await waitForWebhook(cp);
   }, BUILD_AND_START_TIMEOUT_MS);
 
@@ -387,7 +429,7 @@ ${extra.privileged ? "          securityContext: { privileged: true }\n" : ""}`;
     const sa = await cp.kubectl(["-n", "kube-system", "create", "serviceaccount", `healer-${suffix}`]);
     expect(sa).toEqual({ code: 0, stdout: `serviceaccount/healer-${suffix} created\n`, stderr: "" });
 
-    tollgate = await startTollgate(cp, { port, metricsPort });
+    tollgate = await startTollgate(cp, { config: CONFIG, port, metricsPort });
     const denied = await apply(namespace, rootPod("web"));
     expect(denied).toEqual({ code: 1, stdout: "", stderr: rootPodDenialStderr(namespace, "web") });
     const admitted = await apply(namespace, compliantPod("web"));
@@ -398,6 +440,78 @@ ${extra.privileged ? "          securityContext: { privileged: true }\n" : ""}`;
         'Warning: default-service-account: pod names the "default" ServiceAccount (spec.serviceAccountName)\n' +
         `Warning: networkpolicy-missing: namespace ${JSON.stringify(namespace)} has no default-deny ingress NetworkPolicy (metadata.namespace)\n`,
     });
+  });
+
+  it("10. judges an Argo Rollout's pod template (config podTemplates): a bad one is denied, a good one admitted", async () => {
+    const namespace = ns("rollout");
+    await cp.createNamespace(namespace, { [MODE]: "enforce" });
+    const crd = await cp.kubectl(["apply", "-f", "-"], { input: ROLLOUT_CRD });
+    expect(crd).toEqual({
+      code: 0,
+      stdout: "customresourcedefinition.apiextensions.k8s.io/rollouts.argoproj.io created\n",
+      stderr: "",
+    });
+    const established = await cp.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=30s",
+      "crd/rollouts.argoproj.io",
+    ]);
+    expect(established.code).toBe(0);
+    // tollgate registered the config's custom resource in every namespaced entry.
+    const rules = await cp.kubectl([
+      "get",
+      "validatingwebhookconfiguration",
+      WEBHOOK_CONFIGURATION,
+      "-o",
+      "jsonpath={range .webhooks[*]}{.name}={.rules[?(@.apiGroups[0]=='argoproj.io')].resources}{'\\n'}{end}",
+    ]);
+    expect(rules.stdout).toBe(
+      [
+        'enforce.tollgate.dev=["rollouts"]',
+        'warn.tollgate.dev=["rollouts"]',
+        'default.tollgate.dev=["rollouts"]',
+        "cluster.tollgate.dev=",
+        "namespaces.tollgate.dev=",
+        "",
+      ].join("\n"),
+    );
+
+    // As the admin: alice's edit role grants nothing on argoproj.io.
+    const bad = rollout("web", "containers:\n  - name: web\n    image: registry.example/web:1.0\n");
+    const at = "spec.template.spec";
+    // The discovery cache of kubectl may not know the new kind for a moment.
+    let denied: KubectlResult = { code: -1, stdout: "", stderr: "" };
+    await eventually("the Rollout kind served", async () => {
+      denied = await apply(namespace, bad, { admin: true, dryRun: true });
+      return !denied.stderr.includes("no matches for kind");
+    });
+    expect(denied).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: [
+        ...rootPodWarnings(namespace, "web", at),
+        `Warning: pdb-missing: no PodDisruptionBudget selects the 2 replicas' pods (spec.template.metadata.labels)`,
+        `Error from server (Forbidden): error when creating "STDIN": admission webhook "enforce.tollgate.dev" denied the request: tollgate: Rollout "web" in namespace ${JSON.stringify(namespace)} has 4 violations:`,
+        ...rootPodDenials("web", at),
+        "",
+      ].join("\n"),
+    });
+    expect(await exists("rollout.argoproj.io", "web", namespace)).toBe(false);
+
+    const good = compliantPod("x").split("spec:\n")[1]!.replace(/^ {2}/gm, "");
+    const admitted = await apply(namespace, rollout("web", good), { admin: true, dryRun: true });
+    expect(admitted).toEqual({
+      code: 0,
+      stdout: "rollout.argoproj.io/web created (server dry run)\n",
+      stderr: [
+        "Warning: default-service-account: pod uses the default ServiceAccount (none named) (spec.template.spec.serviceAccountName)",
+        `Warning: networkpolicy-missing: namespace ${JSON.stringify(namespace)} has no default-deny ingress NetworkPolicy (metadata.namespace)`,
+        `Warning: pdb-missing: no PodDisruptionBudget selects the 2 replicas' pods (spec.template.metadata.labels)`,
+        "",
+      ].join("\n"),
+    });
+    expect(await exists("rollout.argoproj.io", "web", namespace)).toBe(false);
   });
 
   it("keeps one webhook configuration, named from the config", async () => {
