@@ -205,6 +205,13 @@ describe("charts/tollgate with values set", () => {
         'config.excludedNamespaces=["legacy","batch-jobs"]',
         "--set-json",
         `config.workloadControllers=["system:serviceaccount:ci:it's-me","system:kube-controller-manager"]`,
+        "--set-json",
+        'config.podTemplates=[{"group":"argoproj.io","kind":"Rollout","path":"spec.template"},' +
+          '{"group":"apps.kruise.io","kind":"CloneSet","path":"spec.template"},' +
+          '{"group":"apps.kruise.io","kind":"Policy","path":"spec.template"},' +
+          '{"group":"apps.kruise.io","kind":"Address","path":"spec.template"},' +
+          '{"group":"example.com","kind":"Endpoints","path":"spec.template"},' +
+          '{"group":"serving.knative.dev","kind":"Service","path":"spec.template","resource":"ksvc"}]',
         "--set",
         "webhook.timeoutSeconds=7",
         "--set",
@@ -241,6 +248,15 @@ describe("charts/tollgate with values set", () => {
       targetPort: "https",
       protocol: "TCP",
     });
+    // The chart guesses each kind's plural as tollgate does (policies, addresses, endpoints).
+    expect(config.podTemplates.map((t) => t.resource)).toEqual([
+      "rollouts",
+      "clonesets",
+      "policies",
+      "addresses",
+      "endpoints",
+      "ksvc",
+    ]);
     const built = shipUnregistered(plain(buildWebhookConfiguration(config)));
     expect(normaliseChart(only(objects, "ValidatingWebhookConfiguration"))).toEqual({
       ...built,

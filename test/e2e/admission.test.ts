@@ -4,6 +4,8 @@
  * bootstrapper published, and every verdict is read from the real kubectl's output.
  */
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type KubectlResult, startControlPlane } from "./controlplane.js";
 import {
@@ -82,6 +84,9 @@ function label(namespace: string, value: string, user: boolean): Promise<Kubectl
 /** tollgate's config here: the defaults, and Argo Rollouts' pod templates judged as Deployments'. */
 const CONFIG = "podTemplates:\n  - { group: argoproj.io, kind: Rollout, path: spec.template }\n";
 
+/** The registration is checked every 2 s, so that a reload's new pod templates are registered within the test. */
+const CHECK_EVERY_2S = ["--webhook-check-interval", "2"];
+
 /** A minimal structural CRD for Argo Rollouts' Rollout: every field kept as written. */
 const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -129,7 +134,7 @@ describe("tollgate behind a real kube-apiserver", () => {
     cp = await startControlPlane();
     // The bootstrapper keeps its CA and serving certificate in a Secret in tollgate's namespace.
     await cp.createNamespace(TOLLGATE_NAMESPACE);
-    tollgate = await startTollgate(cp, { config: CONFIG });
+    tollgate = await startTollgate(cp, { config: CONFIG, args: CHECK_EVERY_2S });
     await waitForWebhook(cp);
   }, BUILD_AND_START_TIMEOUT_MS);
 
@@ -429,7 +434,7 @@ ${extra.privileged ? "          securityContext: { privileged: true }\n" : ""}`;
     const sa = await cp.kubectl(["-n", "kube-system", "create", "serviceaccount", `healer-${suffix}`]);
     expect(sa).toEqual({ code: 0, stdout: `serviceaccount/healer-${suffix} created\n`, stderr: "" });
 
-    tollgate = await startTollgate(cp, { config: CONFIG, port, metricsPort });
+    tollgate = await startTollgate(cp, { config: CONFIG, args: CHECK_EVERY_2S, port, metricsPort });
     const denied = await apply(namespace, rootPod("web"));
     expect(denied).toEqual({ code: 1, stdout: "", stderr: rootPodDenialStderr(namespace, "web") });
     const admitted = await apply(namespace, compliantPod("web"));
@@ -512,6 +517,26 @@ ${extra.privileged ? "          securityContext: { privileged: true }\n" : ""}`;
       ].join("\n"),
     });
     expect(await exists("rollout.argoproj.io", "web", namespace)).toBe(false);
+
+    // A reload that names one more custom resource widens the registered rules, without a restart.
+    writeFileSync(
+      join(cp.dir, "tollgate.yaml"),
+      `${CONFIG}  - { group: apps.kruise.io, kind: CloneSet, path: spec.template }\n`,
+    );
+    await eventually(
+      "clonesets registered after the reload",
+      async () => {
+        const r = await cp.kubectl([
+          "get",
+          "validatingwebhookconfiguration",
+          WEBHOOK_CONFIGURATION,
+          "-o",
+          "jsonpath={.webhooks[0].rules[?(@.apiGroups[0]=='apps.kruise.io')].resources}",
+        ]);
+        return r.stdout === '["clonesets"]';
+      },
+      30_000,
+    );
   });
 
   it("keeps one webhook configuration, named from the config", async () => {

@@ -1,6 +1,6 @@
 import { evaluate as evaluateCel } from "@marcbachmann/cel-js";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONFIG } from "../../src/config/load.js";
+import { DEFAULT_CONFIG, resolveConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import {
   admissionKinds,
@@ -8,6 +8,7 @@ import {
   namespacePolicyCondition,
   namespaceWritesCondition,
   ownedPodCondition,
+  podTemplateWebhookRules,
   policyMetadataCondition,
   webhookRules,
 } from "../../src/k8s/webhookConfig.js";
@@ -240,6 +241,64 @@ describe("buildWebhookConfiguration", () => {
       sideEffects: "None",
       timeoutSeconds: 3,
     });
+  });
+
+  it("adds the config's pod-template resources to the namespaced entries: one rule per group, every version", () => {
+    const config = resolveConfig({
+      podTemplates: [
+        { group: "argoproj.io", kind: "Rollout", path: "spec.template" },
+        { group: "apps.kruise.io", kind: "CloneSet", path: "spec.template" },
+        { group: "apps.kruise.io", kind: "StatefulSet", path: "spec.template", like: "StatefulSet" },
+        { group: "serving.knative.dev", kind: "Service", path: "spec.template", resource: "services" },
+      ],
+    });
+    const configMaps = {
+      apiGroups: [""],
+      apiVersions: ["v1"],
+      operations: ["CREATE"],
+      resources: ["configmaps"],
+      scope: "Namespaced" as const,
+    };
+    const built = buildWebhookConfiguration(config, { rules: CORE, policyRules: [configMaps] });
+    const templates = [
+      {
+        apiGroups: ["apps.kruise.io"],
+        apiVersions: ["*"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["clonesets", "statefulsets"],
+        scope: "Namespaced",
+      },
+      {
+        apiGroups: ["argoproj.io"],
+        apiVersions: ["*"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["rollouts"],
+        scope: "Namespaced",
+      },
+      {
+        apiGroups: ["serving.knative.dev"],
+        apiVersions: ["*"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["services"],
+        scope: "Namespaced",
+      },
+    ];
+    // After the built-in kinds, before what policies select; the cluster entry is left alone.
+    expect(built.webhooks!.map((webhook) => [webhook.name, webhook.rules])).toEqual([
+      ["enforce.tollgate.dev", [...NAMESPACED_RULES, ...templates, configMaps]],
+      ["warn.tollgate.dev", [...NAMESPACED_RULES, ...templates, configMaps]],
+      ["default.tollgate.dev", [...NAMESPACED_RULES, ...templates, configMaps]],
+      ["cluster.tollgate.dev", CLUSTER_RULES],
+    ]);
+    expect(podTemplateWebhookRules(config.podTemplates)).toEqual(templates);
+    // serve's registration passes the templates of the config served now, which replace the config's.
+    const reloaded = buildWebhookConfiguration(config, { rules: CORE, podTemplates: [] });
+    expect(reloaded.webhooks![0]!.rules).toEqual(NAMESPACED_RULES);
+    const widened = buildWebhookConfiguration(DEFAULT_CONFIG, {
+      rules: CORE,
+      podTemplates: config.podTemplates,
+    });
+    expect(widened.webhooks![0]!.rules).toEqual([...NAMESPACED_RULES, ...templates]);
   });
 
   it("leaves out the kinds of rules that never run at admission", () => {
