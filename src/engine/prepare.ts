@@ -12,7 +12,13 @@ import {
 import type { Policy } from "./policy.js";
 import { isPolicyAdmin, requesterName } from "./protected.js";
 import { extractTargets } from "./targets.js";
-import { groupOf, guessResource, kindInGroup } from "../objects/kinds.js";
+import {
+  groupOf,
+  guessResource,
+  kindOrTemplate,
+  NO_TEMPLATE_KINDS,
+  type TemplateKinds,
+} from "../objects/kinds.js";
 import type { RequestAttributes, VapRequest } from "../objects/request.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
@@ -99,7 +105,7 @@ export function targetsOf(
 ): Target[] {
   const targets = extractTargets(input.object, fallbackNamespace, policy.templates);
   if (policy.bySource[input.source].byTarget.has("request")) {
-    targets.push({ type: "request", object: ref, request: vapRequestOf(input, ref) });
+    targets.push({ type: "request", object: ref, request: vapRequestOf(input, ref, policy.templates) });
   }
   return targets;
 }
@@ -130,7 +136,7 @@ export function prepare(input: EvaluationInput, policy: Policy): Prepared | { sk
       ref,
       namespace,
       fallbackNamespace,
-      targets: [{ type: "request", object: ref, request: vapRequestOf(input, ref) }],
+      targets: [{ type: "request", object: ref, request: vapRequestOf(input, ref, policy.templates) }],
       request: undefined,
       only: new Set(policies!.map(({ rule }) => rule.id)),
       exemptionSetByNonAdmin: undefined,
@@ -177,14 +183,18 @@ function labelsOf(object: KubeObject | null | undefined): Readonly<Record<string
 /**
  * The request as the apiserver describes it to a ValidatingAdmissionPolicy. The webhook passes what
  * the AdmissionReview says (resource, dry run, the namespace from the cache); `check` and `test`
- * describe a CREATE of the manifest: the resource from the kinds table (a kind it lacks gets the
- * lower-case plural), the Namespace from the inputs when one is there.
+ * describe a CREATE of the manifest: the resource from the kinds table or the config's pod templates
+ * (a kind neither names gets the lower-case plural), the Namespace from the inputs when one is there.
  */
-export function vapRequestOf(input: EvaluationInput, ref: ObjectRef): VapRequest {
+export function vapRequestOf(
+  input: EvaluationInput,
+  ref: ObjectRef,
+  templates: TemplateKinds = NO_TEMPLATE_KINDS,
+): VapRequest {
   const group = groupOf(ref.apiVersion);
   const slash = ref.apiVersion.indexOf("/");
   const version = slash === -1 ? ref.apiVersion : ref.apiVersion.slice(slash + 1);
-  const info = kindInGroup(group, ref.kind);
+  const info = kindOrTemplate(group, ref.kind, templates);
   const resource = input.resource ?? {
     group,
     version,

@@ -5,7 +5,13 @@ import type { AdmissionResponse } from "../admission/respond.js";
 import { parseReview } from "../admission/schema.js";
 import type { Policy } from "../engine/policy.js";
 import type { Metrics } from "../metrics.js";
-import { groupOf, guessResource, kindInGroup } from "../objects/kinds.js";
+import {
+  groupOf,
+  guessResource,
+  kindOrTemplate,
+  NO_TEMPLATE_KINDS,
+  type TemplateKinds,
+} from "../objects/kinds.js";
 import { isRecord, type KubeObject } from "../objects/object.js";
 import type { ClusterFacts } from "../rules/types.js";
 import type { TestCase, Verdict } from "./suite.js";
@@ -27,15 +33,20 @@ function metadataOf(object: KubeObject | undefined): Record<string, unknown> {
 
 /**
  * The AdmissionReview the apiserver would send for a case: the object's group, version and kind,
- * its resource from tollgate's kinds table (or the lower-case plural, for a kind the table lacks).
+ * its resource from tollgate's kinds table or the config's pod templates (or the lower-case plural,
+ * for a kind neither names).
  */
-export function reviewFor(testCase: TestCase, index: number): unknown {
+export function reviewFor(
+  testCase: TestCase,
+  index: number,
+  templates: TemplateKinds = NO_TEMPLATE_KINDS,
+): unknown {
   const subject = testCase.object ?? testCase.oldObject ?? {};
   const apiVersion = typeof subject.apiVersion === "string" ? subject.apiVersion : "";
   const kind = typeof subject.kind === "string" ? subject.kind : "";
   const group = groupOf(apiVersion);
   const version = apiVersion.includes("/") ? apiVersion.slice(apiVersion.indexOf("/") + 1) : apiVersion;
-  const info = kindInGroup(group, kind);
+  const info = kindOrTemplate(group, kind, templates);
   const metadata = metadataOf(subject);
   const namespace =
     testCase.namespace ??
@@ -79,7 +90,7 @@ export function runCase(
   metrics: Metrics,
   facts?: ClusterFacts,
 ): CaseResult {
-  const parsed = parseReview(reviewFor(testCase, index));
+  const parsed = parseReview(reviewFor(testCase, index, policy.templates));
   if ("error" in parsed) {
     return {
       case: testCase,

@@ -3,6 +3,8 @@ import { resolveConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { compilePolicy } from "../../src/engine/policy.js";
 import { extractTargets } from "../../src/engine/targets.js";
+import { vapRequestOf } from "../../src/engine/prepare.js";
+import { refOf } from "../../src/objects/object.js";
 import { templateKinds } from "../../src/objects/kinds.js";
 import type { KubeObject } from "../../src/objects/object.js";
 import { rulesFor } from "../../src/report/judge.js";
@@ -206,5 +208,33 @@ describe("evaluate with podTemplates", () => {
     expect(rulesFor(rollout(), asJob, "check")).toEqual(rulesFor(job, asJob, "check"));
     expect(rulesFor(rollout(), asJob, "check")).not.toContain("liveness-probe-missing");
     expect(rulesFor(rollout(), compilePolicy(resolveConfig({})), "check")).toEqual([]);
+  });
+
+  it("describes a configured custom resource to policies by the resource the config names", () => {
+    const service: KubeObject = {
+      apiVersion: "serving.knative.dev/v1",
+      kind: "Service",
+      metadata: { name: "hello", namespace: "team-a" },
+      spec: { template: template() },
+    };
+    const templates = templateKinds(
+      resolveConfig({
+        podTemplates: [
+          { group: "serving.knative.dev", kind: "Service", path: "spec.template", resource: "ksvc" },
+        ],
+      }).podTemplates,
+    );
+    const input = {
+      object: service,
+      operation: "CREATE" as const,
+      mode: "enforce" as const,
+      source: "check" as const,
+    };
+    expect(vapRequestOf(input, refOf(service), templates).request.resource).toEqual({
+      group: "serving.knative.dev",
+      version: "v1",
+      resource: "ksvc",
+    });
+    expect(vapRequestOf(input, refOf(service)).request.resource.resource).toBe("services");
   });
 });
