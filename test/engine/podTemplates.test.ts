@@ -230,11 +230,11 @@ describe("evaluate with podTemplates", () => {
       mode: "enforce" as const,
       source: "check" as const,
     };
-    expect(vapRequestOf(input, refOf(service), templates).request.resource).toEqual({
+    expect(vapRequestOf(input, refOf(service), templates).attributes.resource).toEqual({
       group: "serving.knative.dev",
       version: "v1",
       resource: "ksvc",
     });
-    expect(vapRequestOf(input, refOf(service)).request.resource.resource).toBe("services");
+    expect(vapRequestOf(input, refOf(service)).attributes.resource.resource).toBe("services");
   });
 });
