@@ -76,3 +76,49 @@ describe("registry", () => {
     expect(() => buildRegistry([rule])).toThrow('rule id "Run_As_Root" is not kebab-case');
   });
 });
+
+describe("a custom resource named in podTemplates", () => {
+  const rollout = {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Rollout",
+    metadata: { name: "web", namespace: "team-a" },
+    spec: { template: { metadata: {}, spec: rootPod().spec } },
+  };
+  const request = review(rollout, { uid: "uid-rollout" }) as { request: Record<string, unknown> };
+  // As the apiserver sends it: the custom resource's own group, version and resource.
+  request.request.kind = { group: "argoproj.io", version: "v1alpha1", kind: "Rollout" };
+  request.request.resource = { group: "argoproj.io", version: "v1alpha1", resource: "rollouts" };
+
+  function answerRollout(config: ConfigInput) {
+    const metrics = createMetrics();
+    const parsed = parseReview(request);
+    if ("error" in parsed) throw new Error(parsed.error);
+    const policy = compilePolicy(resolveConfig(config));
+    const log = pino({ level: "silent" });
+    return {
+      response: answerReview(parsed.review, "enforce", { policy: () => policy, metrics, log }),
+      metrics,
+    };
+  }
+
+  it("is judged as a Deployment's template, counted under its own kind", async () => {
+    const { response, metrics } = answerRollout({
+      podTemplates: [{ group: "argoproj.io", kind: "Rollout", path: "spec.template" }],
+    });
+    expect(response.response.allowed).toBe(false);
+    expect(response.response.status?.message?.split("\n")[0]).toBe(
+      'tollgate: Rollout "web" in namespace "team-a" has 4 violations:',
+    );
+    expect((await metrics.decisions.get()).values).toEqual([
+      { labels: { verdict: "denied", kind: "Rollout", mode: "enforce" }, value: 1 },
+    ]);
+  });
+
+  it("is allowed unjudged without the config, and counted as other", async () => {
+    const { response, metrics } = answerRollout({});
+    expect(response.response).toEqual({ uid: "uid-rollout", allowed: true });
+    expect((await metrics.decisions.get()).values).toEqual([
+      { labels: { verdict: "allowed", kind: "other", mode: "enforce" }, value: 1 },
+    ]);
+  });
+});
