@@ -134,6 +134,8 @@ export function renderCatalogMarkdown(
     "",
     "Severity is configuration: `rules.<id>.severity` (`deny`, `warn` or `off`) overrides the default below.",
     "In a namespace in warn mode every finding is a warning.",
+    "A custom resource that the config's `podTemplates` names (an Argo Rollout) gets the rules of the",
+    "built-in kind it is `like`, a Deployment by default (README.md#pod-templates-in-custom-resources).",
     "",
     ...rules.map(index),
   ];
