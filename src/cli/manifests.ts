@@ -109,7 +109,13 @@ export async function manifests(argv: string[]): Promise<number> {
       throw new UsageError(`--policy: ${(error as Error).message}`);
     }
   }
-  const options = { namespace: values.namespace, image: values.image, apiserverCidrs, policyRules, policyFiles };
+  const options = {
+    namespace: values.namespace,
+    image: values.image,
+    apiserverCidrs,
+    policyRules,
+    policyFiles,
+  };
   const dir = values["output-dir"];
   if (dir === undefined) {
     process.stdout.write(installYaml(options));

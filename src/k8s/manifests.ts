@@ -60,10 +60,14 @@ export function policyConfigMapFiles(files: readonly { path: string; content: st
   for (const file of files) {
     const name = basename(file.path);
     if (!CONFIG_MAP_KEY.test(name) || name === "." || name === "..")
-      throw new Error(`${file.path}: the file name cannot be a ConfigMap key (letters, digits, '-', '_', '.'); rename it`);
+      throw new Error(
+        `${file.path}: the file name cannot be a ConfigMap key (letters, digits, '-', '_', '.'); rename it`,
+      );
     const other = byName.get(name);
     if (other !== undefined)
-      throw new Error(`${file.path} and ${other} have the same file name, which the ConfigMap holds once; rename one`);
+      throw new Error(
+        `${file.path} and ${other} have the same file name, which the ConfigMap holds once; rename one`,
+      );
     byName.set(name, file.path);
     bytes += Buffer.byteLength(name) + Buffer.byteLength(file.content);
   }

@@ -1,4 +1,13 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -116,7 +125,9 @@ describe("serve: the config's policies, loaded with it and reloaded with it", ()
       // A second policy dropped into the folder.
       writeFileSync(
         join(dir, "policies", "tier.yaml"),
-        readFileSync(team, "utf8").split("\n---\n")[0]!.replaceAll("require-team-label", "require-tier-label"),
+        readFileSync(team, "utf8")
+          .split("\n---\n")[0]!
+          .replaceAll("require-team-label", "require-tier-label"),
       );
       expect(await until(1)).toBe(1);
       expect(seen).toEqual(["config reloaded"]);
@@ -187,7 +198,8 @@ describe("serve: the config's policies, loaded with it and reloaded with it", ()
     const dir = configDir();
     const many = join(dir, "many");
     mkdirSync(many);
-    for (let index = 0; index < MAX_WATCHED_ENTRIES + 10; index++) writeFileSync(join(many, `${index}.yaml`), "");
+    for (let index = 0; index < MAX_WATCHED_ENTRIES + 10; index++)
+      writeFileSync(join(many, `${index}.yaml`), "");
     expect(fingerprint([many]).split("\n")).toHaveLength(MAX_WATCHED_ENTRIES);
     expect(fingerprint([join(dir, "absent")])).toBe(`${join(dir, "absent")} ENOENT`);
   });
