@@ -1,12 +1,21 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { describeInputError } from "../input/documents.js";
 import type { V1NamedRuleWithOperations } from "@kubernetes/client-node";
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, installBase, installYaml } from "../k8s/manifests.js";
+import {
+  DEFAULT_IMAGE,
+  DEFAULT_NAMESPACE,
+  installBase,
+  installYaml,
+  type PolicyFile,
+  POLICIES_CONFIG_MAP_NAME,
+  POLICIES_MOUNT,
+  policyConfigMapFiles,
+} from "../k8s/manifests.js";
 import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { RULES } from "../rules/index.js";
-import { loadPolicySet } from "../vap/load.js";
+import { loadPolicySet, policyFilePaths } from "../vap/load.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
 export const MANIFESTS_HELP = `Usage: tollgate manifests [--namespace N] [--image IMAGE] [--apiserver-cidr CIDR...]
@@ -34,10 +43,11 @@ tollgate has registered itself in it with its caBundle and the config's failureP
              in the cluster can send tollgate reviews: find the apiserver's addresses with
              \`kubectl get endpoints kubernetes -n default\` (a managed control plane may call from
              another range; see its documentation)
---policy     ValidatingAdmissionPolicies tollgate will run (a file or folder, repeatable): the
-             webhook configuration also sends tollgate what their matchConstraints select. Ship
-             the files to the Pods yourself (a ConfigMap volume) and name them in the config's
-             \`policies:\``;
+--policy     ValidatingAdmissionPolicies tollgate will run (a file or folder, repeatable): their
+             files go into the ConfigMap ${POLICIES_CONFIG_MAP_NAME} (with --output-dir, into DIR/policies/,
+             which its generator reads), mounted at ${POLICIES_MOUNT}, which the config names in
+             \`policies:\`; the webhook configuration also sends tollgate what their
+             matchConstraints select`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -82,18 +92,30 @@ export async function manifests(argv: string[]): Promise<number> {
     }
   }
   let policyRules: V1NamedRuleWithOperations[] = [];
+  let policyFiles: PolicyFile[] = [];
   if (values.policy !== undefined) {
-    const { set, errors } = await loadPolicySet(
-      values.policy.map((path) => resolve(path)),
-      new Set(RULES.keys()),
-    );
+    const paths = values.policy.map((path) => resolve(path));
+    const { set, errors } = await loadPolicySet(paths, new Set(RULES.keys()));
     if (errors.length > 0) {
       const lines = errors.map(describeInputError);
       throw new UsageError(`--policy: ${lines.join("\n  ")}`);
     }
     policyRules = policyResourceRules(set);
+    // The same files the loader read, as they are written (comments kept).
+    const files = policyFilePaths(paths).files.map((path) => ({ path, content: readFileSync(path, "utf8") }));
+    try {
+      policyFiles = policyConfigMapFiles(files);
+    } catch (error) {
+      throw new UsageError(`--policy: ${(error as Error).message}`);
+    }
   }
-  const options = { namespace: values.namespace, image: values.image, apiserverCidrs, policyRules };
+  const options = {
+    namespace: values.namespace,
+    image: values.image,
+    apiserverCidrs,
+    policyRules,
+    policyFiles,
+  };
   const dir = values["output-dir"];
   if (dir === undefined) {
     process.stdout.write(installYaml(options));

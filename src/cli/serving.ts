@@ -184,7 +184,8 @@ export async function runServer(options: ServeOptions, held: HeldPorts): Promise
   const watcher: ConfigWatcher | undefined = configPath
     ? watchConfig({
         path: configPath,
-        // Policies reload with the config; one that does not compile rejects the whole reload.
+        policies: config.policies,
+        // Policies reload with the config, and the config with a change to a policy file; one that does not compile rejects the whole reload.
         apply: (next) => {
           policy = compileServedPolicy(next, configPath);
           // What a new policy selects reaches tollgate once its webhook rules say so: now, not

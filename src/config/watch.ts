@@ -1,4 +1,5 @@
-import { type Stats, type StatsListener, unwatchFile, watchFile } from "node:fs";
+import { readdirSync, type Stats, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Metrics } from "../metrics.js";
 import { ConfigError, loadConfigFile } from "./load.js";
 import type { Config } from "./schema.js";
@@ -14,9 +15,11 @@ export interface ConfigWatchOptions {
   knownRules?: ReadonlySet<string>;
   /** Put a validated config in force; a throw rejects the config like a schema error does. */
   apply(config: Config): void;
+  /** The policy files and folders of the config in force at the start (`policies:`), watched too. */
+  policies?: readonly string[];
   metrics: Pick<Metrics, "configReloads" | "configLastReload">;
   log: ConfigLog;
-  /** How often the file is polled; polling follows the symlink swap of a mounted ConfigMap. */
+  /** How often the files are polled; polling follows the symlink swap of a mounted ConfigMap. */
   intervalMs?: number;
 }
 
@@ -26,30 +29,71 @@ export interface ConfigWatcher {
   close(): void;
 }
 
+/** The most entries one poll looks at below the policy folders; beyond it, later changes go unseen. */
+export const MAX_WATCHED_ENTRIES = 4096;
+
 /**
- * Is it the same file, unchanged? The inode tells a new file: the kubelet updates a mounted
- * ConfigMap by pointing its `..data` link at a new folder, and the new file can have the old one's
- * size and mtime. The ctime tells a rewrite in place: unlike the mtime, no one can set it back.
+ * What tells a file changed. The inode tells a new file: the kubelet updates a mounted ConfigMap by
+ * pointing its `..data` link at a new folder, and the new file can have the old one's size and
+ * mtime. The ctime tells a rewrite in place: unlike the mtime, no one can set it back.
  */
-function sameFile(a: Stats, b: Stats): boolean {
-  return (
-    a.ino === b.ino &&
-    a.dev === b.dev &&
-    a.ctimeMs === b.ctimeMs &&
-    a.mtimeMs === b.mtimeMs &&
-    a.size === b.size
-  );
+function stamp(info: Stats): string {
+  return `${info.dev}:${info.ino}:${info.ctimeMs}:${info.mtimeMs}:${info.size}`;
 }
 
 /**
- * Watch the config file. An invalid new file (unreadable, empty, bad YAML, schema or unknown
- * rule) is rejected, logged with the reason and counted, and the last good config stays in force.
+ * One line per file and folder that the config and its policies are read from: the config file,
+ * each policy path and, below a folder, what the policy loader reads (hidden entries skipped, as it
+ * does; the kubelet's `..data` link is hidden, the links to it are not and follow it). A path that
+ * cannot be read is a line too, so that its coming back is a change.
+ */
+export function fingerprint(paths: readonly string[]): string {
+  const lines: string[] = [];
+  const visit = (path: string, depth: number): void => {
+    if (lines.length >= MAX_WATCHED_ENTRIES) return;
+    let info: Stats;
+    try {
+      info = statSync(path);
+    } catch (error) {
+      lines.push(`${path} ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+      return;
+    }
+    lines.push(`${path} ${stamp(info)}`);
+    if (!info.isDirectory() || depth >= 16) return;
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch (error) {
+      lines.push(`${path}/ ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+      return;
+    }
+    for (const name of names.sort()) if (!name.startsWith(".")) visit(join(path, name), depth + 1);
+  };
+  for (const path of paths) visit(path, 0);
+  return lines.join("\n");
+}
+
+/**
+ * Watch the config file and the policy files it names. A change to either reloads both; an invalid
+ * new set (unreadable, empty, bad YAML, schema, unknown rule, a policy that does not compile) is
+ * rejected, logged with the reason and counted, and the last good config stays in force. The policy
+ * paths watched are those of the newest config that parsed, in force or not: fixing the policy
+ * file that made a reload fail is itself a change that reloads.
  */
 export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
   const { path, metrics, log } = options;
+  let policies: readonly string[] = options.policies ?? [];
+  // Each stamp is taken before what it stamps is read: a change during a reload is seen next poll.
+  const current = (): string => `${fingerprint([path])}\n${fingerprint(policies)}`;
+  let last = current();
   const reload = (): "applied" | "rejected" => {
+    const configStamp = fingerprint([path]);
+    last = `${configStamp}\n${fingerprint(policies)}`;
     try {
-      options.apply(loadConfigFile(path, options.knownRules));
+      const config = loadConfigFile(path, options.knownRules);
+      policies = config.policies;
+      last = `${configStamp}\n${fingerprint(policies)}`;
+      options.apply(config);
     } catch (error) {
       metrics.configReloads.inc({ result: "rejected" });
       const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
@@ -64,10 +108,9 @@ export function watchConfig(options: ConfigWatchOptions): ConfigWatcher {
     log.info({ config: path }, "config reloaded");
     return "applied";
   };
-  const listener: StatsListener = (current, previous) => {
-    if (sameFile(current, previous)) return;
-    reload();
-  };
-  watchFile(path, { interval: options.intervalMs ?? 2000 }, listener);
-  return { reload, close: () => unwatchFile(path, listener) };
+  const timer = setInterval(() => {
+    if (current() !== last) reload();
+  }, options.intervalMs ?? 2000);
+  timer.unref();
+  return { reload, close: () => clearInterval(timer) };
 }

@@ -15,6 +15,7 @@ import type {
   V1NamedRuleWithOperations,
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
+import { basename } from "node:path";
 import { dump } from "js-yaml";
 import { DEFAULT_CONFIG, SYSTEM_NAMESPACES } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -34,6 +35,49 @@ const NAME = "tollgate";
 /** The ConfigMap the Deployment mounts, and the key that holds the config file in it. */
 export const CONFIG_MAP_NAME = "tollgate-config";
 export const CONFIG_KEY = "config.yaml";
+/**
+ * The ConfigMap of ValidatingAdmissionPolicy files, shipped empty and mounted at POLICIES_MOUNT: an
+ * overlay (or the chart's `policyFiles`) fills it, and the config names the folder in `policies:`.
+ * A volume of its own, not keys of the config's ConfigMap, so that a policy team can own it; tollgate
+ * reloads when either changes (src/config/watch.ts).
+ */
+export const POLICIES_CONFIG_MAP_NAME = "tollgate-policies";
+export const POLICIES_MOUNT = "/etc/tollgate-policies";
+/** Where the kustomize base keeps the policy files of `--policy`. */
+const BASE_POLICIES_FOLDER = "policies";
+/** A ConfigMap holds at most 1 MiB in all (the apiserver's limit); keep room for its metadata. */
+export const MAX_POLICY_FILES_BYTES = 1024 * 1024 - 16 * 1024;
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+/**
+ * The files of ConfigMap tollgate-policies, keyed by file name: an error names what cannot be a key
+ * (a name used twice, a character a key cannot hold, the config's own file) or makes the
+ * ConfigMap too large.
+ */
+export function policyConfigMapFiles(files: readonly { path: string; content: string }[]): PolicyFile[] {
+  const byName = new Map<string, string>();
+  let bytes = 0;
+  for (const file of files) {
+    const name = basename(file.path);
+    if (!CONFIG_MAP_KEY.test(name) || name === "." || name === "..")
+      throw new Error(
+        `${file.path}: the file name cannot be a ConfigMap key (letters, digits, '-', '_', '.'); rename it`,
+      );
+    const other = byName.get(name);
+    if (other !== undefined)
+      throw new Error(
+        `${file.path} and ${other} have the same file name, which the ConfigMap holds once; rename one`,
+      );
+    byName.set(name, file.path);
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(file.content);
+  }
+  if (bytes > MAX_POLICY_FILES_BYTES)
+    throw new Error(
+      `the policy files hold ${bytes} bytes, more than a ConfigMap takes (${MAX_POLICY_FILES_BYTES}); ship them in a volume of your own`,
+    );
+  const content = new Map(files.map((file) => [basename(file.path), file.content]));
+  return [...byName.keys()].sort().map((name) => ({ name, content: content.get(name)! }));
+}
 /** The file of the kustomize base that the ConfigMap is generated from. */
 export const BASE_CONFIG_FILE = "tollgate.yaml";
 const HTTPS_PORT = 8443;
@@ -52,6 +96,17 @@ export interface InstallOptions {
   apiserverCidrs?: readonly string[];
   /** The resource rules of the ValidatingAdmissionPolicies tollgate will run: their resources are sent to it too. */
   policyRules?: readonly V1NamedRuleWithOperations[];
+  /**
+   * Their files, shipped in the ConfigMap tollgate-policies (keys are the file names, checked by
+   * `policyConfigMapFiles`); the config then names POLICIES_MOUNT in `policies:`.
+   */
+  policyFiles?: readonly PolicyFile[];
+}
+
+/** A policy file as the ConfigMap tollgate-policies holds it. */
+export interface PolicyFile {
+  name: string;
+  content: string;
 }
 
 /**
@@ -60,12 +115,13 @@ export interface InstallOptions {
  * `tollgate.dev/mode` label, or all at once with `defaultMode`): it should show what it would
  * block before it blocks anything.
  */
-export function installConfig(namespace: string): Config {
+export function installConfig(namespace: string, withPolicies = false): Config {
   return {
     ...DEFAULT_CONFIG,
     defaultMode: "warn",
     excludedNamespaces: [...SYSTEM_NAMESPACES, namespace],
     webhook: { ...DEFAULT_CONFIG.webhook, namespace, service: NAME },
+    policies: withPolicies ? [POLICIES_MOUNT] : [],
   };
 }
 
@@ -95,7 +151,8 @@ export function shippedWebhookConfiguration(
 export function installManifests(options: InstallOptions = {}): KubernetesObject[] {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const image = options.image ?? DEFAULT_IMAGE;
-  const config = installConfig(namespace);
+  const policyFiles = options.policyFiles ?? [];
+  const config = installConfig(namespace, policyFiles.length > 0);
   const labels = { "app.kubernetes.io/name": NAME };
   const meta = (name: string) => ({ name, namespace, labels });
 
@@ -137,6 +194,14 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     kind: "ConfigMap",
     metadata: meta(CONFIG_MAP_NAME),
     data: { [CONFIG_KEY]: dump(config, DUMP_OPTIONS) },
+  };
+  const policiesMap: V1ConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(POLICIES_CONFIG_MAP_NAME),
+    ...(policyFiles.length > 0
+      ? { data: Object.fromEntries(policyFiles.map((file) => [file.name, file.content])) }
+      : {}),
   };
 
   const role: V1Role = {
@@ -296,6 +361,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
               lifecycle: { preStop: { sleep: { seconds: 5 } } },
               volumeMounts: [
                 { name: "config", mountPath: CONFIG_MOUNT, readOnly: true },
+                { name: "policies", mountPath: POLICIES_MOUNT, readOnly: true },
                 { name: "kube-api-access", mountPath: TOKEN_MOUNT, readOnly: true },
                 { name: "tmp", mountPath: "/tmp" },
               ],
@@ -304,6 +370,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
           volumes: [
             // By its base name: kustomize rewrites it to the generated ConfigMap's hashed name.
             { name: "config", configMap: { name: CONFIG_MAP_NAME } },
+            { name: "policies", configMap: { name: POLICIES_CONFIG_MAP_NAME } },
             {
               name: "kube-api-access",
               projected: {
@@ -372,6 +439,7 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
     serviceAccount,
     secret,
     configMap,
+    policiesMap,
     role,
     roleBinding,
     clusterRole,
@@ -443,9 +511,14 @@ function baseFileName(object: KubernetesObject): string {
  * reference to it, so a config change rolls the Pods.
  */
 export function installBase(options: InstallOptions = {}): BaseFile[] {
+  const policyFiles = options.policyFiles ?? [];
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const objects = installManifests(options).filter(
-    (object) => !(object.kind === "ConfigMap" && object.metadata?.name === CONFIG_MAP_NAME),
+    (object) =>
+      !(
+        object.kind === "ConfigMap" &&
+        (object.metadata?.name === CONFIG_MAP_NAME || object.metadata?.name === POLICIES_CONFIG_MAP_NAME)
+      ),
   );
   const files = objects.map((object) => ({
     path: baseFileName(object),
@@ -457,8 +530,12 @@ export function installBase(options: InstallOptions = {}): BaseFile[] {
       "# tollgate's config (README.md#configuration), the ConfigMap tollgate-config of this base.\n" +
       "# Generated by `tollgate manifests --output-dir`: do not edit it here. Replace it in an\n" +
       "# overlay instead (docs/install.md), so that a new version of the base keeps your config.\n" +
-      dump(installConfig(namespace), DUMP_OPTIONS),
+      dump(installConfig(namespace, policyFiles.length > 0), DUMP_OPTIONS),
   };
+  const policies: BaseFile[] = policyFiles.map((file) => ({
+    path: `${BASE_POLICIES_FOLDER}/${file.name}`,
+    content: file.content,
+  }));
   const kustomization = {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
@@ -470,11 +547,19 @@ export function installBase(options: InstallOptions = {}): BaseFile[] {
         files: [`${CONFIG_KEY}=${BASE_CONFIG_FILE}`],
         options: { labels: { "app.kubernetes.io/name": NAME } },
       },
+      // Empty unless `--policy` named files: an overlay adds its own with `behavior: merge` (docs/install.md).
+      {
+        name: POLICIES_CONFIG_MAP_NAME,
+        namespace,
+        ...(policies.length > 0 ? { files: policies.map((file) => file.path) } : {}),
+        options: { labels: { "app.kubernetes.io/name": NAME } },
+      },
     ],
   };
   return [
     { path: "kustomization.yaml", content: `${BASE_HEADER}${dump(kustomization, DUMP_OPTIONS)}` },
     config,
+    ...policies,
     ...files,
   ];
 }

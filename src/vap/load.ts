@@ -275,6 +275,14 @@ function policyFilesSync(path: string, errors: InputError[], seen: Set<string>):
     });
 }
 
+/** The files that policy paths name, as the loaders read them (a folder's YAML and JSON files, in name order). */
+export function policyFilePaths(paths: readonly string[]): { files: string[]; errors: InputError[] } {
+  const errors: InputError[] = [];
+  const seen = new Set<string>();
+  const files = paths.flatMap((path) => policyFilesSync(path, errors, seen));
+  return { files, errors };
+}
+
 /** loadPolicySet, synchronously (the server's start-up and config reload). */
 export function loadPolicySetSync(
   paths: readonly string[],

@@ -86,7 +86,7 @@ function normaliseChart(object: Json): Json {
 }
 
 function parseConfigData(o: Json): void {
-  if (o.kind !== "ConfigMap") return;
+  if (o.kind !== "ConfigMap" || o.data === undefined) return;
   const data = o.data as Record<string, string>;
   for (const key of ["tollgate.yaml", "config.yaml"]) {
     if (typeof data[key] === "string") (data as Record<string, unknown>)[key] = load(data[key]);
@@ -111,7 +111,7 @@ function chartTarget(builder: readonly KubernetesObject[]): Json[] {
     .filter((o) => o.kind !== "Namespace")
     .map((object) => {
       const o = plain(object);
-      if (o.kind === "ConfigMap") {
+      if (o.kind === "ConfigMap" && (o.metadata as Json).name === "tollgate-config") {
         const data = o.data as Record<string, string>;
         if (data["config.yaml"] !== undefined) {
           data["tollgate.yaml"] = data["config.yaml"];
@@ -157,7 +157,11 @@ function podSpecOf(objects: readonly Json[]): Json {
 }
 
 function configOf(objects: readonly Json[]): string {
-  const data = only(objects, "ConfigMap").data as Record<string, string>;
+  // The config's ConfigMap, not the policies' (`<fullname>-policies`).
+  const configMaps = objects.filter(
+    (o) => o.kind === "ConfigMap" && String((o.metadata as Json).name).endsWith("-config"),
+  );
+  const data = only(configMaps, "ConfigMap").data as Record<string, string>;
   return data["tollgate.yaml"] ?? "";
 }
 
@@ -379,6 +383,58 @@ describe("charts/tollgate monitoring", () => {
       (n) => n.startsWith("tollgate_") && !/_(bucket|sum|count)$/.test(n),
     );
     expect(tollgateMetrics.filter((n) => !dashboard.includes(n))).toEqual([]);
+  });
+});
+
+describe("charts/tollgate policyFiles", () => {
+  const POLICY = join(import.meta.dirname, "..", "fixtures", "policies", "team-label", "policy.yaml");
+
+  it("ships the files in <release>-policies, mounted at /etc/tollgate-policies, which the config lists", async () => {
+    const objects = await render(["--set-file", `policyFiles.team-label\\.yaml=${POLICY}`], "platform");
+    const policies = objects.find((o) => keyOf(o) === `ConfigMap ${NAMESPACE}/platform-tollgate-policies`);
+    expect(policies?.data).toEqual({ "team-label.yaml": readFileSync(POLICY, "utf8") });
+    const config = parseConfig(configOf(objects), "tollgate.yaml", new Set(RULES.keys()), true);
+    expect(config.policies).toEqual(["/etc/tollgate-policies"]);
+    const template = (only(objects, "Deployment").spec as Json).template as Json;
+    const annotations = (template.metadata as Json).annotations as Record<string, string>;
+    expect(annotations["checksum/policies"]).toMatch(/^[0-9a-f]{64}$/);
+    const podSpec = template.spec as Json;
+    expect((podSpec.volumes as Json[]).find((v) => v.name === "policies")).toEqual({
+      name: "policies",
+      configMap: { name: "platform-tollgate-policies" },
+    });
+    expect(
+      ((podSpec.containers as Json[])[0]!.volumeMounts as Json[]).find((m) => m.name === "policies"),
+    ).toEqual({
+      name: "policies",
+      mountPath: "/etc/tollgate-policies",
+      readOnly: true,
+    });
+    // Without files: the ConfigMap is there, empty, and the config names no folder.
+    const plainRender = await render([], "platform");
+    expect(
+      plainRender.find((o) => keyOf(o) === `ConfigMap ${NAMESPACE}/platform-tollgate-policies`)?.data,
+    ).toBeUndefined();
+    expect(parseConfig(configOf(plainRender), "tollgate.yaml", new Set(RULES.keys())).policies).toEqual([]);
+  });
+
+  it("keeps the operator's own policies: entries and adds the folder after them", async () => {
+    const objects = await render([
+      "--set-json",
+      'config.policies=["/opt/more-policies"]',
+      "--set-file",
+      `policyFiles.team-label\\.yaml=${POLICY}`,
+    ]);
+    const config = load(configOf(objects)) as { policies: string[] };
+    expect(config.policies).toEqual(["/opt/more-policies", "/etc/tollgate-policies"]);
+  });
+
+  it("refuses a file name that a ConfigMap key cannot be", async () => {
+    const result = await helm(["template", RELEASE, CHART_DIR, "--set", "policyFiles.my\\ policy=x"]);
+    expect(result.code).toBe(1);
+    // helm names the key and the pattern (the location it prints, oddly, is another property's).
+    expect(result.stderr).toContain("invalid propertyName 'my policy'");
+    expect(result.stderr).toContain("'my policy' does not match pattern");
   });
 });
 

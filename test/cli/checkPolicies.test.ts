@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { load, loadAll } from "js-yaml";
+import { describe, expect, it, vi } from "vitest";
 import { fullCatalog } from "../../src/audit/catalog.js";
 import { runCheck } from "../../src/cli/check.js";
 import { loadConfigAndPolicies } from "../../src/cli/policies.js";
@@ -149,5 +152,99 @@ describe("tollgate manifests --policy: the webhook is sent what the policies sel
     ]);
     const plain = installManifests().find((object) => object.kind === "ValidatingWebhookConfiguration");
     expect(JSON.stringify(plain)).not.toContain('"services"');
+  });
+});
+
+describe("tollgate manifests --policy: the policy files ship in the ConfigMap tollgate-policies", () => {
+  async function manifestsOut(args: string[]): Promise<string> {
+    const { manifests } = await import("../../src/cli/manifests.js");
+    let out = "";
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      expect(await manifests(args)).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    return out;
+  }
+
+  it("puts each file, as written, in the ConfigMap, and the config names its mount", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "tollgate-policies-"));
+    const tier = readFileSync(POLICY, "utf8")
+      .split("\n---\n")[0]!
+      .replaceAll("require-team-label", "require-tier");
+    writeFileSync(join(folder, "tier.yaml"), tier);
+    let text: string;
+    try {
+      text = await manifestsOut(["--policy", POLICY, "--policy", folder]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    const objects = loadAll(text) as {
+      kind: string;
+      metadata: { name: string };
+      data?: Record<string, string>;
+      spec?: { template: { spec: { volumes: { name: string; configMap?: { name: string } }[] } } };
+    }[];
+    const policies = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "tollgate-policies");
+    expect(Object.keys(policies?.data ?? {})).toEqual(["policy.yaml", "tier.yaml"]);
+    expect(policies?.data?.["tier.yaml"]).toBe(tier);
+    expect(policies?.data?.["policy.yaml"]).toBe(readFileSync(POLICY, "utf8"));
+    const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "tollgate-config");
+    expect((load(config!.data!["config.yaml"]!) as { policies: string[] }).policies).toEqual([
+      "/etc/tollgate-policies",
+    ]);
+    const deployment = objects.find((o) => o.kind === "Deployment");
+    expect(deployment?.spec?.template.spec.volumes.find((v) => v.name === "policies")?.configMap?.name).toBe(
+      "tollgate-policies",
+    );
+  }, 20_000);
+
+  it("writes them into the base's policies/ folder, which the generator reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-base-"));
+    try {
+      await manifestsOut(["--policy", POLICY, "--output-dir", dir]);
+      expect(readFileSync(join(dir, "policies", "policy.yaml"), "utf8")).toBe(readFileSync(POLICY, "utf8"));
+      const kustomization = load(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as {
+        configMapGenerator: { name: string; files?: string[] }[];
+      };
+      expect(kustomization.configMapGenerator.map((g) => [g.name, g.files])).toEqual([
+        ["tollgate-config", ["config.yaml=tollgate.yaml"]],
+        ["tollgate-policies", ["policies/policy.yaml"]],
+      ]);
+      expect(
+        (load(readFileSync(join(dir, "tollgate.yaml"), "utf8")) as { policies: string[] }).policies,
+      ).toEqual(["/etc/tollgate-policies"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  it("refuses what a ConfigMap cannot hold, naming the files", async () => {
+    const { policyConfigMapFiles, MAX_POLICY_FILES_BYTES } = await import("../../src/k8s/manifests.js");
+    expect(() =>
+      policyConfigMapFiles([
+        { path: "a/p.yaml", content: "x" },
+        { path: "b/p.yaml", content: "y" },
+      ]),
+    ).toThrow("b/p.yaml and a/p.yaml have the same file name, which the ConfigMap holds once; rename one");
+    expect(() => policyConfigMapFiles([{ path: "a/my policy.yaml", content: "x" }])).toThrow(
+      "a/my policy.yaml: the file name cannot be a ConfigMap key (letters, digits, '-', '_', '.'); rename it",
+    );
+    expect(() =>
+      policyConfigMapFiles([{ path: "big.yaml", content: "x".repeat(MAX_POLICY_FILES_BYTES) }]),
+    ).toThrow(/^the policy files hold \d+ bytes, more than a ConfigMap takes/);
+    expect(
+      policyConfigMapFiles([
+        { path: "z/b.yaml", content: "b" },
+        { path: "a.yaml", content: "a" },
+      ]),
+    ).toEqual([
+      { name: "a.yaml", content: "a" },
+      { name: "b.yaml", content: "b" },
+    ]);
   });
 });

@@ -1,10 +1,19 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { compileServedPolicy } from "../../src/cli/policies.js";
 import { ConfigError, loadConfigFile } from "../../src/config/load.js";
-import { watchConfig } from "../../src/config/watch.js";
+import { fingerprint, MAX_WATCHED_ENTRIES, watchConfig } from "../../src/config/watch.js";
 import type { Policy } from "../../src/engine/policy.js";
 import { createMetrics } from "../../src/metrics.js";
 
@@ -87,5 +96,111 @@ describe("serve: the config's policies, loaded with it and reloaded with it", ()
     expect(() => compileServedPolicy(loadConfigFile(path), path)).toThrow(
       `invalid config:\n  ${path}:3: rules: unknown rule id "no-such-policy" (see \`tollgate rules\`)`,
     );
+  });
+
+  it("reloads when a policy file changes while the config file does not, and keeps the last good on a broken one", async () => {
+    const dir = configDir();
+    const path = join(dir, "tollgate.yaml");
+    writeFileSync(path, "policies: [policies]\n");
+    const config = loadConfigFile(path);
+    let policy: Policy = compileServedPolicy(config, path);
+    const seen: string[] = [];
+    const watcher = watchConfig({
+      path,
+      policies: config.policies,
+      apply: (next) => {
+        policy = compileServedPolicy(next, path);
+      },
+      metrics: createMetrics(),
+      log: { info: (_f, message) => seen.push(message), error: (_f, message) => seen.push(message) },
+      intervalMs: 20,
+    });
+    const until = async (count: number) => {
+      const deadline = Date.now() + 3_000;
+      while (seen.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      return seen.length;
+    };
+    try {
+      const team = join(dir, "policies", "team.yaml");
+      // A second policy dropped into the folder.
+      writeFileSync(
+        join(dir, "policies", "tier.yaml"),
+        readFileSync(team, "utf8")
+          .split("\n---\n")[0]!
+          .replaceAll("require-team-label", "require-tier-label"),
+      );
+      expect(await until(1)).toBe(1);
+      expect(seen).toEqual(["config reloaded"]);
+      expect(policy.registry.has("require-tier-label")).toBe(true);
+      // A broken one: rejected, the two good ones stay.
+      copyFileSync(BROKEN, join(dir, "policies", "broken.yaml"));
+      expect(await until(2)).toBe(2);
+      expect(seen[1]).toBe("config rejected; the last good config stays in force");
+      expect(policy.registry.has("require-tier-label")).toBe(true);
+      // Fixing the policy file (the config file unchanged) is a change too.
+      rmSync(join(dir, "policies", "broken.yaml"));
+      rmSync(join(dir, "policies", "tier.yaml"));
+      expect(await until(3)).toBe(3);
+      expect(seen[2]).toBe("config reloaded");
+      expect(policy.registry.has("require-tier-label")).toBe(false);
+      expect(policy.registry.has("require-team-label")).toBe(true);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it("follows the kubelet's swap of a mounted policies ConfigMap (links through ..data)", async () => {
+    const dir = configDir();
+    const mount = join(dir, "mounted");
+    const team = readFileSync(POLICY, "utf8").split("\n---\n")[0]!;
+    for (const [version, name] of [
+      ["..v1", "require-team-label"],
+      ["..v2", "require-owner-label"],
+    ] as const) {
+      mkdirSync(join(mount, version), { recursive: true });
+      writeFileSync(join(mount, version, "policy.yaml"), team.replaceAll("require-team-label", name));
+    }
+    symlinkSync("..v1", join(mount, "..data"));
+    symlinkSync(join("..data", "policy.yaml"), join(mount, "policy.yaml"));
+    const path = join(dir, "tollgate.yaml");
+    writeFileSync(path, `policies: [${mount}]\n`);
+    const config = loadConfigFile(path);
+    let policy: Policy = compileServedPolicy(config, path);
+    expect(policy.registry.has("require-team-label")).toBe(true);
+    let applied = 0;
+    const watcher = watchConfig({
+      path,
+      policies: config.policies,
+      apply: (next) => {
+        policy = compileServedPolicy(next, path);
+        applied++;
+      },
+      metrics: createMetrics(),
+      log: { info: () => undefined, error: () => undefined },
+      intervalMs: 20,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 60));
+      expect(applied).toBe(0);
+      symlinkSync("..v2", join(mount, "..data_tmp"));
+      renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
+      const deadline = Date.now() + 3_000;
+      while (applied === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(applied).toBe(1);
+      expect(policy.registry.has("require-owner-label")).toBe(true);
+      expect(policy.registry.has("require-team-label")).toBe(false);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it("looks at no more than MAX_WATCHED_ENTRIES entries below the policy folders", () => {
+    const dir = configDir();
+    const many = join(dir, "many");
+    mkdirSync(many);
+    for (let index = 0; index < MAX_WATCHED_ENTRIES + 10; index++)
+      writeFileSync(join(many, `${index}.yaml`), "");
+    expect(fingerprint([many]).split("\n")).toHaveLength(MAX_WATCHED_ENTRIES);
+    expect(fingerprint([join(dir, "absent")])).toBe(`${join(dir, "absent")} ENOENT`);
   });
 });

@@ -7,7 +7,9 @@
  * on the Service's ClusterIP and port, exactly where the chart's webhook configuration points.
  */
 import { randomBytes } from "node:crypto";
-import { load } from "js-yaml";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { dump, load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHART_DIR, type Helm, helmRunner, run } from "../charts/helm.js";
 import { type ControlPlane, freePorts, type KubectlResult, startControlPlane } from "./controlplane.js";
@@ -30,6 +32,19 @@ const ENTRIES = [
 ];
 /** Services get ClusterIPs from here, so that a call to one can only ever reach this machine. */
 const SERVICE_RANGE = "127.77.0.0/24";
+/** A policy on a kind no built-in rule judges, shipped through the chart's policyFiles. */
+const NO_NODEPORT_POLICY = `# Services are never NodePort.
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: no-nodeport }
+spec:
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [services] }
+  validations:
+    - expression: "object.spec.?type.orValue('ClusterIP') != 'NodePort'"
+      messageExpression: "'Service ' + object.metadata.namespace + '/' + object.metadata.name + ' is a NodePort'"
+`;
 
 const suffix = randomBytes(3).toString("hex");
 const ns = (scenario: string): string => `${scenario}-${suffix}`;
@@ -140,8 +155,8 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
       code: 0,
       stdout:
         "no findings in 7 objects in 1 file (enforce mode)\n" +
-        "6 objects not covered: NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1),\n" +
-        "  ConfigMap (v1), Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
+        "7 objects not covered: NetworkPolicy (networking.k8s.io/v1) x2, PodDisruptionBudget (policy/v1),\n" +
+        "  ConfigMap (v1) x2, Service (v1), ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1)\n",
       stderr: "",
     });
   });
@@ -331,6 +346,71 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
     expect(admitted.code).toBe(0);
   });
 
+  it("ships policyFiles in the ConfigMap tollgate-policies; tollgate serves them and widens its webhook to Services", async () => {
+    const policyFile = join(cp.dir, "no-nodeport.yaml");
+    writeFileSync(policyFile, NO_NODEPORT_POLICY);
+    const upgrade = await helm(
+      [
+        "upgrade",
+        RELEASE,
+        CHART_DIR,
+        "--namespace",
+        NAMESPACE,
+        "--reuse-values",
+        "--set-file",
+        `policyFiles.no-nodeport\\.yaml=${policyFile}`,
+      ],
+      { env },
+    );
+    expect(upgrade.stderr).toBe("");
+    expect(upgrade.code).toBe(0);
+    const stored = await cp.kubectl(["get", "configmap", "tollgate-policies", "-n", NAMESPACE, "-o", "json"]);
+    expect(stored.stderr).toBe("");
+    const files = (JSON.parse(stored.stdout) as { data: Record<string, string> }).data;
+    expect(files).toEqual({ "no-nodeport.yaml": NO_NODEPORT_POLICY });
+    const config = await installedConfig();
+    expect(config.policies).toEqual(["/etc/tollgate-policies"]);
+
+    // The two ConfigMaps as the Pod would mount them: the policies' folder where the config says.
+    const mount = join(cp.dir, "tollgate-policies");
+    mkdirSync(mount, { recursive: true });
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(mount, name), text);
+    await tollgate?.stop();
+    tollgate = await startTollgate(cp, {
+      config: dump({ ...config, policies: [mount] }),
+      serviceAddress: clusterIp,
+      port: servicePort,
+    });
+    // Registration widens the chart's rules to what the policy selects.
+    await eventually(
+      "services in the webhook's rules",
+      async () => {
+        const r = await cp.kubectl(["get", "validatingwebhookconfiguration", WEBHOOK, "-o", "json"]);
+        const entries = (
+          JSON.parse(r.stdout) as { webhooks: { name: string; rules: { resources: string[] }[] }[] }
+        ).webhooks;
+        return entries
+          .filter((e) => e.name === "enforce.tollgate.dev")
+          .every((e) => e.rules.some((rule) => rule.resources.includes("services")));
+      },
+      30_000,
+    );
+    await waitForWebhook(cp);
+    const namespace = ns("policies");
+    await cp.createNamespace(namespace, { [MODE]: "enforce" });
+    const service = (type: string) =>
+      `apiVersion: v1\nkind: Service\nmetadata: {name: web-${type.toLowerCase()}}\nspec:\n  type: ${type}\n  selector: {app: web}\n  ports: [{port: 80}]\n`;
+    await eventually(
+      "the NodePort Service denied",
+      async () => (await apply(namespace, service("NodePort"))).code === 1,
+    );
+    const denied = await apply(namespace, service("NodePort"));
+    expect(denied.stderr).toContain("no-nodeport");
+    expect(denied.stderr).toContain(`Service ${namespace}/web-nodeport is a NodePort`);
+    const admitted = await apply(namespace, service("ClusterIP"));
+    expect(admitted).toEqual({ code: 0, stdout: "service/web-clusterip created\n", stderr: "" });
+  });
+
   it("once registered with Fail and then down, refuses what it covers; Secrets and kube-system still work", async () => {
     const namespace = ns("down-after");
     await cp.createNamespace(namespace, { [MODE]: "enforce" });
@@ -375,6 +455,7 @@ describe("charts/tollgate with helm against a real kube-apiserver", () => {
     expect(objects.map((o) => o.kind).sort()).toEqual([
       "ClusterRole",
       "ClusterRoleBinding",
+      "ConfigMap",
       "ConfigMap",
       "Deployment",
       "NetworkPolicy",

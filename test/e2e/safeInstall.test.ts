@@ -32,6 +32,19 @@ import {
   waitForWebhook,
 } from "./tollgate.js";
 
+/** A policy the operator's overlay merges into the base's ConfigMap tollgate-policies. */
+const OVERLAY_POLICY = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: require-team-label }
+spec:
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments] }
+  validations:
+    - expression: "'team' in object.metadata.?labels.orValue({})"
+      message: "a Deployment carries a team label"
+`;
+
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
 const MODE = "tollgate.dev/mode";
 /** tollgate's registration check in these tests, instead of 60 s. */
@@ -88,6 +101,8 @@ function writeOverlay(dir: string): void {
     value: { url: `https://127.0.0.1:${port}${webhook.clientConfig.service?.path ?? ""}` },
   }));
   writeFileSync(join(dir, "tollgate.yaml"), operatorConfig);
+  mkdirSync(join(dir, "policies"), { recursive: true });
+  writeFileSync(join(dir, "policies", "require-team-label.yaml"), OVERLAY_POLICY);
   writeFileSync(
     join(dir, "kustomization.yaml"),
     dump({
@@ -100,6 +115,13 @@ function writeOverlay(dir: string): void {
           namespace: "tollgate",
           behavior: "replace",
           files: ["config.yaml=tollgate.yaml"],
+        },
+        // The operator's policies, merged into the base's empty ConfigMap (docs/install.md).
+        {
+          name: "tollgate-policies",
+          namespace: "tollgate",
+          behavior: "merge",
+          files: ["policies/require-team-label.yaml"],
         },
       ],
       patches: [
@@ -276,6 +298,27 @@ describe("an install that cannot lock the cluster (issue 15), behind a real kube
       "jsonpath={.data.config\\.yaml}",
     ]);
     expect(config).toEqual({ code: 0, stdout: operatorConfig, stderr: "" });
+    // And the policies' ConfigMap the overlay's files, mounted where the docs say.
+    const policyVolume = await cp.kubectl([
+      "-n",
+      "tollgate",
+      "get",
+      "deployment",
+      "tollgate",
+      "-o",
+      "jsonpath={.spec.template.spec.volumes[?(@.name=='policies')].configMap.name}{' '}{.spec.template.spec.containers[0].volumeMounts[?(@.name=='policies')].mountPath}",
+    ]);
+    expect(policyVolume.stdout).toMatch(/^tollgate-policies-[a-z0-9]{10} \/etc\/tollgate-policies$/);
+    const policyFiles = await cp.kubectl([
+      "-n",
+      "tollgate",
+      "get",
+      "configmap",
+      policyVolume.stdout.split(" ")[0]!,
+      "-o",
+      "jsonpath={.data}",
+    ]);
+    expect(JSON.parse(policyFiles.stdout)).toEqual({ "require-team-label.yaml": OVERLAY_POLICY });
 
     const shipped = await webhooks();
     expect(shipped?.map((w) => w.failurePolicy)).toEqual(SHIPPED);

@@ -62,6 +62,12 @@ describe("manifests/, the kustomize base", () => {
         files: ["config.yaml=tollgate.yaml"],
         options: { labels: { "app.kubernetes.io/name": "tollgate" } },
       },
+      // Empty: an overlay merges its policy files into it.
+      {
+        name: "tollgate-policies",
+        namespace: "tollgate",
+        options: { labels: { "app.kubernetes.io/name": "tollgate" } },
+      },
     ]);
     const others = readdirSync(SHIPPED).filter((f) => f !== "kustomization.yaml" && f !== "tollgate.yaml");
     expect([...kustomization.resources].sort()).toEqual(others.sort());
@@ -69,6 +75,7 @@ describe("manifests/, the kustomize base", () => {
     expect(shippedObjects()).toEqual(installManifests().filter((o) => o.kind !== "ConfigMap"));
     const volumes = find<V1Deployment>("Deployment").spec!.template.spec!.volumes!;
     expect(volumes.find((v) => v.name === "config")?.configMap?.name).toBe("tollgate-config");
+    expect(volumes.find((v) => v.name === "policies")?.configMap?.name).toBe("tollgate-policies");
   });
 
   it("passes tollgate's own rules in enforce mode with no deny finding", () => {

@@ -14,6 +14,7 @@ Names. A release called tollgate (or anything containing it) keeps its name; oth
 {{- define "tollgate.certSecretName" -}}tollgate-certs{{- end -}}
 
 {{- define "tollgate.configMapName" -}}{{ include "tollgate.fullname" . }}-config{{- end -}}
+{{- define "tollgate.policiesConfigMapName" -}}{{ include "tollgate.fullname" . }}-policies{{- end -}}
 
 {{/* What the Deployment and PDB select. Only the name, as `tollgate manifests` selects. */}}
 {{- define "tollgate.selectorLabels" -}}
@@ -60,6 +61,9 @@ tollgate needs to find and register itself (as installConfig in src/k8s/manifest
       "failurePolicy" .Values.webhook.failurePolicy
       "timeoutSeconds" .Values.webhook.timeoutSeconds -}}
 {{- $_ := set $config "webhook" $webhook -}}
+{{- if .Values.policyFiles -}}
+{{- $_ := set $config "policies" (append (default (list) $config.policies) "/etc/tollgate-policies") -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
