@@ -272,7 +272,14 @@ function podTemplateProblems(value: unknown, positions: Positions): Problem[] {
     if (typeof path === "string") {
       const segments = path.split(".");
       const bad = segments.find((segment) => !PATH_SEGMENT.test(segment));
-      if (bad !== undefined) {
+      // They would read the object's prototype, not a field of it.
+      const prototypal = segments.find((segment) => segment === "__proto__" || segment === "constructor");
+      if (prototypal !== undefined) {
+        problems.push({
+          line: at("path"),
+          text: `${field("path")}: ${JSON.stringify(prototypal)} is not a field of a Kubernetes object`,
+        });
+      } else if (bad !== undefined) {
         problems.push({
           line: at("path"),
           text: `${field("path")}: must be field names joined by dots (spec.template), each of letters, digits, '_' and '-', at most 63; ${JSON.stringify(bad)} is not one`,

@@ -194,6 +194,7 @@ describe("config", () => {
       "  - { group: monitoring.coreos.com, kind: Prometheus, path: spec.template }",
       "  - { group: example.com, kind: Rollout, path: spec.template }",
       "  - { group: example.com, kind: Rollout, path: spec.other }",
+      "  - { group: example.com, kind: F, path: spec.__proto__.template }",
     ].join("\n");
     expect(errorOf(() => parseConfig(text, "c.yaml"))).toBe(
       [
@@ -214,6 +215,7 @@ describe("config", () => {
         "  c.yaml:13: podTemplates.9.path: must be field names joined by dots (spec.template), each of letters, digits, '_' and '-', at most 63; \"\" is not one",
         "  c.yaml:14: podTemplates.10.kind: monitoring.coreos.com Prometheus is a kind tollgate knows already; podTemplates is for custom resources",
         "  c.yaml:16: podTemplates.12.kind: example.com Rollout is configured already in podTemplates.11; one entry per kind",
+        '  c.yaml:17: podTemplates.13.path: "__proto__" is not a field of a Kubernetes object',
       ].join("\n"),
     );
   });
