@@ -45,7 +45,7 @@ export interface WebhookSettings {
 
 /**
  * A custom resource that carries a pod template (Argo Rollouts' Rollout, OpenKruise's CloneSet…):
- * its pod spec is judged as the built-in kind it is `like` judges a template.
+ * its template is judged as a template of the built-in kind it is `like`.
  */
 export interface PodTemplateConfig {
   /** The custom resource's API group (`argoproj.io`). */
