@@ -1,6 +1,6 @@
 // Kyverno as the peer of the benchmark (BENCHMARKS.md "Peers / Kyverno"): a manual step, not CI.
 //
-// Usage: node scripts/bench/kyverno-peer.mjs [--verdicts-only] [--update-doc] [--rounds N]
+// Usage: node scripts/bench/kyverno-peer.mjs [--verdicts-only] [--update-doc [--doc-section NAME]] [--rounds N]
 //                                            [--seconds S] [--connections C]
 //
 // Starts the end-to-end control plane (etcd and kube-apiserver on 127.0.0.1, test/e2e/controlplane.ts),
@@ -18,7 +18,7 @@
 // certificates does. So one CA checks every server's answers, as run.mjs requires.
 //
 //   --verdicts-only  stop after the verdict check (no load)
-//   --update-doc, --rounds, --seconds, --connections: passed to run.mjs
+//   --update-doc, --doc-section, --rounds, --seconds, --connections: passed to run.mjs
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -43,6 +43,7 @@ const { values: flags } = parseArgs({
   options: {
     "verdicts-only": { type: "boolean", default: false },
     "update-doc": { type: "boolean", default: false },
+    "doc-section": { type: "string" },
     rounds: { type: "string" },
     seconds: { type: "string" },
     connections: { type: "string" },
@@ -275,7 +276,7 @@ function verdictOf(server, text) {
   const message = String(r.status?.message ?? "");
   const names =
     server === "tollgate"
-      ? [...message.matchAll(/^- ([a-z0-9-]+):/gm)].map((m) => m[1])
+      ? [...new Set([...message.matchAll(/^- ([a-z0-9-]+):/gm)].map((m) => m[1] ?? ""))]
       : [PSS_RESTRICTED, REQUIRE_REQUESTS_LIMITS]
           .map((p) => p.metadata.name)
           .filter((name) => message.includes(name));
@@ -384,7 +385,7 @@ async function main() {
     "--disableCertManagerController=true", // serves the bench certificate (above)
     "--backgroundServiceAccountName=system:serviceaccount:kyverno:kyverno-background-controller",
     "--reportsServiceAccountName=system:serviceaccount:kyverno:kyverno-reports-controller",
-    `--serverIP=${HOST}`, // out of cluster: webhooks registered with this URL
+    `--serverIP=${HOST}:${port}`, // out of cluster: the webhooks' URL is https://<serverIP><path>
     `--servicePort=${port}`,
     `--webhookServerHost=${HOST}`, // loopback (default: every interface)
     `--webhookServerPort=${port}`,
@@ -453,6 +454,14 @@ async function main() {
     alive,
   );
   log("kyverno is ready");
+  // Every socket it listens on must be on loopback.
+  const listening = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l.includes(`pid=${child.pid},`))
+    .map((l) => l.trim().split(/\s+/)[3] ?? "");
+  if (listening.length === 0 || listening.some((a) => !a.startsWith(`${HOST}:`)))
+    throw new Error(`kyverno listens on ${listening.join(", ") || "nothing"}: loopback only`);
+  log(`kyverno listens on ${listening.join(", ")}`);
 
   await kubectl(
     ["apply", "-f", "-"],
@@ -466,6 +475,19 @@ async function main() {
     "clusterpolicy/require-requests-limits",
   ]);
   log("both ClusterPolicies are Ready");
+  // Through the apiserver too: it calls Kyverno's webhook (on loopback) for a Pod that runs as root
+  // with no requests or limits.
+  const { rootPod } = await import(join(ROOT, "dist-e2e/test/e2e/manifests.js"));
+  const create = await cp.kubectl(["create", "-n", "team-a", "-f", "-"], { input: rootPod("kyverno-probe") });
+  if (
+    create.code === 0 ||
+    !/podsecurity-restricted/.test(create.stderr) ||
+    !/require-requests-limits/.test(create.stderr)
+  )
+    throw new Error(
+      `kubectl create of a root Pod: want denied by both policies, got ${create.code}: ${create.stderr.slice(0, 1000)}`,
+    );
+  log(`kubectl create of a root Pod without requests/limits: ${create.stderr.split("\n")[0]?.slice(0, 160)}`);
   const webhooks = await kubectl([
     "get",
     "validatingwebhookconfigurations",
@@ -553,7 +575,7 @@ async function main() {
       kyvernoVersion,
     ];
     if (flags["update-doc"]) runArgs.push("--update-doc");
-    for (const f of /** @type {const} */ (["rounds", "seconds", "connections"]))
+    for (const f of /** @type {const} */ (["doc-section", "rounds", "seconds", "connections"]))
       if (flags[f] !== undefined) runArgs.push(`--${f}`, String(flags[f]));
     const apiserverCpuBefore = cpPids.map(cpuSeconds);
     const linesBefore = logLines;
@@ -604,7 +626,7 @@ function cpuSeconds(pid) {
 /** @param {string} binary the module version Go recorded in it */
 function versionOf(binary) {
   const info = execFileSync("go", ["version", "-m", binary], { encoding: "utf8" });
-  const dep = info.split("\n").find((l) => /\bdep\s+github\.com\/kyverno\/kyverno\s/.test(l));
+  const dep = info.split("\n").find((l) => /^\s*(mod|dep)\s+github\.com\/kyverno\/kyverno\s/.test(l));
   return dep?.trim().split(/\s+/)[2] ?? "unknown";
 }
 
