@@ -61,7 +61,9 @@ const children = new Set();
 let controlPlane;
 
 async function stopEverything() {
-  for (const child of children) if (child.exitCode === null && child.pid) child.kill("SIGTERM");
+  // SIGINT: run.mjs stops its own servers and wrk on it (on SIGTERM it would leave them running);
+  // Kyverno and tollgate stop on either.
+  for (const child of children) if (child.exitCode === null && child.pid) child.kill("SIGINT");
   const until = Date.now() + 10_000;
   while ([...children].some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < until)
     await new Promise((w) => setTimeout(w, 100));
