@@ -18,6 +18,9 @@
 // certificates does. So one CA checks every server's answers, as run.mjs requires.
 //
 //   --verdicts-only  stop after the verdict check (no load)
+//   --profile S      instead of run.mjs: Kyverno's pprof on 127.0.0.1, a CPU profile of S seconds
+//                    while wrk sends the Pod body (32 connections), written to .bench/kyverno.pprof
+//                    and, as `go tool pprof -top`, to .bench/kyverno-pprof.txt
 //   --update-doc, --doc-section, --rounds, --seconds, --connections: passed to run.mjs
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -42,6 +45,7 @@ const DEADLINE_MIN = 60;
 const { values: flags } = parseArgs({
   options: {
     "verdicts-only": { type: "boolean", default: false },
+    profile: { type: "string" },
     "update-doc": { type: "boolean", default: false },
     "doc-section": { type: "string" },
     rounds: { type: "string" },
@@ -311,6 +315,9 @@ async function main() {
   await ensureLocalCertificates(CERTS);
   const ca = readFileSync(join(CERTS, "ca.crt"));
 
+  // This process drains Kyverno's log pipe: keep it off Kyverno's core, as run.mjs keeps itself off
+  // tollgate's (after the builds, which may use both cores).
+  execFileSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
   const { startControlPlane } = await import(join(ROOT, "dist-e2e/test/e2e/controlplane.js"));
   log("starting etcd and kube-apiserver on 127.0.0.1");
   const cp = await startControlPlane();
@@ -377,7 +384,13 @@ async function main() {
     JSON.stringify({ apiVersion: "v1", kind: "List", items: [caSecret, tlsSecret] }),
   );
 
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const profileSeconds = flags.profile === undefined ? undefined : Number(flags.profile);
+  if (
+    profileSeconds !== undefined &&
+    !(Number.isInteger(profileSeconds) && profileSeconds >= 1 && profileSeconds <= 120)
+  )
+    throw new Error(`--profile ${flags.profile}: whole seconds from 1 to 120`);
+  const [port, metricsPort, profilePort] = [await freePort(), await freePort(), await freePort()];
   // The admission controller's arguments in upstream's install manifest, but for what running out of
   // cluster and on loopback needs (marked).
   const args = [
@@ -419,7 +432,9 @@ async function main() {
     "--protectManagedResources=false",
     "--allowInsecureRegistry=false",
     "--enableReporting=validate,mutate,mutateExisting,imageVerify,generate",
-    "--profile=false", // its pprof listener stays off (the default)
+    ...(profileSeconds === undefined
+      ? ["--profile=false"] // its pprof listener stays off (the default)
+      : ["--profile=true", `--profileAddress=${HOST}`, `--profilePort=${profilePort}`]),
   ];
   const env = {
     ...process.env,
@@ -563,7 +578,59 @@ async function main() {
   if (failures.length > 0) throw new Error(`verdict check failed:\n${failures.join("\n")}`);
   log("verdicts as expected");
 
-  if (!flags["verdicts-only"]) {
+  if (profileSeconds !== undefined) {
+    const body = join(WORK, "kyverno-profile-body.json");
+    writeFileSync(body, JSON.stringify(JSON.parse(readFileSync(join(FIXTURES, "pod-create.json"), "utf8"))));
+    const wrk = track(
+      "taskset",
+      [
+        "-c",
+        "1",
+        "wrk",
+        "-t1",
+        "-c32",
+        `-d${profileSeconds + 4}s`,
+        "-s",
+        join(ROOT, "scripts/bench/wrk-post.lua"),
+        `https://${HOST}:${port}/validate/fail`,
+        "--",
+        body,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let wrkOut = "";
+    wrk.stdout?.on("data", (/** @type {Buffer} */ chunk) => {
+      wrkOut += chunk.toString();
+    });
+    await new Promise((w) => setTimeout(w, 2000));
+    const profile = join(WORK, "kyverno.pprof");
+    // Not execFileSync: this process drains Kyverno's log pipe, and Kyverno blocks when it is full.
+    const curl = track(
+      "curl",
+      [
+        "-sf",
+        "-m",
+        String(profileSeconds + 30),
+        "-o",
+        profile,
+        `http://${HOST}:${profilePort}/debug/pprof/profile?seconds=${profileSeconds}`,
+      ],
+      { stdio: "ignore" },
+    );
+    const curlCode = await new Promise((done) => curl.once("exit", (c) => done(c)));
+    if (curlCode !== 0) throw new Error(`curl of the CPU profile exited ${curlCode}`);
+    await new Promise((done) => (wrk.exitCode !== null ? done(undefined) : wrk.once("exit", done)));
+    const top = execFileSync("go", ["tool", "pprof", "-top", "-nodecount=40", kyverno, profile], {
+      cwd: join(ROOT, "scripts/bench/kyverno"),
+      encoding: "utf8",
+    });
+    const cum = execFileSync("go", ["tool", "pprof", "-top", "-cum", "-nodecount=60", kyverno, profile], {
+      cwd: join(ROOT, "scripts/bench/kyverno"),
+      encoding: "utf8",
+    });
+    writeFileSync(join(WORK, "kyverno-pprof.txt"), `${wrkOut}\n${top}\n${cum}`);
+    log(`profile in ${profile}, top in ${join(WORK, "kyverno-pprof.txt")}`);
+  } else if (!flags["verdicts-only"]) {
     const kyvernoVersion = `Kyverno ${versionOf(kyverno)} admission controller (cmd/kyverno, built by scripts/kyverno.sh with ${execFileSync("go", ["env", "GOVERSION"], { encoding: "utf8" }).trim()}), out of cluster against kube-apiserver ${cp.kubernetesVersion} on 127.0.0.1, upstream's install arguments (--v=2, admission reports on) with webhook and metrics bound to 127.0.0.1, ClusterPolicies podsecurity-restricted and require-requests-limits in Enforce`;
     const runArgs = [
       "scripts/bench/run.mjs",
