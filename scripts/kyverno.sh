@@ -11,8 +11,8 @@
 # The binary is cached in
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/kyverno/<kyverno version>/kyverno
 # with a stamp (a hash of the wrapper's go.mod/go.sum and the build flags); when the stamp no
-# longer matches, it is rebuilt. Cold: about 10-15 minutes on 2 cores, with the module download
-# (about 1 GiB of modules, 2 GiB of build cache).
+# longer matches, it is rebuilt. Cold, on 2 cores: about 1 minute of module download and 14 minutes
+# of build (measured beside the control plane's cold build); 30 s with a warm Go build cache.
 #
 # Idempotent and safe to run concurrently (flock where available; the binary is moved into place
 # only when complete). Progress goes to stderr; the last line on stdout is the binary's directory.
