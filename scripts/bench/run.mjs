@@ -3,11 +3,13 @@
 // by wrk's own duration and by a kill timer, and the whole run by a deadline.
 //
 // Usage: node scripts/bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
-//                                   [--update-doc] [--peer-name NAME --peer-url URL
-//                                   [--peer-pid PID] [--peer-version TEXT]]
+//                                   [--update-doc [--doc-section NAME]] [--peer-name NAME
+//                                   --peer-url URL [--peer-pid PID] [--peer-version TEXT]]
 //   --quick        CI mode: Pod body only, short runs, no peer; exits 1 when tollgate / bare on the
 //                  Pod body falls below QUICK_FLOOR in every round.
 //   --update-doc   write the tables into BENCHMARKS.md between the bench markers.
+//   --doc-section  with --update-doc: write between the markers <!-- bench:NAME:start --> and
+//                  <!-- bench:NAME:end --> instead (a peer's own run, e.g. "kyverno").
 //   --peer-url     an admission webhook already listening on 127.0.0.1 (started by hand, see
 //                  BENCHMARKS.md) to drive with the same bodies; --peer-name names it in the table.
 //                  It must serve the certificate in .bench/certs (tollgate keeps the one it finds
@@ -106,6 +108,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string" },
     connections: { type: "string", default: "32" },
     "update-doc": { type: "boolean", default: false },
+    "doc-section": { type: "string" },
     "peer-name": { type: "string", default: "peer" },
     "peer-url": { type: "string" },
     "peer-pid": { type: "string" },
@@ -132,6 +135,26 @@ for (const [flag, value] of /** @type {const} */ ([
     process.stderr.write(
       `bench: --${flag} must be a whole number from 1, got ${JSON.stringify(flags[flag])}\n`,
     );
+    process.exit(2);
+  }
+}
+// Checked now, not after the run: the markers --update-doc writes between.
+const section = flags["doc-section"];
+if (section !== undefined && !/^[a-z0-9-]+$/.test(section)) {
+  process.stderr.write(
+    `bench: --doc-section ${JSON.stringify(section)}: lower-case letters, digits and dashes only\n`,
+  );
+  process.exit(2);
+}
+/** @type {[string, string]} */
+const docMarkers = [
+  `<!-- bench${section ? `:${section}` : ""}:start -->`,
+  `<!-- bench${section ? `:${section}` : ""}:end -->`,
+];
+if (flags["update-doc"]) {
+  const text = readFileSync(join(ROOT, "BENCHMARKS.md"), "utf8");
+  if (!docMarkers.every((m) => text.includes(m))) {
+    process.stderr.write(`bench: BENCHMARKS.md has no ${docMarkers.join(" ... ")} markers\n`);
     process.exit(2);
   }
 }
@@ -989,11 +1012,10 @@ async function main() {
   if (flags["update-doc"]) {
     const doc = join(ROOT, "BENCHMARKS.md");
     const text = readFileSync(doc, "utf8");
-    const start = "<!-- bench:start -->";
-    const end = "<!-- bench:end -->";
+    const [start, end] = docMarkers;
     const from = text.indexOf(start);
     const to = text.indexOf(end);
-    if (from === -1 || to === -1) throw new Error("BENCHMARKS.md has no bench markers");
+    if (from === -1 || to === -1) throw new Error(`BENCHMARKS.md has no ${start} ... ${end} markers`);
     writeFileSync(doc, `${text.slice(0, from + start.length)}\n${table}\n${text.slice(to)}`);
     // The project's formatter owns markdown too: align the new tables as it would.
     execFileSync(join(ROOT, "node_modules/.bin/prettier"), ["--write", doc], { stdio: "ignore" });
