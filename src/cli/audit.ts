@@ -104,11 +104,12 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
   const filter = findingFilterFrom(values, new Set(descriptors.map((d) => d.id)));
   const target = { kubeconfig: values.kubeconfig, context: values.context };
   const kc = deps.kubeConfig ? deps.kubeConfig(target) : kubeConfigFrom(target, io.env);
-  const { judged, requests } = planAudit(policy, values.namespace);
+  const { judged, requests, templates } = planAudit(policy, values.namespace);
 
   const progress = io.stderr.isTTY === true;
   const { snapshot, problems } = await listCluster(kc, requests, {
     namespace: values.namespace,
+    templates,
     onProgress: progress
       ? (done, total, kind, count) => {
           const width = 20;
