@@ -46,7 +46,8 @@ function key(object: { kind: string; namespace: string; name: string }): string 
 export interface AuditInput {
   snapshot: ClusterSnapshot;
   problems: { message: string; error: boolean }[];
-  judged: ReadonlySet<KindName>;
+  /** The kinds the rules judge (a pod template's in `snapshot.templates` are judged all). */
+  judged: ReadonlySet<KindName | TemplateKey>;
   policy: Policy;
   now: Date;
   newestMinor?: number;

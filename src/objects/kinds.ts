@@ -324,6 +324,11 @@ export interface TemplateKindInfo extends KindInfo {
 /** A configured pod template's `<group>/<kind>`: never a KindName, which has no `/`. */
 export type TemplateKey = `${string}/${string}`;
 
+/** Whether a key names a configured pod template's kind rather than one of the table. */
+export function isTemplateKey(key: string): key is TemplateKey {
+  return key.includes("/");
+}
+
 /** The key of a configured pod template's kind. */
 export function templateKey(info: { group: string; kind: string }): TemplateKey {
   return `${info.group}/${info.kind}`;
