@@ -136,8 +136,12 @@ describe("tollgate audit with podTemplates", () => {
     await runCheck(["--config", config, "--output", "json", file], checked.io);
     const fromCheck = of(JSON.parse(checked.stdout()) as JsonReport, "Rollout").map(brief);
 
+    // And the checklist's workload-pdb-missing, as for a Deployment with 2 replicas and no budget.
     const fromAudit = of(report, "Rollout").map(brief);
-    expect(fromAudit).toEqual(fromCheck);
+    expect(fromAudit).toEqual([
+      ...fromCheck,
+      "warn workload-pdb-missing legacy/checkout spec.replicas Rollout checkout runs 2 replicas and no PodDisruptionBudget selects its Pods",
+    ]);
     expect(of(report, "Rollout").map((f) => `${f.severity} ${f.rule} ${f.namespace}/${f.name}`)).toEqual([
       "deny container-requests-missing legacy/checkout",
       "deny container-limits-missing legacy/checkout",
@@ -149,6 +153,7 @@ describe("tollgate audit with podTemplates", () => {
       "warn service-account-token-automounted legacy/checkout",
       "warn liveness-probe-missing legacy/checkout",
       "warn readiness-probe-missing legacy/checkout",
+      "warn workload-pdb-missing legacy/checkout",
     ]);
     expect(of(report, "Rollout").find((f) => f.rule === "run-as-root")?.path).toMatch(
       /^spec\.template\.spec/,
