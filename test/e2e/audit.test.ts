@@ -777,18 +777,18 @@ describe("tollgate audit against a real kube-apiserver", () => {
         },
       },
     };
-    let uid = "";
-    for (let attempt = 1; ; attempt++) {
-      const r = await cp.kubectl(["create", "-o", "jsonpath={.metadata.uid}", "-f", "-"], {
-        input: JSON.stringify(manifest),
-      });
-      if (r.code === 0) {
-        uid = r.stdout;
-        break;
+    // Discovery of a new CRD can lag behind Established by a moment.
+    const create = async (): Promise<string> => {
+      for (let attempt = 1; ; attempt++) {
+        const r = await cp.kubectl(["create", "-o", "jsonpath={.metadata.uid}", "-f", "-"], {
+          input: JSON.stringify(manifest),
+        });
+        if (r.code === 0) return r.stdout;
+        if (attempt === 20) throw new Error(`creating the Rollout failed: ${r.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
-      if (attempt === 20) throw new Error(`creating the Rollout failed: ${r.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    };
+    const uid = await create();
     // The ReplicaSet Argo's controller would make: owned by the Rollout, not judged again.
     await kubectl(
       ["create", "-f", "-"],
