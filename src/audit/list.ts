@@ -1,5 +1,6 @@
 import {
   AdmissionregistrationV1Api,
+  ApisApi,
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
@@ -18,7 +19,15 @@ import {
   serverOf,
 } from "../k8s/client.js";
 import type { ClusterSnapshot } from "./snapshot.js";
-import { apiVersionOf, type KindInfo, type KindName, KINDS } from "../objects/kinds.js";
+import {
+  apiVersionOf,
+  type KindInfo,
+  type KindName,
+  KINDS,
+  type TemplateKey,
+  type TemplateKindInfo,
+  templateKey,
+} from "../objects/kinds.js";
 import type { KubeObject } from "../objects/object.js";
 
 const PAGE_SIZE = 500;
@@ -194,13 +203,15 @@ export interface ListRequest {
 
 export interface ListOptions {
   namespace?: string | undefined;
+  /** The config's pod-template kinds to list too, in the version their group prefers (`planAudit`). */
+  templates?: readonly TemplateKindInfo[];
   /** Called before each kind is listed, for a progress bar. */
   onProgress?: (done: number, total: number, kind: KindInfo, objects: number) => void;
 }
 
 /** A problem with one list call that does not stop the audit. */
 export interface ListProblem {
-  kind: KindName;
+  kind: KindName | TemplateKey;
   message: string;
   /** Whether it makes the audit incomplete (exit 2): a refused list does, a missing CRD does not. */
   error: boolean;
@@ -212,6 +223,7 @@ export interface ListResult {
 }
 
 function describeFailure(
+  key: KindName | TemplateKey,
   kind: KindInfo,
   failure: ApiFailure,
   namespace: string | undefined,
@@ -220,7 +232,7 @@ function describeFailure(
   switch (failure.type) {
     case "forbidden":
       return {
-        kind: kind.kind as KindName,
+        kind: key,
         message: namespace
           ? `missing permission: list ${resource} in namespace ${namespace} — grant it to the user of the context`
           : `missing permission: list ${resource} — grant it or run with --namespace`,
@@ -228,7 +240,7 @@ function describeFailure(
       };
     case "not found":
       return {
-        kind: kind.kind as KindName,
+        kind: key,
         message: kind.crd
           ? `${apiVersionOf(kind)} ${kind.kind} is not served (its CRD is not installed)`
           : `${apiVersionOf(kind)} ${kind.kind} is not served by this cluster`,
@@ -236,7 +248,7 @@ function describeFailure(
       };
     default:
       return {
-        kind: kind.kind as KindName,
+        kind: key,
         message: `cannot list ${resource}: ${failure.message}`,
         error: true,
       };
@@ -302,42 +314,59 @@ export async function listCluster(
     });
   }
 
+  const templates = options.templates ?? [];
+  const total = requests.length + templates.length;
   let done = 0;
+  /** Every page of one kind; the items get their apiVersion and kind, which lists leave out. */
+  const listAll = async (
+    kind: KindInfo,
+    lister: Lister,
+    fieldSelector: string | undefined,
+    namespace: string | undefined,
+  ): Promise<KubeObject[]> => {
+    const objects: KubeObject[] = [];
+    let continueToken: string | undefined;
+    do {
+      const params: ListParams = { limit: PAGE_SIZE };
+      if (continueToken !== undefined) params._continue = continueToken;
+      if (fieldSelector !== undefined) params.fieldSelector = fieldSelector;
+      const page = await lister(apis, params, namespace);
+      for (const item of page.items) {
+        if (typeof item === "object" && item !== null) {
+          objects.push({
+            ...(item as Record<string, unknown>),
+            apiVersion: apiVersionOf(kind),
+            kind: kind.kind,
+          });
+        }
+      }
+      continueToken = page.continueToken;
+      options.onProgress?.(done, total, kind, objects.length);
+    } while (continueToken !== undefined);
+    return objects;
+  };
+  /** A list that failed: fatal, or the failure to record (a refused CRD that discovery does not serve is a missing CRD). */
+  const failureOf = async (error: unknown, kind: KindInfo): Promise<ApiFailure> => {
+    const failure = classifyApiError(error);
+    const fatal = fatalClusterError(failure, server);
+    if (fatal) throw fatal;
+    if (failure.type === "forbidden" && kind.crd && (await served(apis, kind)) === false) {
+      return { type: "not found", message: failure.message };
+    }
+    return failure;
+  };
+
   for (const request of requests) {
     const kind: KindInfo = KINDS[request.kind];
     const namespace = kind.namespaced ? options.namespace : undefined;
-    options.onProgress?.(done, requests.length, kind, 0);
-    const objects: KubeObject[] = [];
-    let continueToken: string | undefined;
+    options.onProgress?.(done, total, kind, 0);
     try {
-      do {
-        const params: ListParams = { limit: PAGE_SIZE };
-        if (continueToken !== undefined) params._continue = continueToken;
-        if (request.fieldSelector !== undefined) params.fieldSelector = request.fieldSelector;
-        const page = await LISTERS[request.kind](apis, params, namespace);
-        for (const item of page.items) {
-          // List items come without apiVersion and kind; the rules need both.
-          if (typeof item === "object" && item !== null) {
-            objects.push({
-              ...(item as Record<string, unknown>),
-              apiVersion: apiVersionOf(kind),
-              kind: kind.kind,
-            });
-          }
-        }
-        continueToken = page.continueToken;
-        options.onProgress?.(done, requests.length, kind, objects.length);
-      } while (continueToken !== undefined);
+      const objects = await listAll(kind, LISTERS[request.kind], request.fieldSelector, namespace);
       // A kind may take two requests (TLS and Helm release Secrets): their objects add up.
       snapshot.objects[request.kind] = [...(snapshot.objects[request.kind] ?? []), ...objects];
     } catch (error) {
-      let failure = classifyApiError(error);
-      const fatal = fatalClusterError(failure, server);
-      if (fatal) throw fatal;
-      if (failure.type === "forbidden" && kind.crd && (await served(apis, kind)) === false) {
-        failure = { type: "not found", message: failure.message };
-      }
-      const problem = describeFailure(kind, failure, namespace);
+      const failure = await failureOf(error, kind);
+      const problem = describeFailure(request.kind, kind, failure, namespace);
       // The second request of a kind refused as the first adds no second error.
       if (problem && snapshot.unavailable[request.kind] === undefined) problems.push(problem);
       snapshot.unavailable[request.kind] =
@@ -358,6 +387,65 @@ export async function listCluster(
     }
     done++;
   }
-  options.onProgress?.(done, requests.length, KINDS.Namespace, 0);
+
+  if (templates.length > 0) {
+    const listed = new Map<TemplateKey, KubeObject[]>();
+    snapshot.templates = listed;
+    const versions = await preferredVersions(kc, server);
+    for (const template of templates) {
+      const key = templateKey(template);
+      const namespace = options.namespace;
+      if (!(versions instanceof Map)) {
+        problems.push({
+          kind: key,
+          message: `cannot read the served versions of ${template.group} (for ${template.kind}): ${versions.message}`,
+          error: true,
+        });
+        done++;
+        continue;
+      }
+      const version = versions.get(template.group);
+      if (version === undefined) {
+        problems.push({
+          kind: key,
+          message: `${template.group} ${template.kind} is not served (its CRD is not installed)`,
+          error: false,
+        });
+        done++;
+        continue;
+      }
+      const kind: KindInfo = { ...template, version };
+      options.onProgress?.(done, total, kind, 0);
+      try {
+        listed.set(key, await listAll(kind, customLister(kind), undefined, namespace));
+      } catch (error) {
+        const problem = describeFailure(key, kind, await failureOf(error, kind), namespace);
+        if (problem) problems.push(problem);
+      }
+      done++;
+    }
+  }
+  options.onProgress?.(done, total, KINDS.Namespace, 0);
   return { snapshot, problems };
+}
+
+/**
+ * The preferred version of every API group the cluster serves (GET /apis, once per audit), or why
+ * it could not be read; an unreachable cluster or refused credentials throw.
+ */
+async function preferredVersions(kc: KubeConfig, server: string): Promise<Map<string, string> | ApiFailure> {
+  try {
+    const list = await kc.makeApiClient(ApisApi).getAPIVersions();
+    const versions = new Map<string, string>();
+    for (const group of list.groups ?? []) {
+      const version = group.preferredVersion?.version ?? group.versions?.[0]?.version;
+      if (version !== undefined) versions.set(group.name, version);
+    }
+    return versions;
+  } catch (error) {
+    const failure = classifyApiError(error);
+    const fatal = fatalClusterError(failure, server);
+    if (fatal) throw fatal;
+    return failure;
+  }
 }

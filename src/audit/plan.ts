@@ -1,5 +1,12 @@
 import type { Policy } from "../engine/policy.js";
-import { BINDING_KINDS, type KindName, KINDS, POD_SPEC_KINDS, ROLE_KINDS } from "../objects/kinds.js";
+import {
+  BINDING_KINDS,
+  type KindName,
+  KINDS,
+  POD_SPEC_KINDS,
+  ROLE_KINDS,
+  type TemplateKindInfo,
+} from "../objects/kinds.js";
 import type { TargetType } from "../rules/types.js";
 import { HELM_RELEASE_SECRET_TYPE } from "./checks/helm.js";
 import { ALL_CHECKS } from "./checks/index.js";
@@ -24,7 +31,11 @@ const KINDS_BY_TARGET: Record<TargetType, readonly KindName[]> = {
   request: [],
 };
 
-/** The kinds the rules judge, and the list requests for them plus the checklist's inputs. */
+/**
+ * The kinds the rules judge, and the list requests for them plus the checklist's inputs; and the
+ * custom resources of the config's `podTemplates` to list and judge (when a rule reads pod specs,
+ * or a policy names the kind), which the lister finds through discovery.
+ */
 export function planAudit(policy: Policy, namespace: string | undefined) {
   const targets = activeTargets(policy);
   const judged = new Set<KindName>([...targets].flatMap((type) => KINDS_BY_TARGET[type]));
@@ -55,5 +66,8 @@ export function planAudit(policy: Policy, namespace: string | undefined) {
     }
     requests.push({ kind });
   }
-  return { judged, requests };
+  const templates: TemplateKindInfo[] = [...policy.templates.values()].filter(
+    (info) => targets.has("podSpec") || policies.some(({ rule }) => rule.kinds.includes(info.kind)),
+  );
+  return { judged, requests, templates };
 }

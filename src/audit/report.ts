@@ -1,5 +1,5 @@
 import type { Policy } from "../engine/policy.js";
-import { type KindName, KINDS } from "../objects/kinds.js";
+import { type KindName, KINDS, type TemplateKey } from "../objects/kinds.js";
 import {
   controllerOf,
   type KubeObject,
@@ -25,11 +25,12 @@ import type { ClusterSnapshot } from "./snapshot.js";
 
 /**
  * Objects audit does not judge, though the webhook might see them: a Deployment's ReplicaSets and a
- * CronJob's Jobs (their template was judged on the owner, as for owned Pods), and the RBAC objects
+ * CronJob's Jobs (their template was judged on the owner, as for owned Pods), a configured pod
+ * template's (a Rollout's ReplicaSets), and the RBAC objects
  * the apiserver itself creates and reconciles (`cluster-admin`, `system:*`), which nobody can fix.
  */
-function skipReason(kind: KindName, object: KubeObject, policy: Policy): string | undefined {
-  if (kind !== "Pod" && policy.config.skipOwnedPods && controllerOf(object) !== undefined) {
+function skipReason(kind: KindName | TemplateKey, object: KubeObject, policy: Policy): string | undefined {
+  if (kind !== "Pod" && policy.config.skipOwnedPods && controllerOf(object, policy.templates) !== undefined) {
     return "controlled by a workload whose template is checked";
   }
   if (metadataOf(object).labels?.["kubernetes.io/bootstrapping"] === "rbac-defaults") {
@@ -45,7 +46,8 @@ function key(object: { kind: string; namespace: string; name: string }): string 
 export interface AuditInput {
   snapshot: ClusterSnapshot;
   problems: { message: string; error: boolean }[];
-  judged: ReadonlySet<KindName>;
+  /** The kinds the rules judge (a pod template's in `snapshot.templates` are judged all). */
+  judged: ReadonlySet<KindName | TemplateKey>;
   policy: Policy;
   now: Date;
   newestMinor?: number;
@@ -62,10 +64,12 @@ export interface JudgedObject {
 /**
  * One listed object of `kind` judged as audit does (enforce mode, the webhook's engine path), or
  * skipped with the reason: the scanner keeps these per object and re-judges only what changed.
- * `namespaces` are the cluster's Namespaces by name, for ValidatingAdmissionPolicies.
+ * `namespaces` are the cluster's Namespaces by name, for ValidatingAdmissionPolicies. A configured
+ * pod template's kind (`<group>/<kind>`) is judged as `check` judges it, and skipped when owned as
+ * a built-in workload is.
  */
 export function judgeListed(
-  kind: KindName,
+  kind: KindName | TemplateKey,
   object: KubeObject,
   policy: Policy,
   namespaces: ReadonlyMap<string, KubeObject>,
@@ -110,6 +114,10 @@ export function auditReport(input: AuditInput): Report {
     if (!input.judged.has(kind)) continue;
     for (const object of snapshot.objects[kind] ?? [])
       judged.push(judgeListed(kind, object, policy, namespaces));
+  }
+  // The config's pod templates: the lister lists only those the rules judge.
+  for (const [key, objects] of snapshot.templates ?? []) {
+    for (const object of objects) judged.push(judgeListed(key, object, policy, namespaces));
   }
   return assembleAuditReport(input, judged);
 }

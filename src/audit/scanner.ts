@@ -5,7 +5,15 @@ import { resyncMs } from "../config/schema.js";
 import type { Policy } from "../engine/policy.js";
 import { classifyApiError } from "../k8s/client.js";
 import type { AuditMetrics } from "../metrics.js";
-import { apiVersionOf, type KindName, KINDS } from "../objects/kinds.js";
+import {
+  apiVersionOf,
+  isTemplateKey,
+  type KindName,
+  KINDS,
+  type TemplateKey,
+  type TemplateKindInfo,
+  templateKey,
+} from "../objects/kinds.js";
 import { type KubeObject, namespacesIn } from "../objects/object.js";
 import { describeRule, type Report, type ReportObject, type RuleDescriptor } from "../report/model.js";
 import { ALL_CHECKS } from "./checks/index.js";
@@ -33,6 +41,15 @@ export interface WatchedKind {
 /** Makes the informer of one kind: in serve, a ListWatch on the apiserver. */
 export type WatchFactory = (kind: KindName) => WatchedKind;
 
+/**
+ * Makes the informer of a configured pod template's kind: in serve, a ListWatch at the version
+ * discovery prefers, found when it starts (a start that finds the group unserved fails as a 404).
+ */
+export type TemplateWatchFactory = (info: TemplateKindInfo) => WatchedKind;
+
+/** What the scanner watches: a kind of the table, or a configured pod template's `<group>/<kind>`. */
+type WatchKey = KindName | TemplateKey;
+
 /** Writes the reports (the leader only): see reportWriter.ts. */
 export interface ReportSink {
   /**
@@ -44,6 +61,8 @@ export interface ReportSink {
 
 export interface ScannerOptions {
   watch: WatchFactory;
+  /** The informers of the config's `podTemplates` kinds; none are watched without it. */
+  watchTemplate?: TemplateWatchFactory;
   policy: () => Policy;
   settings: () => AuditSettings;
   metrics: AuditMetrics;
@@ -87,12 +106,14 @@ export interface StandingPicture {
  * and the reports written by the leader only, when their content changed.
  */
 export class Scanner implements StandingPicture {
-  private readonly informers = new Map<KindName, WatchedKind>();
-  private readonly unavailable = new Map<KindName, Unavailable>();
-  private readonly judged = new Map<string, { kind: KindName; result: JudgedObject }>();
+  private readonly informers = new Map<WatchKey, WatchedKind>();
+  private readonly unavailable = new Map<WatchKey, Unavailable>();
+  private readonly judged = new Map<string, { kind: WatchKey; result: JudgedObject }>();
   private readonly dirty = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private judgedKinds = new Set<KindName>();
+  private judgedKinds = new Set<WatchKey>();
+  /** The pod-template kinds watched now, with the resource their informer lists. */
+  private readonly templates = new Map<TemplateKey, TemplateKindInfo>();
   private policyJudged: Policy | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private firstChange: number | undefined;
@@ -109,13 +130,16 @@ export class Scanner implements StandingPicture {
   /** Starts the informers and judges the cluster once; resolves when the first picture is complete. */
   async start(): Promise<void> {
     const policy = this.options.policy();
-    const { judged, requests } = planAudit(policy, undefined);
-    this.judgedKinds = judged;
+    const { judged, requests, templates } = planAudit(policy, undefined);
+    this.judgedKinds = new Set<WatchKey>(judged);
     // The namespaces always: reports are per namespace, and policies select by their labels.
     const kinds = new Set<KindName>(["Namespace", ...requests.map((request) => request.kind)]);
     kinds.delete("Secret");
     this.unavailable.set("Secret", "not listed");
-    for (const kind of kinds) this.informers.set(kind, this.watchKind(kind));
+    for (const kind of kinds) this.informers.set(kind, this.watchKind(kind, this.options.watch(kind)));
+    if (this.options.watchTemplate) {
+      for (const info of templates) this.addTemplate(info, this.options.watchTemplate);
+    }
     await Promise.all([...this.informers.keys()].map((kind) => this.startKind(kind)));
     this.synced = true;
     this.scheduleResync();
@@ -146,8 +170,41 @@ export class Scanner implements StandingPicture {
     this.changed();
   }
 
-  private watchKind(kind: KindName): WatchedKind {
-    const informer = this.options.watch(kind);
+  private addTemplate(info: TemplateKindInfo, factory: TemplateWatchFactory): TemplateKey {
+    const key = templateKey(info);
+    this.templates.set(key, info);
+    this.judgedKinds.add(key);
+    this.informers.set(key, this.watchKind(key, factory(info)));
+    return key;
+  }
+
+  /**
+   * A reloaded config: the pod-template kinds it names are watched from now on, and those it no
+   * longer names are stopped and their objects forgotten (a changed resource is watched anew).
+   * The kinds of the table stay as they started.
+   */
+  private syncTemplates(policy: Policy): void {
+    const factory = this.options.watchTemplate;
+    if (!factory) return;
+    const wanted = new Map(planAudit(policy, undefined).templates.map((info) => [templateKey(info), info]));
+    for (const [key, info] of this.templates) {
+      if (wanted.get(key)?.resource === info.resource) continue;
+      const informer = this.informers.get(key);
+      this.informers.delete(key);
+      this.templates.delete(key);
+      this.unavailable.delete(key);
+      this.judgedKinds.delete(key);
+      void informer?.stop().catch(() => undefined);
+      for (const [entry, { kind }] of this.judged) if (kind === key) this.judged.delete(entry);
+    }
+    for (const [key, info] of wanted) {
+      if (this.templates.has(key)) continue;
+      this.addTemplate(info, factory);
+      void this.startKind(key).then(() => this.changed());
+    }
+  }
+
+  private watchKind(kind: WatchKey, informer: WatchedKind): WatchedKind {
     const mark = (object: KubernetesObject) => {
       const key = keyOf(kind, object);
       this.dirty.add(key);
@@ -177,8 +234,9 @@ export class Scanner implements StandingPicture {
    * marked unavailable, so that the checklist items that read it say so, and tried again at the
    * next resync; anything else is restarted after a pause, the cache keeping its content meanwhile.
    */
-  private failed(kind: KindName, error: unknown): void {
-    if (this.stopped) return;
+  private failed(kind: WatchKey, error: unknown): void {
+    // A pod-template kind a reload dropped: its informer is stopped, its failures are no news.
+    if (this.stopped || !this.informers.has(kind)) return;
     const failure = classifyApiError(error);
     const refused = failure.type === "forbidden" || failure.type === "not found";
     if (refused) this.unavailable.set(kind, failure.type === "forbidden" ? "forbidden" : "not served");
@@ -190,16 +248,18 @@ export class Scanner implements StandingPicture {
   }
 
   /** Lists the kind and starts its watch; failures arrive through `failed`. */
-  private async startKind(kind: KindName): Promise<void> {
+  private async startKind(kind: WatchKey): Promise<void> {
+    const informer = this.informers.get(kind);
+    if (!informer) return;
     this.unavailable.delete(kind);
     try {
-      await this.informers.get(kind)!.start();
+      await informer.start();
     } catch (error) {
       this.failed(kind, error);
     }
   }
 
-  private restartLater(kind: KindName, delayMs: number): void {
+  private restartLater(kind: WatchKey, delayMs: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (!this.stopped) void this.startKind(kind).then(() => this.changed());
@@ -262,6 +322,7 @@ export class Scanner implements StandingPicture {
     const policy = this.options.policy();
     if (policy !== this.policyJudged) {
       // A reloaded config or policy set: every object is judged again under it.
+      if (this.policyJudged !== undefined) this.syncTemplates(policy);
       this.judged.clear();
       this.dirty.clear();
       for (const [kind, informer] of this.informers) {
@@ -292,7 +353,7 @@ export class Scanner implements StandingPicture {
       message:
         kind === "Secret"
           ? "Secrets are not read by the scanner (it holds no access to credentials): run `tollgate audit` for the items that read them"
-          : `${apiVersionOf(KINDS[kind])} ${kind}: ${why === "forbidden" ? "cannot watch (forbidden)" : why === "not served" ? "not served by this cluster" : "not listed"}`,
+          : `${this.describe(kind)}: ${why === "forbidden" ? "cannot watch (forbidden)" : why === "not served" ? "not served by this cluster" : "not listed"}`,
       error: false,
     }));
     const report = assembleAuditReport({ snapshot, problems, judged: this.judgedKinds, policy, now }, judged);
@@ -310,9 +371,16 @@ export class Scanner implements StandingPicture {
     this.timers.add(timer);
   }
 
+  /** `velero.io/v1 Schedule`, `argoproj.io Rollout` (a pod template's version is discovery's). */
+  private describe(kind: WatchKey): string {
+    if (!isTemplateKey(kind)) return `${apiVersionOf(KINDS[kind])} ${kind}`;
+    const info = this.templates.get(kind);
+    return info ? `${info.group} ${info.kind}` : kind;
+  }
+
   /** Every cached object, with its apiVersion and kind, once per pass: the snapshot and the index read it. */
-  private cached(): Map<KindName, KubeObject[]> {
-    const cached = new Map<KindName, KubeObject[]>();
+  private cached(): Map<WatchKey, KubeObject[]> {
+    const cached = new Map<WatchKey, KubeObject[]>();
     for (const [kind, informer] of this.informers) {
       cached.set(
         kind,
@@ -324,9 +392,9 @@ export class Scanner implements StandingPicture {
 
   /** Every cached object by key, of the kinds audit judges. */
   private index(
-    cached: ReadonlyMap<KindName, KubeObject[]>,
-  ): Map<string, { kind: KindName; object: KubeObject }> {
-    const index = new Map<string, { kind: KindName; object: KubeObject }>();
+    cached: ReadonlyMap<WatchKey, KubeObject[]>,
+  ): Map<string, { kind: WatchKey; object: KubeObject }> {
+    const index = new Map<string, { kind: WatchKey; object: KubeObject }>();
     for (const [kind, objects] of cached) {
       if (!this.judgedKinds.has(kind)) continue;
       for (const object of objects) index.set(keyOf(kind, object), { kind, object });
@@ -335,10 +403,15 @@ export class Scanner implements StandingPicture {
   }
 
   /** The checklist's input: the cached objects of every kind that could be watched. */
-  private snapshot(cached: ReadonlyMap<KindName, KubeObject[]>): ClusterSnapshot {
-    const snapshot: ClusterSnapshot = { objects: {}, unavailable: Object.fromEntries(this.unavailable) };
+  private snapshot(cached: ReadonlyMap<WatchKey, KubeObject[]>): ClusterSnapshot {
+    const unavailable: ClusterSnapshot["unavailable"] = {};
+    for (const [kind, why] of this.unavailable) if (!isTemplateKey(kind)) unavailable[kind] = why;
+    const templates = new Map<TemplateKey, KubeObject[]>();
+    const snapshot: ClusterSnapshot = { objects: {}, unavailable, templates };
     for (const [kind, objects] of cached) {
-      if (!this.unavailable.has(kind)) snapshot.objects[kind] = objects;
+      if (this.unavailable.has(kind)) continue;
+      if (isTemplateKey(kind)) templates.set(kind, objects);
+      else snapshot.objects[kind] = objects;
     }
     return snapshot;
   }
@@ -408,8 +481,12 @@ export class Scanner implements StandingPicture {
   }
 }
 
-/** List items come without apiVersion and kind; the rules need both. */
-function withType(kind: KindName, object: KubernetesObject): KubeObject {
+/**
+ * List items come without apiVersion and kind; the rules need both. A pod template's informer
+ * gives them (its version is the one discovery found).
+ */
+function withType(kind: WatchKey, object: KubernetesObject): KubeObject {
+  if (isTemplateKey(kind)) return object as KubeObject;
   if (object.kind === kind && object.apiVersion !== undefined) return object as KubeObject;
   return { ...(object as Record<string, unknown>), apiVersion: apiVersionOf(KINDS[kind]), kind };
 }

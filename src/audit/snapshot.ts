@@ -1,5 +1,5 @@
 import type { KubeObject } from "../objects/object.js";
-import type { KindName } from "../objects/kinds.js";
+import type { KindName, TemplateKey } from "../objects/kinds.js";
 
 /** Why a kind has no listing: the API refused it, or does not serve it (CRD not installed). */
 export type Unavailable = "forbidden" | "not served" | "not listed";
@@ -14,6 +14,11 @@ export interface ServerVersion {
 export interface ClusterSnapshot {
   objects: Partial<Record<KindName, KubeObject[]>>;
   unavailable: Partial<Record<KindName, Unavailable>>;
+  /**
+   * The custom resources of the config's `podTemplates` by `<group>/<kind>`, as listed (the rules
+   * judge them; the checklist does not read them). A kind that could not be listed is absent.
+   */
+  templates?: ReadonlyMap<TemplateKey, readonly KubeObject[]>;
   version?: ServerVersion;
   /** The namespace the audit was limited to (`--namespace`), if any. */
   namespace?: string;

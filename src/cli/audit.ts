@@ -21,9 +21,9 @@ import { loadConfigAndPolicies } from "./policies.js";
 export const AUDIT_HELP = `Usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--namespace NS]
                       [--output text|json|sarif|html] [--config FILE] [--policy PATH...]
 
-Lists every object of the kinds tollgate's rules cover (all namespaces, or one with --namespace),
-runs the rules (and the ValidatingAdmissionPolicies of --policy or the config's policies:) on them
-in enforce mode, and adds the cluster checklist:
+Lists every object of the kinds tollgate's rules cover and of the config's podTemplates (all
+namespaces, or one with --namespace), runs the rules (and the ValidatingAdmissionPolicies of
+--policy or the config's policies:) on them in enforce mode, and adds the cluster checklist:
 ${ALL_CHECKS.map((item) => `  ${item.id.padEnd(31)} ${item.title}`).join("\n")}
 
 Needs list permission on those resources (a read-only ClusterRole such as \`view\` plus
@@ -104,11 +104,12 @@ async function auditCommand(argv: string[], io: CliIO, deps: AuditDeps): Promise
   const filter = findingFilterFrom(values, new Set(descriptors.map((d) => d.id)));
   const target = { kubeconfig: values.kubeconfig, context: values.context };
   const kc = deps.kubeConfig ? deps.kubeConfig(target) : kubeConfigFrom(target, io.env);
-  const { judged, requests } = planAudit(policy, values.namespace);
+  const { judged, requests, templates } = planAudit(policy, values.namespace);
 
   const progress = io.stderr.isTTY === true;
   const { snapshot, problems } = await listCluster(kc, requests, {
     namespace: values.namespace,
+    templates,
     onProgress: progress
       ? (done, total, kind, count) => {
           const width = 20;

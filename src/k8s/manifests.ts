@@ -18,9 +18,9 @@ import type {
 import { basename } from "node:path";
 import { dump } from "js-yaml";
 import { DEFAULT_CONFIG, SYSTEM_NAMESPACES } from "../config/load.js";
-import type { Config } from "../config/schema.js";
+import type { Config, PodTemplateConfig } from "../config/schema.js";
 import { CERT_SECRET_NAME } from "./certSecret.js";
-import { buildWebhookConfiguration } from "./webhookConfig.js";
+import { buildWebhookConfiguration, podTemplateWebhookRules } from "./webhookConfig.js";
 import { MODE_LABEL } from "../objects/labels.js";
 import { type KindName, KINDS } from "../objects/kinds.js";
 import { REPORT_GROUP } from "../audit/policyReport.js";
@@ -245,6 +245,8 @@ export function installManifests(options: InstallOptions = {}): KubernetesObject
       },
       // The continuous audit watches every kind the rules and the checklist read, but Secrets.
       ...scannedResourceRules(),
+      // The custom resources of config.podTemplates (none in the install's config; the chart's values add them).
+      ...podTemplateReadRules(config.podTemplates),
       {
         apiGroups: [REPORT_GROUP],
         resources: ["policyreports", "clusterpolicyreports"],
@@ -467,6 +469,20 @@ export function scannedResourceRules(): { apiGroups: string[]; resources: string
   return [...byGroup].map(([group, resources]) => ({
     apiGroups: [group],
     resources: resources.sort(),
+    verbs: ["list", "watch"],
+  }));
+}
+
+/**
+ * list and watch on the custom resources of config.podTemplates, one rule per API group in byte
+ * order (as the chart's sortAlpha): `tollgate audit` and the scanner judge them.
+ */
+export function podTemplateReadRules(
+  templates: readonly PodTemplateConfig[],
+): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
+  return podTemplateWebhookRules(templates).map((rule) => ({
+    apiGroups: rule.apiGroups ?? [],
+    resources: rule.resources ?? [],
     verbs: ["list", "watch"],
   }));
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import {
+  ApiException,
+  ApisApi,
   CoordinationV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -25,6 +27,7 @@ import {
   Scanner,
   type ScannerLog,
   type StandingPicture,
+  type TemplateWatchFactory,
   type WatchedKind,
   type WatchFactory,
 } from "../audit/scanner.js";
@@ -32,7 +35,7 @@ import type { Policy } from "../engine/policy.js";
 import { AUDIT_LEASE_NAME } from "../audit/lease.js";
 import { type LeaderElection, startLeaderElection } from "./leader.js";
 import type { AuditMetrics } from "../metrics.js";
-import { apiVersionOf, type KindName, KINDS } from "../objects/kinds.js";
+import { apiVersionOf, type KindName, KINDS, type TemplateKindInfo } from "../objects/kinds.js";
 import { statusOf } from "./client.js";
 import { logError } from "../log.js";
 
@@ -55,33 +58,126 @@ export function collectionPath(kind: KindName): string {
 export function apiWatchFactory(kubeConfig: KubeConfig): WatchFactory {
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   const watch = new Watch(kubeConfig);
-  return (kind: KindName): WatchedKind => {
-    const apiVersion = apiVersionOf(KINDS[kind]);
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const items: KubernetesObject[] = [];
-      let token: string | undefined;
-      let resourceVersion: string | undefined;
-      do {
-        const page = await objects.list(
-          apiVersion,
-          kind,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          PAGE_SIZE,
-          token,
-        );
-        resourceVersion ??= page.metadata?.resourceVersion;
-        for (const item of page.items) items.push({ ...item, apiVersion, kind });
-        token = page.metadata?._continue || undefined;
-      } while (token !== undefined);
-      return { apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
-    };
-    return new ListWatch(collectionPath(kind), watch, list, false);
+  return (kind: KindName): WatchedKind =>
+    new ListWatch(collectionPath(kind), watch, pagedList(objects, apiVersionOf(KINDS[kind]), kind), false);
+}
+
+/** Lists a collection page by page (`limit`/`continue`, one resourceVersion), each item with its apiVersion and kind. */
+function pagedList(
+  objects: KubernetesObjectApi,
+  apiVersion: string,
+  kind: string,
+): () => Promise<KubernetesListObject<KubernetesObject>> {
+  return async () => {
+    const items: KubernetesObject[] = [];
+    let token: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await objects.list(
+        apiVersion,
+        kind,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PAGE_SIZE,
+        token,
+      );
+      resourceVersion ??= page.metadata?.resourceVersion;
+      for (const item of page.items) items.push({ ...item, apiVersion, kind });
+      token = page.metadata?._continue || undefined;
+    } while (token !== undefined);
+    return { apiVersion, kind: `${kind}List`, metadata: { resourceVersion }, items };
   };
+}
+
+type ObjectEvent = "add" | "update" | "delete";
+
+/**
+ * The informer of a configured pod template's kind: each start asks discovery (GET /apis) for the
+ * version its group prefers, then lists and watches `/apis/<group>/<version>/<resource>`. A group
+ * the cluster does not serve fails the start as a 404 (the scanner says "not served" and tries again
+ * at resync); a version that changed (a CRD upgraded) is watched anew, the old objects deleted.
+ */
+class DiscoveredListWatch implements WatchedKind {
+  private inner: ListWatch<KubernetesObject> | undefined;
+  private version: string | undefined;
+  private readonly handlers: { event: ObjectEvent; handler: (object: KubernetesObject) => void }[] = [];
+  private readonly errorHandlers: ((error: unknown) => void)[] = [];
+
+  constructor(
+    private readonly info: TemplateKindInfo,
+    private readonly apis: ApisApi,
+    private readonly objects: KubernetesObjectApi,
+    private readonly watch: Watch,
+  ) {}
+
+  list(): readonly KubernetesObject[] {
+    return this.inner?.list() ?? [];
+  }
+
+  on(event: ObjectEvent, handler: (object: KubernetesObject) => void): void;
+  on(event: "error", handler: (error: unknown) => void): void;
+  on(event: ObjectEvent | "error", handler: (value: never) => void): void {
+    if (event === "error") {
+      const onError = handler as (error: unknown) => void;
+      this.errorHandlers.push(onError);
+      this.inner?.on("error", onError);
+    } else {
+      const onObject = handler as (object: KubernetesObject) => void;
+      this.handlers.push({ event, handler: onObject });
+      this.inner?.on(event, onObject);
+    }
+  }
+
+  async start(): Promise<void> {
+    const { group, kind, resource } = this.info;
+    const groups = await this.apis.getAPIVersions();
+    const served = (groups.groups ?? []).find((candidate) => candidate.name === group);
+    const version = served?.preferredVersion?.version ?? served?.versions?.[0]?.version;
+    if (version === undefined) {
+      throw new ApiException(
+        404,
+        `${group} is not served`,
+        { message: `the API group ${group} is not served` },
+        {},
+      );
+    }
+    if (this.inner === undefined || version !== this.version) {
+      const old = this.inner;
+      if (old !== undefined) {
+        await old.stop();
+        for (const object of old.list())
+          for (const h of this.handlers) if (h.event === "delete") h.handler(object);
+      }
+      const apiVersion = `${group}/${version}`;
+      const inner = new ListWatch<KubernetesObject>(
+        `/apis/${apiVersion}/${resource}`,
+        this.watch,
+        pagedList(this.objects, apiVersion, kind),
+        false,
+      );
+      for (const { event, handler } of this.handlers) inner.on(event, handler);
+      for (const handler of this.errorHandlers) inner.on("error", handler);
+      this.inner = inner;
+      this.version = version;
+    }
+    await this.inner.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.inner?.stop();
+  }
+}
+
+/** Informers of the config's pod-template kinds over the apiserver, at the version discovery prefers. */
+export function apiTemplateWatchFactory(kubeConfig: KubeConfig): TemplateWatchFactory {
+  const apis = kubeConfig.makeApiClient(ApisApi);
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const watch = new Watch(kubeConfig);
+  return (info) => new DiscoveredListWatch(info, apis, objects, watch);
 }
 
 /**
@@ -227,6 +323,7 @@ export function startStandingAudit(options: StandingAuditOptions): StandingAudit
   const holder: { election?: LeaderElection } = {};
   const scanner = new Scanner({
     watch: apiWatchFactory(kubeConfig),
+    watchTemplate: apiTemplateWatchFactory(kubeConfig),
     policy: options.policy,
     settings: () => options.policy().config.audit,
     metrics,

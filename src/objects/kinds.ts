@@ -321,6 +321,19 @@ export interface TemplateKindInfo extends KindInfo {
   like: KindName;
 }
 
+/** A configured pod template's `<group>/<kind>`: never a KindName, which has no `/`. */
+export type TemplateKey = `${string}/${string}`;
+
+/** Whether a key names a configured pod template's kind rather than one of the table. */
+export function isTemplateKey(key: string): key is TemplateKey {
+  return key.includes("/");
+}
+
+/** The key of a configured pod template's kind. */
+export function templateKey(info: { group: string; kind: string }): TemplateKey {
+  return `${info.group}/${info.kind}`;
+}
+
 /** Custom pod-template kinds by `<group>/<kind>`, as `templateKinds` makes them. */
 export type TemplateKinds = ReadonlyMap<string, TemplateKindInfo>;
 
@@ -351,7 +364,7 @@ export function templateKinds(
     };
     if (like.replicas !== undefined) info.replicas = like.replicas;
     if (like.runsToCompletion === true) info.runsToCompletion = true;
-    byKey.set(`${template.group}/${template.kind}`, info);
+    byKey.set(templateKey(template), info);
   }
   return byKey;
 }

@@ -1,5 +1,5 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
-import { groupOf, type KindInfo, kindInGroup } from "./kinds.js";
+import { groupOf, type KindInfo, kindInGroup, NO_TEMPLATE_KINDS, type TemplateKinds } from "./kinds.js";
 
 /** A Kubernetes object as it arrives: only apiVersion, kind and metadata are trusted to exist. */
 export type KubeObject = Record<string, unknown>;
@@ -96,9 +96,13 @@ function ownerGroupIs(apiVersion: string, group: string): boolean {
 /**
  * The kind of the workload that controls this object, when it is one whose template tollgate
  * checks (matched on API group and kind). Says nothing about whether that owner exists: the
- * ownerReferences are written by whoever writes the object.
+ * ownerReferences are written by whoever writes the object. `templates` (the config's pod
+ * templates, which audit judges) count as such workloads too: a Rollout's ReplicaSets.
  */
-export function controllerOf(object: KubeObject): string | undefined {
+export function controllerOf(
+  object: KubeObject,
+  templates: TemplateKinds = NO_TEMPLATE_KINDS,
+): string | undefined {
   const owners = metadataOf(object).ownerReferences;
   if (!Array.isArray(owners)) return undefined;
   for (const owner of owners) {
@@ -106,6 +110,8 @@ export function controllerOf(object: KubeObject): string | undefined {
     const apiVersion = text(owner.apiVersion);
     const info = kindInGroup(groupOf(apiVersion), text(owner.kind));
     if (info?.controlsPods === true && ownerGroupIs(apiVersion, info.group)) return info.kind;
+    const template = templates.get(`${groupOf(apiVersion)}/${text(owner.kind)}`);
+    if (template !== undefined && ownerGroupIs(apiVersion, template.group)) return template.kind;
   }
   return undefined;
 }

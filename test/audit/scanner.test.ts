@@ -159,3 +159,84 @@ describe("the background scanner", () => {
     await scanner.stop();
   });
 });
+
+describe("the background scanner with podTemplates", () => {
+  const rollout = (name: string, root: boolean): KubernetesObject => {
+    const template = pod(name, "shop", root) as unknown as { spec: unknown };
+    return {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { name, namespace: "shop" },
+      spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: template.spec } },
+    } as KubernetesObject;
+  };
+  const withRollouts = compilePolicy({
+    ...DEFAULT_CONFIG,
+    podTemplates: [
+      {
+        group: "argoproj.io",
+        kind: "Rollout",
+        path: "spec.template",
+        resource: "rollouts",
+        like: "Deployment",
+      },
+    ],
+  });
+  const without = compilePolicy(DEFAULT_CONFIG);
+
+  it("watches the configured kinds, judges them as the others, and follows a reload that drops or adds one", async () => {
+    let current = withRollouts;
+    const made: { info: string; informer: MemoryInformer; stopped: boolean }[] = [];
+    const scanner = new Scanner({
+      watch: (kind) =>
+        kind === "Namespace" ? new MemoryInformer([namespace("shop")]) : new MemoryInformer(),
+      watchTemplate: (info) => {
+        const informer = new MemoryInformer([rollout("canary", true), rollout("stable", false)]);
+        const entry = { info: `${info.group}/${info.kind} ${info.resource}`, informer, stopped: false };
+        informer.stop = async () => {
+          entry.stopped = true;
+        };
+        made.push(entry);
+        return informer;
+      },
+      policy: () => current,
+      settings: () => DEFAULT_CONFIG.audit,
+      metrics: createMetrics().audit,
+      log: { info: () => undefined, warn: () => undefined },
+      isLeader: () => false,
+      sink: { write: async () => true },
+      debounceMs: 20,
+      maxWaitMs: 100,
+    });
+    await scanner.start();
+    expect(made.map((m) => m.info)).toEqual(["argoproj.io/Rollout rollouts"]);
+    const shop = () => scanner.contents().find((c) => c.namespace === "shop");
+    expect(failsOf(shop())).toEqual(["run-as-root canary"]);
+    expect(shop()!.results.find((r) => r.policy === "run-as-root")!.resources[0]).toMatchObject({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      name: "canary",
+      namespace: "shop",
+    });
+    expect(scanner.wouldDeny("shop")?.map((o) => `${o.kind} ${o.name}`)).toEqual(["Rollout canary"]);
+
+    made[0]!.informer.put(rollout("second", true));
+    await sleep(150);
+    expect(failsOf(shop())).toEqual(["run-as-root canary", "run-as-root second"]);
+
+    // A reload without podTemplates: the watch stops and its objects leave the report.
+    current = without;
+    made[0]!.informer.put(rollout("third", true));
+    await sleep(150);
+    expect(made[0]!.stopped).toBe(true);
+    expect(failsOf(shop())).toEqual([]);
+
+    // And back: a new informer, judged at once.
+    current = withRollouts;
+    made[0]!.informer.put(rollout("fourth", true));
+    await sleep(150);
+    expect(made).toHaveLength(2);
+    expect(failsOf(shop())).toEqual(["run-as-root canary"]);
+    await scanner.stop();
+  });
+});

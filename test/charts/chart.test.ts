@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { configSchema } from "../../src/config/schema.js";
 import { buildWebhookConfiguration } from "../../src/k8s/webhookConfig.js";
-import { installManifests } from "../../src/k8s/manifests.js";
+import { installManifests, podTemplateReadRules } from "../../src/k8s/manifests.js";
 import { createMetrics } from "../../src/metrics.js";
 import { RULES } from "../../src/rules/index.js";
 import { CHART_DIR, type Helm, HELM_BUILD_TIMEOUT_MS, helmRunner, REPO_ROOT } from "./helm.js";
@@ -266,6 +266,29 @@ describe("charts/tollgate with values set", () => {
       ...built,
       metadata: { ...(built.metadata as Json), name: "platform-tollgate" },
     });
+    // The ClusterRole lists and watches them, for `tollgate audit` and the scanner: the builder's
+    // rules with one per API group before the policy reports'.
+    const rules = only(objects, "ClusterRole").rules as Json[];
+    const readRules = podTemplateReadRules(config.podTemplates);
+    expect(readRules).toEqual([
+      {
+        apiGroups: ["apps.kruise.io"],
+        resources: ["addresses", "clonesets", "policies"],
+        verbs: ["list", "watch"],
+      },
+      { apiGroups: ["argoproj.io"], resources: ["rollouts"], verbs: ["list", "watch"] },
+      { apiGroups: ["example.com"], resources: ["endpoints"], verbs: ["list", "watch"] },
+      { apiGroups: ["serving.knative.dev"], resources: ["ksvc"], verbs: ["list", "watch"] },
+    ]);
+    const builderRules = (
+      installManifests({ namespace: "policy" }).find((o) => o.kind === "ClusterRole") as unknown as {
+        rules: Json[];
+      }
+    ).rules.map((rule) =>
+      // The builder names its own webhook configuration; this release is platform-tollgate.
+      rule.resourceNames === undefined ? rule : { ...rule, resourceNames: ["platform-tollgate"] },
+    );
+    expect(rules).toEqual([...builderRules.slice(0, -1), ...readRules, builderRules.at(-1)]);
   });
 
   it("drops the owned-Pod condition with skipOwnedPods false, as the builder does", async () => {

@@ -76,6 +76,24 @@ const CRD_NOTES = [
   "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
 ];
 
+/** A minimal structural CRD for Argo Rollouts' Rollout (as test/e2e/admission.test.ts's): every field kept. */
+const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rollouts.argoproj.io
+spec:
+  group: argoproj.io
+  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;
+
 /** The kube-apiserver Pod with kubeadm's default flags: no encryption, no audit log, anonymous on. */
 const APISERVER_FINDINGS = Array<string>(3).fill(
   "warn apiserver-flags-insecure Pod kube-system/kube-apiserver-cp2",
@@ -729,5 +747,111 @@ describe("tollgate audit against a real kube-apiserver", () => {
     ]);
     expect(report!.notes).toEqual([]);
     expect(report!.errors).toEqual([]);
+  });
+  // After the last: it adds a CRD, a namespace and a Rollout.
+  test("with podTemplates: Argo Rollouts listed at the served version and judged as check judges them", async () => {
+    const config = join(cp.dir, "rollouts.yaml");
+    writeFileSync(config, "podTemplates:\n  - { group: argoproj.io, kind: Rollout, path: spec.template }\n");
+    const rollouts = (report: JsonReport | undefined) =>
+      (report?.findings ?? []).filter((f) => f.kind === "Rollout");
+
+    // No CRD yet: a note, as for Velero's, and no error.
+    const before = await audit(["--config", config]);
+    expect(before.report!.notes).toContain("argoproj.io Rollout is not served (its CRD is not installed)");
+    expect(before.report!.errors).toEqual([]);
+
+    await kubectl(["apply", "-f", "-"], ROLLOUT_CRD);
+    await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/rollouts.argoproj.io"]);
+    await cp.createNamespace("rollouts");
+    const manifest = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { name: "checkout", namespace: "rollouts" },
+      spec: {
+        replicas: 2,
+        strategy: { canary: { steps: [{ setWeight: 20 }] } },
+        selector: { matchLabels: { app: "checkout" } },
+        template: {
+          metadata: { labels: { app: "checkout" } },
+          spec: { containers: [{ name: "web", image: "registry.example/web:1.0" }] },
+        },
+      },
+    };
+    // Discovery of a new CRD can lag behind Established by a moment.
+    const create = async (): Promise<string> => {
+      for (let attempt = 1; ; attempt++) {
+        const r = await cp.kubectl(["create", "-o", "jsonpath={.metadata.uid}", "-f", "-"], {
+          input: JSON.stringify(manifest),
+        });
+        if (r.code === 0) return r.stdout;
+        if (attempt === 20) throw new Error(`creating the Rollout failed: ${r.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+    const uid = await create();
+    // The ReplicaSet Argo's controller would make: owned by the Rollout, not judged again.
+    await kubectl(
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: {
+          name: "checkout-6d4f",
+          namespace: "rollouts",
+          ownerReferences: [
+            { apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", name: "checkout", uid, controller: true },
+          ],
+        },
+        spec: { replicas: 0, selector: manifest.spec.selector, template: manifest.spec.template },
+      }),
+    );
+
+    const { code, report } = await audit(["--config", config]);
+    expect(code).toBe(1);
+    expect(report!.errors).toEqual([]);
+    expect(report!.notes.filter((n) => n.includes("argoproj.io"))).toEqual([]);
+    expect(rollouts(report).map((f) => `${line(f)} ${f.path}`)).toEqual([
+      "deny container-requests-missing Rollout rollouts/checkout spec.template.spec.containers[name=web].resources.requests",
+      "deny container-limits-missing Rollout rollouts/checkout spec.template.spec.containers[name=web].resources.limits",
+      "deny run-as-root Rollout rollouts/checkout spec.template.spec.containers[name=web].securityContext.runAsNonRoot",
+      "deny privilege-escalation-allowed Rollout rollouts/checkout spec.template.spec.containers[name=web].securityContext.allowPrivilegeEscalation",
+      "warn capabilities-not-dropped Rollout rollouts/checkout spec.template.spec.containers[name=web].securityContext.capabilities.drop",
+      "warn seccomp-profile-missing Rollout rollouts/checkout spec.template.spec.containers[name=web].securityContext.seccompProfile.type",
+      "warn writable-root-filesystem Rollout rollouts/checkout spec.template.spec.containers[name=web].securityContext.readOnlyRootFilesystem",
+      "warn default-service-account Rollout rollouts/checkout spec.template.spec.serviceAccountName",
+      "warn service-account-token-automounted Rollout rollouts/checkout spec.template.spec.automountServiceAccountToken",
+      "warn liveness-probe-missing Rollout rollouts/checkout spec.template.spec.containers[name=web].livenessProbe",
+      "warn readiness-probe-missing Rollout rollouts/checkout spec.template.spec.containers[name=web].readinessProbe",
+      "warn workload-pdb-missing Rollout rollouts/checkout spec.replicas",
+    ]);
+    expect(report!.findings.filter((f) => f.name === "checkout-6d4f")).toEqual([]);
+
+    // The same object as `tollgate check` reads it from the cluster's own YAML.
+    const yaml = (await kubectl(["get", "rollout.argoproj.io", "checkout", "-n", "rollouts", "-o", "yaml"]))
+      .stdout;
+    const file = join(cp.dir, "rollout-checkout.yaml");
+    writeFileSync(file, yaml);
+    const checked = captureIO();
+    await runCheck(["--config", config, "--output", "json", file], checked.io);
+    const fromCheck = (JSON.parse(checked.stdout()) as JsonReport).findings.map(
+      (f) => `${line(f)} ${f.path} ${f.message}`,
+    );
+    expect(
+      rollouts(report)
+        .filter((f) => f.rule !== "workload-pdb-missing")
+        .map((f) => `${line(f)} ${f.path} ${f.message}`),
+    ).toEqual(fromCheck);
+
+    // One namespace: listed there.
+    const one = await audit(["--config", config, "--namespace", "rollouts"]);
+    expect(rollouts(one.report).map((f) => f.rule)).toEqual(rollouts(report).map((f) => f.rule));
+
+    // `edit` does not grant Rollouts (the CRD aggregates nothing): the missing-permission error.
+    const user = await audit(["--config", config], cp.userKubeconfig);
+    expect(user.code).toBe(2);
+    expect(user.report!.errors.map((e) => e.message)).toContain(
+      "missing permission: list rollouts (argoproj.io) — grant it or run with --namespace",
+    );
+    expect(rollouts(user.report)).toEqual([]);
   });
 });

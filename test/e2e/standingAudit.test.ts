@@ -5,7 +5,8 @@
  * test reads back with the real kubectl; two processes elect one writer on a Lease.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { dump } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAudit } from "../../src/cli/audit.js";
@@ -47,6 +48,60 @@ const ROOT_POD_DENIES = [
   "run-as-root",
 ];
 
+/** tollgate's config here: a 10-minute resync, and Argo Rollouts' pod templates judged as Deployments'. */
+const CONFIG =
+  "audit:\n  resync: 10m\npodTemplates:\n  - { group: argoproj.io, kind: Rollout, path: spec.template }\n";
+
+/** A minimal structural CRD for Argo Rollouts' Rollout (as test/e2e/admission.test.ts's). */
+const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rollouts.argoproj.io
+spec:
+  group: argoproj.io
+  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;
+
+/** A Rollout of 2 replicas whose one container sets nothing. */
+const badRollout = (name: string) => `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: ${name}
+spec:
+  replicas: 2
+  strategy: { canary: { steps: [{ setWeight: 20 }] } }
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers:
+        - { name: web, image: registry.example/web:1.0 }
+`;
+
+/** What the report says of a bad Rollout: its deny findings fail, its warnings warn. */
+const rolloutResults = (name: string) =>
+  [
+    ...ROOT_POD_DENIES.map((rule) => `fail ${rule} Rollout/${name}`),
+    ...[
+      "capabilities-not-dropped",
+      "default-service-account",
+      "liveness-probe-missing",
+      "readiness-probe-missing",
+      "seccomp-profile-missing",
+      "service-account-token-automounted",
+      "workload-pdb-missing",
+      "writable-root-filesystem",
+    ].map((rule) => `warn ${rule} Rollout/${name}`),
+  ].sort();
+
 const day = (offset: number) => new Date(Date.now() + offset * DAY_MS).toISOString().slice(0, 10);
 
 function exemptPod(name: string, until: string): string {
@@ -63,6 +118,7 @@ describe("the continuous audit against a real kube-apiserver", () => {
   const shop = ns("shop");
   const pay = ns("pay");
   const clean = ns("clean");
+  const roll = ns("roll");
 
   async function kubectl(args: string[], input?: string) {
     const r = await cp.kubectl(args, input === undefined ? {} : { input });
@@ -115,7 +171,9 @@ describe("the continuous audit against a real kube-apiserver", () => {
       "crd/policyreports.wgpolicyk8s.io",
       "--timeout=30s",
     ]);
-    for (const name of ["tollgate", shop, pay, clean]) await cp.createNamespace(name);
+    await kubectl(["apply", "-f", "-"], ROLLOUT_CRD);
+    await kubectl(["wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "--timeout=30s"]);
+    for (const name of ["tollgate", shop, pay, clean, roll]) await cp.createNamespace(name);
     // Seeded before tollgate starts, as what already runs on the day it is installed.
     await kubectl(
       ["apply", "-n", shop, "-f", "-"],
@@ -126,8 +184,15 @@ describe("the continuous audit against a real kube-apiserver", () => {
       `${rootPod("vendor")}---\n${exemptPod("exempt-soon", day(7))}---\n${exemptPod("exempt-gone", day(-3))}`,
     );
     await kubectl(["apply", "-n", clean, "-f", "-"], compliantPod("good"));
-    await kubectl(["label", "namespace", shop, pay, clean, "tollgate.dev/mode=warn"]);
-    first = await startTollgate(cp, { config: "audit:\n  resync: 10m\n" });
+    // Discovery of the new CRD can lag behind Established by a moment.
+    for (let attempt = 1; ; attempt++) {
+      const r = await cp.kubectl(["apply", "-n", roll, "-f", "-"], { input: badRollout("checkout") });
+      if (r.code === 0) break;
+      if (attempt === 20) throw new Error(`creating the Rollout failed: ${r.stderr}`);
+      await sleep(500);
+    }
+    await kubectl(["label", "namespace", shop, pay, clean, roll, "tollgate.dev/mode=warn"]);
+    first = await startTollgate(cp, { config: CONFIG });
   }, BUILD_AND_START_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -226,6 +291,64 @@ describe("the continuous audit against a real kube-apiserver", () => {
     );
   });
 
+  it("watches the configured Rollouts: judged as audit judges them, in the namespace's report, followed within 5 s", async () => {
+    const rolloutLines = (r: PolicyReport) =>
+      (r.results ?? [])
+        .filter((x) => x.resources[0]?.kind === "Rollout")
+        .map((x) => `${x.result} ${x.policy} Rollout/${x.resources[0]!.name}`)
+        .sort();
+    const initial = await until(
+      "the Rollout in its report",
+      async () => {
+        const r = await report(roll);
+        return r && rolloutLines(r).length > 0 ? r : undefined;
+      },
+      30_000,
+    );
+    expect(rolloutLines(initial)).toEqual(rolloutResults("checkout"));
+    expect(initial.results!.find((x) => x.resources[0]?.kind === "Rollout")!.resources[0]).toMatchObject({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      name: "checkout",
+      namespace: roll,
+    });
+    // The same counts as `tollgate audit --namespace` with the same config.
+    const captured = captureIO();
+    const config = join(cp.dir, "rollouts-audit.yaml");
+    writeFileSync(config, CONFIG);
+    await runAudit(
+      ["--kubeconfig", cp.adminKubeconfig, "--namespace", roll, "--config", config, "--output", "json"],
+      captured.io,
+    );
+    const offline = JSON.parse(captured.stdout()) as { findings: { severity: string; kind: string }[] };
+    expect(offline.findings.filter((f) => f.kind === "Rollout")).toHaveLength(
+      rolloutResults("checkout").length,
+    );
+    expect(initial.summary.fail).toBe(offline.findings.filter((f) => f.severity === "deny").length);
+    expect(initial.summary.warn).toBe(offline.findings.filter((f) => f.severity === "warn").length);
+
+    // A new Rollout (warn mode admits it) arrives through the watch; a deleted one leaves.
+    await kubectl(["apply", "-n", roll, "-f", "-"], badRollout("canary"));
+    await until(
+      "the new Rollout reported",
+      async () => {
+        const r = await report(roll);
+        return r && rolloutLines(r).includes("fail run-as-root Rollout/canary") ? true : undefined;
+      },
+      5_000,
+    );
+    await kubectl(["delete", "rollout.argoproj.io", "checkout", "-n", roll]);
+    const after = await until(
+      "the deleted Rollout gone",
+      async () => {
+        const r = await report(roll);
+        return r && !rolloutLines(r).some((line) => line.endsWith("Rollout/checkout")) ? r : undefined;
+      },
+      5_000,
+    );
+    expect(rolloutLines(after)).toEqual(rolloutResults("canary"));
+  });
+
   it("follows changes: a fixed workload's results go within 5 s, a deleted one's too", async () => {
     // legacy-a is replaced by a compliant Pod of the same name (Pods cannot be changed in place).
     await kubectl(["delete", "pod", "legacy-a", "-n", shop, "--wait=false"]);
@@ -294,7 +417,7 @@ describe("the continuous audit against a real kube-apiserver", () => {
 
   // clean is in enforce mode by now: the second wave goes to pay, in warn mode.
   it("two replicas: one writes; when it dies, the other takes over within the lease duration", async () => {
-    second = await startTollgate(cp, { config: "audit:\n  resync: 10m\n" });
+    second = await startTollgate(cp, { config: CONFIG });
     await sleep(3_000);
     const [a, b] = [await first!.metrics(), await second.metrics()];
     expect(sumOfMetric(a, "tollgate_audit_leader")).toBe(1);

@@ -50,11 +50,11 @@ that `tollgate manifests` prints for the entries here.
 {{- end -}}
 
 {{/*
-The custom resources of config.podTemplates (podTemplateWebhookRules in src/k8s/webhookConfig.ts):
-one rule per API group, every version, the resource as given or the kind's plural as the apiserver
-guesses it (guessResource in src/objects/kinds.ts).
+The resources of config.podTemplates by API group, as JSON ({"argoproj.io": ["rollouts"]}): the
+resource as given or the kind's plural as the apiserver guesses it (guessResource in
+src/objects/kinds.ts). The webhook's rules and the ClusterRole's list/watch rules read it.
 */}}
-{{- define "tollgate.podTemplateRules" -}}
+{{- define "tollgate.podTemplateResources" -}}
 {{- $byGroup := dict }}
 {{- range .Values.config.podTemplates }}
 {{- $resource := .resource }}
@@ -72,6 +72,15 @@ guesses it (guessResource in src/objects/kinds.ts).
 {{- end }}
 {{- $_ := set $byGroup .group (append (get $byGroup .group | default list) $resource) }}
 {{- end }}
+{{- toJson $byGroup }}
+{{- end -}}
+
+{{/*
+The custom resources of config.podTemplates (podTemplateWebhookRules in src/k8s/webhookConfig.ts):
+one rule per API group, every version.
+*/}}
+{{- define "tollgate.podTemplateRules" -}}
+{{- $byGroup := include "tollgate.podTemplateResources" . | fromJson }}
 {{- range $group := keys $byGroup | sortAlpha }}
 - apiGroups: [{{ $group | quote }}]
   apiVersions: ["*"]

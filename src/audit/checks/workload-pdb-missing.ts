@@ -1,7 +1,7 @@
 import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { selectorMatches } from "../../objects/selectors.js";
-import { REPLICATED_KINDS } from "../../objects/kinds.js";
-import { isRecord, metadataOf, refOf, replicasOf } from "../../objects/object.js";
+import { type KindInfo, type KindName, KINDS, REPLICATED_KINDS, templateKey } from "../../objects/kinds.js";
+import { isRecord, type KubeObject, metadataOf, refOf, replicasOf } from "../../objects/object.js";
 import type { ReportFinding } from "../../report/model.js";
 import { finding, labelsOf, list } from "./shared.js";
 import type { Check } from "./types.js";
@@ -22,17 +22,40 @@ export const workloadPdbMissing: Check = {
   run(snapshot, { config }) {
     const budgets = list(snapshot, "PodDisruptionBudget") as unknown as V1PodDisruptionBudget[];
     const findings: ReportFinding[] = [];
-    for (const kind of REPLICATED_KINDS) {
-      for (const workload of list(snapshot, kind)) {
+    // The built-in workloads (template at spec.template), then the config's pod templates that are
+    // like one of them (a Rollout), their template at the configured path.
+    const workloads: {
+      kind: string;
+      objects: readonly KubeObject[];
+      path: readonly string[];
+      like?: KindInfo;
+    }[] = REPLICATED_KINDS.map((kind) => ({
+      kind,
+      objects: list(snapshot, kind),
+      path: ["spec", "template"],
+    }));
+    for (const template of config.podTemplates) {
+      if (!(REPLICATED_KINDS as readonly KindName[]).includes(template.like)) continue;
+      const objects = snapshot.templates?.get(templateKey(template)) ?? [];
+      workloads.push({
+        kind: template.kind,
+        objects,
+        path: template.path.split("."),
+        like: KINDS[template.like],
+      });
+    }
+    for (const { kind, objects, path, like } of workloads) {
+      for (const workload of objects) {
         const ref = refOf(workload);
         if (config.excludedNamespaces.includes(ref.namespace)) continue;
         if (kind === "ReplicaSet" && metadataOf(workload).ownerReferences?.some((o) => o.controller))
           continue;
-        const replicas = replicasOf(workload) ?? 1;
+        const replicas = (like === undefined ? replicasOf(workload) : replicasOf(workload, like)) ?? 1;
         if (replicas < 2) continue;
-        const spec = isRecord(workload.spec) ? workload.spec : {};
-        const template = isRecord(spec.template) ? spec.template : {};
-        const podLabels = labelsOf(template);
+        let template: unknown = workload;
+        for (const field of path)
+          template = isRecord(template) && Object.hasOwn(template, field) ? template[field] : undefined;
+        const podLabels = labelsOf(isRecord(template) ? template : {});
         const covered = budgets.some(
           (pdb) =>
             (pdb.metadata?.namespace ?? "") === ref.namespace &&
