@@ -49,4 +49,7 @@ COPY --from=build /src/dist/src ./dist/src
 COPY package.json ./
 USER 65532:65532
 EXPOSE 8443 9090
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/main.js", "serve"]
+# --max-semi-space-size=16: V8's young generation as Node 20 sized it. Node 24 grows it with the
+# heap, which raised the peak RSS under load by 30-35 MB for no CPU per request (BENCHMARKS.md,
+# "Peak RSS on Node 24"). scripts/bench/run.mjs starts tollgate with the flags written here.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "/app/dist/src/main.js", "serve"]

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
@@ -141,7 +142,14 @@ describe("Dockerfile", () => {
 
   it("starts `tollgate serve` in exec form", () => {
     const entrypoint = final.instructions.filter((i) => i.keyword === "ENTRYPOINT").at(-1)!;
-    expect(JSON.parse(entrypoint.args)).toEqual(["/nodejs/bin/node", "/app/dist/src/main.js", "serve"]);
+    const argv = JSON.parse(entrypoint.args) as string[];
+    expect(argv).toEqual(["/nodejs/bin/node", "--max-semi-space-size=16", "/app/dist/src/main.js", "serve"]);
     expect(final.instructions.some((i) => i.keyword === "CMD")).toBe(false);
+    // The flags are ones this Node takes (the suite runs again on the image's major, test:image-node).
+    const flags = argv.slice(1, argv.indexOf("/app/dist/src/main.js"));
+    expect(spawnSync(process.execPath, [...flags, "-e", "0"], { encoding: "utf8" })).toMatchObject({
+      status: 0,
+      stderr: "",
+    });
   });
 });

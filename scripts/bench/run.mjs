@@ -275,6 +275,22 @@ function freePort() {
  * @param {string} logFile
  * @returns {Started}
  */
+/**
+ * The Node flags the image starts tollgate with: what stands between the node binary and main.js in
+ * the Dockerfile's ENTRYPOINT, so that the bench measures the server as it ships.
+ * @returns {string[]}
+ */
+function imageNodeFlags() {
+  const line = readFileSync(join(ROOT, "Dockerfile"), "utf8")
+    .split("\n")
+    .find((text) => text.startsWith("ENTRYPOINT "));
+  if (line === undefined) throw new Error("Dockerfile: no ENTRYPOINT line");
+  const entrypoint = /** @type {string[]} */ (JSON.parse(line.slice("ENTRYPOINT ".length)));
+  const main = entrypoint.indexOf("/app/dist/src/main.js");
+  if (main < 1) throw new Error(`Dockerfile: ENTRYPOINT does not run /app/dist/src/main.js: ${line}`);
+  return entrypoint.slice(1, main);
+}
+
 function start(name, command, args, logFile) {
   const err = openSync(logFile, "a");
   const [cmd, argv] = onCore(0, command, args);
@@ -786,6 +802,7 @@ async function main() {
     "tollgate",
     process.execPath,
     [
+      ...imageNodeFlags(),
       "dist/src/main.js",
       "serve",
       "--port",
