@@ -1,4 +1,5 @@
 import type { V1NamedRuleWithOperations } from "@kubernetes/client-node";
+import { unionOf } from "../cel/reads.js";
 import { KINDS } from "../objects/kinds.js";
 import type { RawFinding, RequestTarget, Rule } from "../rules/types.js";
 import type { CompiledVap } from "../vap/compile.js";
@@ -70,6 +71,8 @@ function annotation(policy: CompiledVap, key: string): string | undefined {
  * ratchet and warn mode then apply to it as to a built-in rule.
  */
 export function vapRules(set: PolicySet): Rule<RequestTarget>[] {
+  // One conversion of the request serves every policy of the set (see cel/reads.ts).
+  const reads = unionOf(set.policies.map((policy) => policy.reads));
   return set.policies.map((policy): Rule<RequestTarget> => {
     const bindings = set.bindings.filter((binding) => binding.policyName === policy.name);
     const messages = policy.validations
@@ -89,7 +92,7 @@ export function vapRules(set: PolicySet): Rule<RequestTarget>[] {
       check(target) {
         const findings: RawFinding[] = [];
         for (const binding of bindings) {
-          const verdict = evaluateVap(policy, binding, target.request, set.params);
+          const verdict = evaluateVap(policy, binding, target.request, set.params, reads);
           for (const outcome of verdict?.outcomes ?? []) findings.push(findingOf(policy, binding, outcome));
         }
         return findings;

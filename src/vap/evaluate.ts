@@ -1,5 +1,6 @@
 import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from "@kubernetes/client-node";
-import { type CelValue, toCel } from "../cel/values.js";
+import { type CelValue } from "../cel/values.js";
+import { celViewOf, type Reads, type ReadTree } from "../cel/reads.js";
 import { type CompiledExpression } from "../cel/compile.js";
 import { metered, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
 import { isRecord, metadataMap } from "../objects/object.js";
@@ -281,32 +282,41 @@ interface CelView {
   namespaceObject: CelValue;
 }
 
-/** The request's values as CEL sees them, converted once per request however many policies run. */
-const celViews = new WeakMap<VapRequest, CelView>();
+/**
+ * The request's values as CEL sees them, converted once per request however many policies run, and
+ * only as far as the expressions of those policies read them (`reads`): a variable no expression
+ * reads is null.
+ */
+const celViews = new WeakMap<VapRequest, { reads: Reads; view: CelView }>();
 
-function celViewOf(input: VapRequest): CelView {
-  let view = celViews.get(input);
-  if (view === undefined) {
-    view = {
-      object: toCel(input.object),
-      oldObject: toCel(input.oldObject),
-      request: toCel(input.request),
-      namespaceObject: toCel(input.namespaceObject),
-    };
-    celViews.set(input, view);
-  }
+const viewOf = (value: unknown, tree: ReadTree | undefined): CelValue =>
+  tree === undefined ? null : celViewOf(value, tree);
+
+function requestViewOf(input: VapRequest, reads: Reads): CelView {
+  const known = celViews.get(input);
+  if (known !== undefined && known.reads === reads) return known.view;
+  const view: CelView = {
+    object: viewOf(input.object, reads.object),
+    oldObject: viewOf(input.oldObject, reads.oldObject),
+    request: viewOf(input.request, reads.request),
+    namespaceObject: viewOf(input.namespaceObject, reads.namespaceObject),
+  };
+  celViews.set(input, { reads, view });
   return view;
 }
 
 /**
  * What a policy, through a binding, says of a request; undefined when it does not apply (its match
- * constraints or the binding's match resources do not select the request).
+ * constraints or the binding's match resources do not select the request). `reads` says what to
+ * convert of the request: the policy's own reads, or what every policy of its set reads together,
+ * so that the policies of one request share one conversion; it must hold the policy's reads.
  */
 export function evaluateVap(
   policy: CompiledVap,
   binding: VapBinding,
   input: VapRequest,
   params: ParamSource,
+  reads: Reads = policy.reads,
 ): VapVerdict | undefined {
   const verdict: VapVerdict = { policy, binding, outcomes: [], auditAnnotations: {} };
   try {
@@ -323,13 +333,13 @@ export function evaluateVap(
     verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
     return verdict;
   }
-  const { object, oldObject, request, namespaceObject } = celViewOf(input);
+  const { object, oldObject, request, namespaceObject } = requestViewOf(input, reads);
   for (const param of collected.params) {
     const activation: Activation = {
       object,
       oldObject,
       request,
-      params: toCel(param),
+      params: viewOf(param, reads.params),
       namespaceObject,
       variables: {},
     };
