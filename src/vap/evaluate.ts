@@ -1,13 +1,21 @@
 import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from "@kubernetes/client-node";
 import { type CelValue } from "../cel/values.js";
-import { celViewOf, type Reads, type ReadTree } from "../cel/reads.js";
+import { celViewOf, type Reads, type ReadTree, unionOf } from "../cel/reads.js";
 import { type CompiledExpression } from "../cel/compile.js";
 import { metered, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
 import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
 import type { VapRequest } from "../objects/request.js";
-import { MatchError, matchesResources } from "./match.js";
+import type { PolicySet } from "./load.js";
+import {
+  MatchError,
+  matchesResources,
+  namesResources,
+  resourceKeyOf,
+  resourceRulesMatch,
+  selectorsMatch,
+} from "./match.js";
 
 export type { VapRequest } from "../objects/request.js";
 
@@ -91,7 +99,7 @@ class BudgetSpent extends Error {
 }
 
 function run(expression: CompiledExpression, activation: Activation, budget: Budget): unknown {
-  const result = metered(PER_CALL_LIMIT, () => expression.evaluate(activation));
+  const result = metered(PER_CALL_LIMIT, expression.evaluate, activation);
   budget.remaining -= result.cost;
   if (budget.remaining < 0) throw new BudgetSpent();
   if (!result.ok) {
@@ -212,8 +220,10 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
   }
   const budget: Budget = { remaining: RUNTIME_BUDGET };
   const outcomes: VapOutcome[] = [];
-  const failed: number[] = [];
-  for (const [index, validation] of policy.validations.entries()) {
+  let failed: number[] | undefined;
+  const validations = policy.validations;
+  for (let index = 0; index < validations.length; index++) {
+    const validation = validations[index]!;
     let passed: unknown;
     try {
       passed = run(validation.expression, activation, budget);
@@ -225,9 +235,9 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
       outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
       continue;
     }
-    if (passed !== true) failed.push(index);
+    if (passed !== true) (failed ??= []).push(index);
   }
-  for (const index of failed) {
+  for (const index of failed ?? []) {
     const validation = policy.validations[index]!;
     outcomes.push({
       kind: "violation",
@@ -275,41 +285,88 @@ function failureMessage(
   return message !== "" ? message : `failed expression: ${validation.expression.source.trim()}`;
 }
 
-interface CelView {
-  object: CelValue;
-  oldObject: CelValue;
-  request: CelValue;
-  namespaceObject: CelValue;
-}
-
-/**
- * The request's values as CEL sees them, converted once per request however many policies run, and
- * only as far as the expressions of those policies read them (`reads`): a variable no expression
- * reads is null.
- */
-const celViews = new WeakMap<VapRequest, { reads: Reads; view: CelView }>();
-
 const viewOf = (value: unknown, tree: ReadTree | undefined): CelValue =>
   tree === undefined ? null : celViewOf(value, tree);
 
-function requestViewOf(input: VapRequest, reads: Reads): CelView {
-  const known = celViews.get(input);
-  if (known !== undefined && known.reads === reads) return known.view;
-  const view: CelView = {
+/** The variables of a policy that declares none. */
+const NO_VARIABLES: Record<string, CelValue> = Object.freeze({});
+
+/**
+ * The activation the policies of one request share: the request's values as CEL sees them,
+ * converted once however many policies run, and only as far as `reads` says their expressions
+ * read them (a variable no expression reads is null); each evaluation sets `params` and `variables`.
+ */
+function activationOf(input: VapRequest, reads: Reads): Activation {
+  return {
     object: viewOf(input.object, reads.object),
     oldObject: viewOf(input.oldObject, reads.oldObject),
     request: viewOf(input.request, reads.request),
+    params: null,
     namespaceObject: viewOf(input.namespaceObject, reads.namespaceObject),
+    variables: NO_VARIABLES,
   };
-  celViews.set(input, { reads, view });
-  return view;
 }
+
+/** The params a binding is run with when its policy has no paramKind or it has no paramRef. */
+const NO_PARAMS: { params: unknown[] } = { params: [null] };
+
+/**
+ * What a policy whose match constraints select the request (or failed to: `matched` is then the
+ * error) says through one binding; undefined when the binding's match resources do not select it.
+ */
+function judgeBinding(
+  policy: CompiledVap,
+  binding: VapBinding,
+  input: VapRequest,
+  params: ParamSource,
+  reads: Reads,
+  activation: Activation,
+  matched: true | MatchError,
+): VapVerdict | undefined {
+  const verdict: VapVerdict = { policy, binding, outcomes: [], auditAnnotations: {} };
+  try {
+    if (matched !== true) throw matched;
+    if (binding.matchResources && !matchesResources(binding.matchResources, input.attributes))
+      return undefined;
+  } catch (error) {
+    if (!(error instanceof MatchError)) throw error;
+    verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
+    return verdict;
+  }
+  const collected =
+    policy.paramKind === undefined || binding.paramRef === undefined
+      ? NO_PARAMS
+      : collectParams(policy.paramKind, binding.paramRef, input.attributes.namespace, params);
+  if ("error" in collected) {
+    verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
+    return verdict;
+  }
+  for (const param of collected.params) {
+    activation.params = param === null ? null : viewOf(param, reads.params);
+    activation.variables = policy.variables.length === 0 ? NO_VARIABLES : lazyVariables(policy, activation);
+    validate(policy, activation, verdict);
+  }
+  return verdict;
+}
+
+/** Does the policy's match select the request: true, false, or the error the apiserver answers. */
+function policyMatches(policy: CompiledVap, attributes: VapRequest["attributes"]): boolean | MatchError {
+  try {
+    return matchesResources(policy.matchConstraints, attributes);
+  } catch (error) {
+    if (!(error instanceof MatchError)) throw error;
+    return error;
+  }
+}
+
+/** One request's activation, for evaluateVap's callers that judge it policy by policy. */
+const activations = new WeakMap<VapRequest, { reads: Reads; activation: Activation }>();
 
 /**
  * What a policy, through a binding, says of a request; undefined when it does not apply (its match
  * constraints or the binding's match resources do not select the request). `reads` says what to
- * convert of the request: the policy's own reads, or what every policy of its set reads together,
- * so that the policies of one request share one conversion; it must hold the policy's reads.
+ * convert of the request: the policy's own reads, or more (WHOLE_READS converts everything); it
+ * must hold the policy's reads. The webhook and the CLI judge through a PolicySetJudge instead.
  */
 export function evaluateVap(
   policy: CompiledVap,
@@ -318,33 +375,99 @@ export function evaluateVap(
   params: ParamSource,
   reads: Reads = policy.reads,
 ): VapVerdict | undefined {
-  const verdict: VapVerdict = { policy, binding, outcomes: [], auditAnnotations: {} };
-  try {
-    if (!matchesResources(policy.matchConstraints, input.attributes)) return undefined;
-    if (binding.matchResources && !matchesResources(binding.matchResources, input.attributes))
-      return undefined;
-  } catch (error) {
-    if (!(error instanceof MatchError)) throw error;
-    verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
-    return verdict;
+  const matched = policyMatches(policy, input.attributes);
+  if (matched === false) return undefined;
+  let known = activations.get(input);
+  if (known === undefined || known.reads !== reads) {
+    known = { reads, activation: activationOf(input, reads) };
+    activations.set(input, known);
   }
-  const collected = collectParams(policy.paramKind, binding.paramRef, input.attributes.namespace, params);
-  if ("error" in collected) {
-    verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
-    return verdict;
+  return judgeBinding(policy, binding, input, params, reads, known.activation, matched);
+}
+
+/** What a PolicySetJudge keeps of one request while its policies judge it. */
+interface RequestState {
+  activation: Activation;
+  /** For each policy, whether its resource rules select the request (1) or not (0). */
+  selected: Uint8Array;
+}
+
+/** The most request shapes (operation, resource, scope) a judge remembers the resource rules' answer for. */
+const MAX_RESOURCE_KEYS = 256;
+
+/**
+ * The policies of a set, ready to judge requests together: what every policy reads is converted
+ * once per request (see cel/reads.ts) into one activation they share, and which policies' resource
+ * rules select a request is worked out once per request shape, not once per policy and request.
+ */
+export class PolicySetJudge {
+  readonly #policies: readonly CompiledVap[];
+  readonly #bindings: readonly (readonly VapBinding[])[];
+  readonly #params: ParamSource;
+  readonly #reads: Reads;
+  /** Policies whose resource rules name resources: they read the request's name, and are matched per request. */
+  readonly #named: readonly boolean[];
+  readonly #byResource = new Map<string, Uint8Array>();
+  readonly #requests = new WeakMap<VapRequest, RequestState>();
+
+  constructor(set: PolicySet) {
+    this.#policies = set.policies;
+    this.#bindings = set.policies.map((policy) =>
+      set.bindings.filter((binding) => binding.policyName === policy.name),
+    );
+    this.#params = set.params;
+    this.#reads = unionOf(set.policies.map((policy) => policy.reads));
+    this.#named = set.policies.map((policy) => namesResources(policy.matchConstraints));
   }
-  const { object, oldObject, request, namespaceObject } = requestViewOf(input, reads);
-  for (const param of collected.params) {
-    const activation: Activation = {
-      object,
-      oldObject,
-      request,
-      params: viewOf(param, reads.params),
-      namespaceObject,
-      variables: {},
-    };
-    activation.variables = lazyVariables(policy, activation);
-    validate(policy, activation, verdict);
+
+  #stateOf(input: VapRequest): RequestState {
+    let state = this.#requests.get(input);
+    if (state === undefined) {
+      state = { activation: activationOf(input, this.#reads), selected: this.#selected(input.attributes) };
+      this.#requests.set(input, state);
+    }
+    return state;
   }
-  return verdict;
+
+  #selected(attributes: VapRequest["attributes"]): Uint8Array {
+    const key = resourceKeyOf(attributes);
+    let selected = this.#byResource.get(key);
+    if (selected === undefined) {
+      selected = new Uint8Array(this.#policies.length);
+      for (const [index, policy] of this.#policies.entries()) {
+        if (!this.#named[index] && resourceRulesMatch(policy.matchConstraints, attributes))
+          selected[index] = 1;
+      }
+      if (this.#byResource.size >= MAX_RESOURCE_KEYS) this.#byResource.clear();
+      this.#byResource.set(key, selected);
+    }
+    return selected;
+  }
+
+  /** What the policy at `index` of the set says of a request through each of its bindings that applies. */
+  verdicts(index: number, input: VapRequest): VapVerdict[] {
+    const policy = this.#policies[index]!;
+    const state = this.#stateOf(input);
+    const attributes = input.attributes;
+    const rules = this.#named[index]
+      ? resourceRulesMatch(policy.matchConstraints, attributes)
+      : state.selected[index] === 1;
+    if (!rules) return [];
+    const matched = selectorsMatch(policy.matchConstraints, attributes);
+    if (matched === false) return [];
+    const verdicts: VapVerdict[] = [];
+    for (const binding of this.#bindings[index]!) {
+      const verdict = judgeBinding(
+        policy,
+        binding,
+        input,
+        this.#params,
+        this.#reads,
+        state.activation,
+        matched,
+      );
+      if (verdict !== undefined) verdicts.push(verdict);
+    }
+    return verdicts;
+  }
 }

@@ -2,8 +2,9 @@
  * The partial CEL view (src/cel/reads.ts) against converting everything: every policy of the
  * repository (test fixtures, docs, the benchmark's, the policies written inline in tests) judges
  * every object of the fixtures, and mutated copies of them, with the request converted whole, with
- * only the policy's own reads, and with the reads of its whole set; the three verdicts must be the
- * same, message for message. The CEL corpus's expressions are held to the same on their objects.
+ * only the policy's own reads, with the reads of its whole set, and through the PolicySetJudge the
+ * webhook uses (one activation and one resource match per request for the set); the verdicts must
+ * be the same, message for message. The CEL corpus's expressions are held to the same on their objects.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { extname, join, relative } from "node:path";
@@ -15,7 +16,13 @@ import { toCel } from "../../src/cel/values.js";
 import { vapRequestOf } from "../../src/engine/prepare.js";
 import { parseManifests, type LoadedInput, type SourceObject } from "../../src/input/documents.js";
 import { type KubeObject, refOf } from "../../src/objects/object.js";
-import { evaluateVap, type VapRequest } from "../../src/vap/evaluate.js";
+import {
+  evaluateVap,
+  PolicySetJudge,
+  type VapBinding,
+  type VapRequest,
+  type VapVerdict,
+} from "../../src/vap/evaluate.js";
 import type { PolicySet } from "../../src/vap/load.js";
 import { policySetOf } from "./support.js";
 
@@ -180,16 +187,32 @@ function mutated(object: KubeObject, random: () => number): KubeObject {
   return copy as KubeObject;
 }
 
-const NAMESPACES: KubeObject[] = [
+/** The request's Namespace: two known ones, and one whose labels are not known. */
+const NAMESPACES: (KubeObject | null)[] = [
   {
     apiVersion: "v1",
     kind: "Namespace",
     metadata: { name: "vap-prod", labels: { "kubernetes.io/metadata.name": "vap-prod", env: "prod" } },
   },
   { apiVersion: "v1", kind: "Namespace", metadata: { name: "vap-dev", labels: { env: "dev" } } },
+  null,
 ];
 
 const bigints = (_key: string, value: unknown) => (typeof value === "bigint" ? `${value}n` : value);
+
+const textOf = (policy: string, verdict: VapVerdict | undefined): string =>
+  verdict === undefined
+    ? `${policy}: -`
+    : `${policy}: ${JSON.stringify([verdict.outcomes, verdict.auditAnnotations], bigints)}`;
+
+/** verdictsOf, through the judge the webhook uses: one conversion and one activation for the set. */
+function judgedBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest): string {
+  const verdicts = new Map<VapBinding, VapVerdict>();
+  for (const index of set.policies.keys()) {
+    for (const verdict of judge.verdicts(index, request)) verdicts.set(verdict.binding, verdict);
+  }
+  return set.bindings.map((binding) => textOf(binding.policyName, verdicts.get(binding))).join("\n");
+}
 
 /** Every outcome and audit annotation of every binding of the set, as text. */
 function verdictsOf(
@@ -201,10 +224,7 @@ function verdictsOf(
     .map((binding) => {
       const policy = set.policies.find((candidate) => candidate.name === binding.policyName)!;
       try {
-        const verdict = evaluateVap(policy, binding, request, set.params, reads(policy));
-        return verdict === undefined
-          ? `${policy.name}: -`
-          : `${policy.name}: ${JSON.stringify([verdict.outcomes, verdict.auditAnnotations], bigints)}`;
+        return textOf(policy.name, evaluateVap(policy, binding, request, set.params, reads(policy)));
       } catch (error) {
         return `${policy.name}: threw ${String(error)}`;
       }
@@ -226,13 +246,14 @@ describe("the partial view against converting everything", () => {
   });
 
   it("gives every policy the same verdicts on every object, CREATE and UPDATE", () => {
+    const judges = new Map(sets.map(({ set }) => [set, new PolicySetJudge(set)]));
     const together = new Map(
       sets.map(({ set }) => [set, unionOf(set.policies.map((policy) => policy.reads))]),
     );
-    let judged = 0;
+    let compared = 0;
     const differences: string[] = [];
     for (const [index, object] of pool.entries()) {
-      const namespaceObject = NAMESPACES[index % NAMESPACES.length]!;
+      const namespaceObject = NAMESPACES[index % NAMESPACES.length] ?? null;
       const ref = refOf(object, "vap-prod");
       const older = pool[(index * 7919) % pool.length]!;
       const requests = [
@@ -253,10 +274,13 @@ describe("the partial view against converting everything", () => {
       for (const { from, set } of sets) {
         for (const request of requests) {
           const whole = verdictsOf(set, request, () => WHOLE_READS);
-          // Whether a policy applies does not depend on the view; evaluateVap does not throw.
-          if (whole.includes(": threw ")) differences.push(`${from}, object ${index}: ${whole}`);
+          const judged = judgedBy(judges.get(set)!, set, request);
+          if (whole.includes(": threw ") || judged !== whole) {
+            differences.push(`${from}, object ${index}: ${whole}\n--- judge:\n${judged}`);
+          }
+          // Whether a policy applies does not depend on the view.
           if (!whole.includes(": [")) continue;
-          judged++;
+          compared++;
           const own = verdictsOf(set, request, (policy) => policy.reads);
           const shared = verdictsOf(set, request, () => together.get(set)!);
           if (own !== whole || shared !== whole) {
@@ -268,7 +292,7 @@ describe("the partial view against converting everything", () => {
       }
     }
     expect(differences.slice(0, 3)).toEqual([]);
-    expect(judged).toBeGreaterThan(10_000);
+    expect(compared).toBeGreaterThan(10_000);
   }, 120_000);
 });
 
