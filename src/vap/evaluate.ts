@@ -359,14 +359,12 @@ function policyMatches(policy: CompiledVap, attributes: VapRequest["attributes"]
   }
 }
 
-/** One request's activation, for evaluateVap's callers that judge it policy by policy. */
-const activations = new WeakMap<VapRequest, { reads: Reads; activation: Activation }>();
-
 /**
  * What a policy, through a binding, says of a request; undefined when it does not apply (its match
  * constraints or the binding's match resources do not select the request). `reads` says what to
  * convert of the request: the policy's own reads, or more (WHOLE_READS converts everything); it
- * must hold the policy's reads. The webhook and the CLI judge through a PolicySetJudge instead.
+ * must hold the policy's reads. It converts the request on each call: the webhook and the CLI
+ * judge through a PolicySetJudge, which converts it once for all the policies of a set.
  */
 export function evaluateVap(
   policy: CompiledVap,
@@ -377,12 +375,7 @@ export function evaluateVap(
 ): VapVerdict | undefined {
   const matched = policyMatches(policy, input.attributes);
   if (matched === false) return undefined;
-  let known = activations.get(input);
-  if (known === undefined || known.reads !== reads) {
-    known = { reads, activation: activationOf(input, reads) };
-    activations.set(input, known);
-  }
-  return judgeBinding(policy, binding, input, params, reads, known.activation, matched);
+  return judgeBinding(policy, binding, input, params, reads, activationOf(input, reads), matched);
 }
 
 /** What a PolicySetJudge keeps of one request while its policies judge it. */
@@ -408,7 +401,12 @@ export class PolicySetJudge {
   /** Policies whose resource rules name resources: they read the request's name, and are matched per request. */
   readonly #named: readonly boolean[];
   readonly #byResource = new Map<string, Uint8Array>();
-  readonly #requests = new WeakMap<VapRequest, RequestState>();
+  /**
+   * The request being judged. The engine runs the policies of a request one after another, so a
+   * policy is asked either about the request the one before it judged or about a new one: one
+   * request is kept, until the next (a WeakMap per request cost more than all of its lookups saved).
+   */
+  #last: { input: VapRequest; state: RequestState } | undefined;
 
   constructor(set: PolicySet) {
     this.#policies = set.policies;
@@ -421,11 +419,13 @@ export class PolicySetJudge {
   }
 
   #stateOf(input: VapRequest): RequestState {
-    let state = this.#requests.get(input);
-    if (state === undefined) {
-      state = { activation: activationOf(input, this.#reads), selected: this.#selected(input.attributes) };
-      this.#requests.set(input, state);
-    }
+    const last = this.#last;
+    if (last !== undefined && last.input === input) return last.state;
+    const state = {
+      activation: activationOf(input, this.#reads),
+      selected: this.#selected(input.attributes),
+    };
+    this.#last = { input, state };
     return state;
   }
 
