@@ -7,7 +7,6 @@ import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
 import type { VapRequest } from "../objects/request.js";
-import type { PolicySet } from "./load.js";
 import {
   MatchError,
   matchesResources,
@@ -378,6 +377,13 @@ export function evaluateVap(
   return judgeBinding(policy, binding, input, params, reads, activationOf(input, reads), matched);
 }
 
+/** What a PolicySetJudge judges with: a PolicySet's (vap/load.ts) policies, bindings and params. */
+export interface JudgedSet {
+  policies: readonly CompiledVap[];
+  bindings: readonly VapBinding[];
+  params: ParamSource;
+}
+
 /** What a PolicySetJudge keeps of one request while its policies judge it. */
 interface RequestState {
   activation: Activation;
@@ -408,7 +414,7 @@ export class PolicySetJudge {
    */
   #last: { input: VapRequest; state: RequestState } | undefined;
 
-  constructor(set: PolicySet) {
+  constructor(set: JudgedSet) {
     this.#policies = set.policies;
     this.#bindings = set.policies.map((policy) =>
       set.bindings.filter((binding) => binding.policyName === policy.name),
