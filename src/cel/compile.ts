@@ -2,6 +2,7 @@ import type { ASTNode, ParseResult } from "@marcbachmann/cel-js";
 import { meterExpression } from "./cost.js";
 import { policyEnvironment, REFUSED_VARIABLES } from "./environment.js";
 import { prepareExpression } from "./library/index.js";
+import { type Reads, readsOf } from "./reads.js";
 
 /** What an expression may refer to, beyond `object`, `oldObject`, `request` and `namespaceObject`. */
 export interface ExpressionScope {
@@ -21,6 +22,8 @@ export interface CompiledExpression {
   /** The expression as written, for messages (`failed expression: …`). */
   readonly source: string;
   readonly evaluate: ParseResult;
+  /** What the expression reads of `object`, `oldObject`, `request`, `namespaceObject`, `params`. */
+  readonly reads: Reads;
 }
 
 /** A compile error: what is wrong and where in the expression (0-based offset), when known. */
@@ -127,7 +130,7 @@ export function compileExpression(source: string, scope: ExpressionScope): Compi
     throw new ExpressionError(`must evaluate to ${expected} but got ${checked.type ?? "dyn"}`, undefined);
   }
   meterExpression(evaluate.ast);
-  return { source, evaluate };
+  return { source, evaluate, reads: readsOf(evaluate.ast) };
 }
 
 /** `line:column` (1-based) of an offset in a possibly multi-line expression. */

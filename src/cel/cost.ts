@@ -52,12 +52,15 @@ export type Metered =
  * `x || true` be true when `x` fails, so a cancelled evaluation could still produce a value: once
  * the limit is passed every further step fails too, and the value is refused.
  */
-export function metered(limit: number, evaluate: () => unknown): Metered {
+export function metered(limit: number, evaluate: () => unknown): Metered;
+/** The same, for an evaluation of `argument` (no closure per call on the hot path). */
+export function metered<A>(limit: number, evaluate: (argument: A) => unknown, argument: A): Metered;
+export function metered<A>(limit: number, evaluate: (argument?: A) => unknown, argument?: A): Metered {
   const outer = current;
   const meter = new Meter(Math.max(0, limit));
   current = meter;
   try {
-    const value = evaluate();
+    const value = evaluate(argument);
     if (meter.exceeded) return { ok: false, error: new CostLimitExceeded(), cost: meter.used };
     return { ok: true, value, cost: meter.used };
   } catch (error) {

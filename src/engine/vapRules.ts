@@ -2,7 +2,7 @@ import type { V1NamedRuleWithOperations } from "@kubernetes/client-node";
 import { KINDS } from "../objects/kinds.js";
 import type { RawFinding, RequestTarget, Rule } from "../rules/types.js";
 import type { CompiledVap } from "../vap/compile.js";
-import { evaluateVap, type VapBinding, type VapOutcome } from "../vap/evaluate.js";
+import { PolicySetJudge, type VapBinding, type VapOutcome } from "../vap/evaluate.js";
 import type { PolicySet } from "../vap/load.js";
 
 /** Annotations a policy may carry to fill its catalog entry (the apiserver ignores them). */
@@ -70,8 +70,9 @@ function annotation(policy: CompiledVap, key: string): string | undefined {
  * ratchet and warn mode then apply to it as to a built-in rule.
  */
 export function vapRules(set: PolicySet): Rule<RequestTarget>[] {
-  return set.policies.map((policy): Rule<RequestTarget> => {
-    const bindings = set.bindings.filter((binding) => binding.policyName === policy.name);
+  // The policies of the set share each request's conversion and resource matching.
+  const judge = new PolicySetJudge(set);
+  return set.policies.map((policy, index): Rule<RequestTarget> => {
     const messages = policy.validations
       .map((validation) => validation.message)
       .filter((m) => m !== undefined);
@@ -88,9 +89,8 @@ export function vapRules(set: PolicySet): Rule<RequestTarget>[] {
       remediation: messages.length > 0 ? messages.join("; ") : "Meet the policy's validations.",
       check(target) {
         const findings: RawFinding[] = [];
-        for (const binding of bindings) {
-          const verdict = evaluateVap(policy, binding, target.request, set.params);
-          for (const outcome of verdict?.outcomes ?? []) findings.push(findingOf(policy, binding, outcome));
+        for (const verdict of judge.verdicts(index, target.request)) {
+          for (const outcome of verdict.outcomes) findings.push(findingOf(policy, verdict.binding, outcome));
         }
         return findings;
       },

@@ -6,6 +6,7 @@ import {
   ExpressionError,
   positionIn,
 } from "../cel/compile.js";
+import { type Reads, unionOf } from "../cel/reads.js";
 
 export type FailurePolicy = "Fail" | "Ignore";
 
@@ -53,6 +54,8 @@ export interface CompiledVap {
   readonly variables: readonly CompiledVariable[];
   readonly validations: readonly CompiledValidation[];
   readonly auditAnnotations: readonly CompiledAuditAnnotation[];
+  /** What its expressions read of the request, together (see cel/reads.ts). */
+  readonly reads: Reads;
   /** The object as loaded, for `tollgate export vap`. */
   readonly manifest: V1ValidatingAdmissionPolicy;
 }
@@ -161,7 +164,7 @@ export function compileVap(policy: V1ValidatingAdmissionPolicy, locate: Locate):
         .join(", ")}`,
     );
   };
-  return {
+  const compiled = {
     name,
     location: locate("metadata"),
     matchConstraints: spec.matchConstraints!,
@@ -192,4 +195,15 @@ export function compileVap(policy: V1ValidatingAdmissionPolicy, locate: Locate):
     })),
     manifest: policy,
   };
+  const expressions = [
+    ...compiled.matchConditions.map((condition) => condition.expression),
+    ...compiled.variables.map((variable) => variable.expression),
+    ...compiled.validations.flatMap((validation) =>
+      validation.messageExpression
+        ? [validation.expression, validation.messageExpression]
+        : [validation.expression],
+    ),
+    ...compiled.auditAnnotations.map((annotation) => annotation.valueExpression),
+  ];
+  return { ...compiled, reads: unionOf(expressions.map((expression) => expression.reads)) };
 }

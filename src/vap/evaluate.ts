@@ -1,12 +1,20 @@
 import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from "@kubernetes/client-node";
-import { type CelValue, toCel } from "../cel/values.js";
+import { type CelValue } from "../cel/values.js";
+import { celViewOf, type Reads, type ReadTree, unionOf } from "../cel/reads.js";
 import { type CompiledExpression } from "../cel/compile.js";
 import { metered, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
 import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
 import type { VapRequest } from "../objects/request.js";
-import { MatchError, matchesResources } from "./match.js";
+import {
+  MatchError,
+  matchesResources,
+  namesResources,
+  resourceKeyOf,
+  resourceRulesMatch,
+  selectorsMatch,
+} from "./match.js";
 
 export type { VapRequest } from "../objects/request.js";
 
@@ -90,7 +98,7 @@ class BudgetSpent extends Error {
 }
 
 function run(expression: CompiledExpression, activation: Activation, budget: Budget): unknown {
-  const result = metered(PER_CALL_LIMIT, () => expression.evaluate(activation));
+  const result = metered(PER_CALL_LIMIT, expression.evaluate, activation);
   budget.remaining -= result.cost;
   if (budget.remaining < 0) throw new BudgetSpent();
   if (!result.ok) {
@@ -211,8 +219,10 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
   }
   const budget: Budget = { remaining: RUNTIME_BUDGET };
   const outcomes: VapOutcome[] = [];
-  const failed: number[] = [];
-  for (const [index, validation] of policy.validations.entries()) {
+  let failed: number[] | undefined;
+  const validations = policy.validations;
+  for (let index = 0; index < validations.length; index++) {
+    const validation = validations[index]!;
     let passed: unknown;
     try {
       passed = run(validation.expression, activation, budget);
@@ -224,9 +234,9 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
       outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
       continue;
     }
-    if (passed !== true) failed.push(index);
+    if (passed !== true) (failed ??= []).push(index);
   }
-  for (const index of failed) {
+  for (const index of failed ?? []) {
     const validation = policy.validations[index]!;
     outcomes.push({
       kind: "violation",
@@ -274,43 +284,47 @@ function failureMessage(
   return message !== "" ? message : `failed expression: ${validation.expression.source.trim()}`;
 }
 
-interface CelView {
-  object: CelValue;
-  oldObject: CelValue;
-  request: CelValue;
-  namespaceObject: CelValue;
-}
+const viewOf = (value: unknown, tree: ReadTree | undefined): CelValue =>
+  tree === undefined ? null : celViewOf(value, tree);
 
-/** The request's values as CEL sees them, converted once per request however many policies run. */
-const celViews = new WeakMap<VapRequest, CelView>();
-
-function celViewOf(input: VapRequest): CelView {
-  let view = celViews.get(input);
-  if (view === undefined) {
-    view = {
-      object: toCel(input.object),
-      oldObject: toCel(input.oldObject),
-      request: toCel(input.request),
-      namespaceObject: toCel(input.namespaceObject),
-    };
-    celViews.set(input, view);
-  }
-  return view;
-}
+/** The variables of a policy that declares none. */
+const NO_VARIABLES: Record<string, CelValue> = Object.freeze({});
 
 /**
- * What a policy, through a binding, says of a request; undefined when it does not apply (its match
- * constraints or the binding's match resources do not select the request).
+ * The activation the policies of one request share: the request's values as CEL sees them,
+ * converted once however many policies run, and only as far as `reads` says their expressions
+ * read them (a variable no expression reads is null); each evaluation sets `params` and `variables`.
  */
-export function evaluateVap(
+function activationOf(input: VapRequest, reads: Reads): Activation {
+  return {
+    object: viewOf(input.object, reads.object),
+    oldObject: viewOf(input.oldObject, reads.oldObject),
+    request: viewOf(input.request, reads.request),
+    params: null,
+    namespaceObject: viewOf(input.namespaceObject, reads.namespaceObject),
+    variables: NO_VARIABLES,
+  };
+}
+
+/** The params a binding is run with when its policy has no paramKind or it has no paramRef. */
+const NO_PARAMS: { params: unknown[] } = { params: [null] };
+
+/**
+ * What a policy whose match constraints select the request (or failed to: `matched` is then the
+ * error) says through one binding; undefined when the binding's match resources do not select it.
+ */
+function judgeBinding(
   policy: CompiledVap,
   binding: VapBinding,
   input: VapRequest,
   params: ParamSource,
+  reads: Reads,
+  activation: Activation,
+  matched: true | MatchError,
 ): VapVerdict | undefined {
   const verdict: VapVerdict = { policy, binding, outcomes: [], auditAnnotations: {} };
   try {
-    if (!matchesResources(policy.matchConstraints, input.attributes)) return undefined;
+    if (matched !== true) throw matched;
     if (binding.matchResources && !matchesResources(binding.matchResources, input.attributes))
       return undefined;
   } catch (error) {
@@ -318,23 +332,148 @@ export function evaluateVap(
     verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
     return verdict;
   }
-  const collected = collectParams(policy.paramKind, binding.paramRef, input.attributes.namespace, params);
+  const collected =
+    policy.paramKind === undefined || binding.paramRef === undefined
+      ? NO_PARAMS
+      : collectParams(policy.paramKind, binding.paramRef, input.attributes.namespace, params);
   if ("error" in collected) {
     verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
     return verdict;
   }
-  const { object, oldObject, request, namespaceObject } = celViewOf(input);
   for (const param of collected.params) {
-    const activation: Activation = {
-      object,
-      oldObject,
-      request,
-      params: toCel(param),
-      namespaceObject,
-      variables: {},
-    };
-    activation.variables = lazyVariables(policy, activation);
+    activation.params = param === null ? null : viewOf(param, reads.params);
+    activation.variables = policy.variables.length === 0 ? NO_VARIABLES : lazyVariables(policy, activation);
     validate(policy, activation, verdict);
   }
   return verdict;
+}
+
+/** Does the policy's match select the request: true, false, or the error the apiserver answers. */
+function policyMatches(policy: CompiledVap, attributes: VapRequest["attributes"]): boolean | MatchError {
+  try {
+    return matchesResources(policy.matchConstraints, attributes);
+  } catch (error) {
+    if (!(error instanceof MatchError)) throw error;
+    return error;
+  }
+}
+
+/**
+ * What a policy, through a binding, says of a request; undefined when it does not apply (its match
+ * constraints or the binding's match resources do not select the request). `reads` says what to
+ * convert of the request: the policy's own reads, or more (WHOLE_READS converts everything); it
+ * must hold the policy's reads. It converts the request on each call: the webhook and the CLI
+ * judge through a PolicySetJudge, which converts it once for all the policies of a set.
+ */
+export function evaluateVap(
+  policy: CompiledVap,
+  binding: VapBinding,
+  input: VapRequest,
+  params: ParamSource,
+  reads: Reads = policy.reads,
+): VapVerdict | undefined {
+  const matched = policyMatches(policy, input.attributes);
+  if (matched === false) return undefined;
+  return judgeBinding(policy, binding, input, params, reads, activationOf(input, reads), matched);
+}
+
+/** What a PolicySetJudge judges with: a PolicySet's (vap/load.ts) policies, bindings and params. */
+export interface JudgedSet {
+  policies: readonly CompiledVap[];
+  bindings: readonly VapBinding[];
+  params: ParamSource;
+}
+
+/** What a PolicySetJudge keeps of one request while its policies judge it. */
+interface RequestState {
+  activation: Activation;
+  /** For each policy, whether its resource rules select the request (1) or not (0). */
+  selected: Uint8Array;
+}
+
+/** The most request shapes (operation, resource, scope) a judge remembers the resource rules' answer for. */
+const MAX_RESOURCE_KEYS = 256;
+
+/**
+ * The policies of a set, ready to judge requests together: what every policy reads is converted
+ * once per request (see cel/reads.ts) into one activation they share, and which policies' resource
+ * rules select a request is worked out once per request shape, not once per policy and request.
+ */
+export class PolicySetJudge {
+  readonly #policies: readonly CompiledVap[];
+  readonly #bindings: readonly (readonly VapBinding[])[];
+  readonly #params: ParamSource;
+  readonly #reads: Reads;
+  /** Policies whose resource rules name resources: they read the request's name, and are matched per request. */
+  readonly #named: readonly boolean[];
+  readonly #byResource = new Map<string, Uint8Array>();
+  /**
+   * The request being judged. The engine runs the policies of a request one after another, so a
+   * policy is asked either about the request the one before it judged or about a new one: one
+   * request is kept, until the next (a WeakMap per request cost more than all of its lookups saved).
+   */
+  #last: { input: VapRequest; state: RequestState } | undefined;
+
+  constructor(set: JudgedSet) {
+    this.#policies = set.policies;
+    this.#bindings = set.policies.map((policy) =>
+      set.bindings.filter((binding) => binding.policyName === policy.name),
+    );
+    this.#params = set.params;
+    this.#reads = unionOf(set.policies.map((policy) => policy.reads));
+    this.#named = set.policies.map((policy) => namesResources(policy.matchConstraints));
+  }
+
+  #stateOf(input: VapRequest): RequestState {
+    const last = this.#last;
+    if (last !== undefined && last.input === input) return last.state;
+    const state = {
+      activation: activationOf(input, this.#reads),
+      selected: this.#selected(input.attributes),
+    };
+    this.#last = { input, state };
+    return state;
+  }
+
+  #selected(attributes: VapRequest["attributes"]): Uint8Array {
+    const key = resourceKeyOf(attributes);
+    let selected = this.#byResource.get(key);
+    if (selected === undefined) {
+      selected = new Uint8Array(this.#policies.length);
+      for (const [index, policy] of this.#policies.entries()) {
+        if (!this.#named[index] && resourceRulesMatch(policy.matchConstraints, attributes))
+          selected[index] = 1;
+      }
+      if (this.#byResource.size >= MAX_RESOURCE_KEYS) this.#byResource.clear();
+      this.#byResource.set(key, selected);
+    }
+    return selected;
+  }
+
+  /** What the policy at `index` of the set says of a request through each of its bindings that applies. */
+  verdicts(index: number, input: VapRequest): VapVerdict[] {
+    const policy = this.#policies[index]!;
+    const state = this.#stateOf(input);
+    const attributes = input.attributes;
+    const rules = this.#named[index]
+      ? resourceRulesMatch(policy.matchConstraints, attributes)
+      : state.selected[index] === 1;
+    if (!rules) return [];
+    const matched = selectorsMatch(policy.matchConstraints, attributes);
+    if (matched === false) return [];
+    const verdicts: VapVerdict[] = [];
+    for (const binding of this.#bindings[index]!) {
+      const verdict = judgeBinding(
+        policy,
+        binding,
+        input,
+        this.#params,
+        this.#reads,
+        state.activation,
+        matched,
+      );
+      if (verdict !== undefined) verdicts.push(verdict);
+    }
+    return verdicts;
+  }
 }

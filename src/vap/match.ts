@@ -80,11 +80,11 @@ function isEmptySelector(selector: V1LabelSelector | undefined): boolean {
 }
 
 /**
- * Does a policy's `matchConstraints` (or a binding's `matchResources`) select the request? As the
- * apiserver's generic matcher: namespace selector, object selector, excluded rules, resource rules,
- * in that order; a namespace whose labels are unknown is an error only when the selector needs them.
+ * The selectors of a policy's `matchConstraints` (or a binding's `matchResources`): false when the
+ * namespace or object selector does not select the request; a MatchError when the namespace's
+ * labels are needed and not known (an error only if the resource rules select the request).
  */
-export function matchesResources(match: V1MatchResources, request: RequestAttributes): boolean {
+export function selectorsMatch(match: V1MatchResources, request: RequestAttributes): boolean | MatchError {
   const namespaceSelector = match.namespaceSelector;
   const isNamespace = request.resource.group === "" && request.resource.resource === "namespaces";
   let namespaceError: MatchError | undefined;
@@ -107,10 +107,42 @@ export function matchesResources(match: V1MatchResources, request: RequestAttrib
       labels !== undefined && selectorMatches(objectSelector, labels);
     if (!selects(request.objectLabels) && !selects(request.oldObjectLabels)) return false;
   }
+  return namespaceError ?? true;
+}
+
+/** The resource rules of a match, without what is excluded: do they select the request? */
+export function resourceRulesMatch(match: V1MatchResources, request: RequestAttributes): boolean {
   const matchPolicy = match.matchPolicy ?? "Equivalent";
   if (rulesMatch(match.excludeResourceRules ?? [], matchPolicy, request)) return false;
   const rules = match.resourceRules ?? [];
-  if (rules.length > 0 && !rulesMatch(rules, matchPolicy, request)) return false;
-  if (namespaceError) throw namespaceError;
+  return rules.length === 0 || rulesMatch(rules, matchPolicy, request);
+}
+
+/** Do the match's resource rules name resources (`resourceNames`)? Then they read the request's name. */
+export function namesResources(match: V1MatchResources): boolean {
+  return [...(match.resourceRules ?? []), ...(match.excludeResourceRules ?? [])].some(
+    (rule) => (rule.resourceNames ?? []).length > 0,
+  );
+}
+
+/**
+ * Everything else resourceRulesMatch reads of a request, as one key: the operation, the resource,
+ * the subresource, and whether the request is cluster-scoped.
+ */
+export function resourceKeyOf(request: RequestAttributes): string {
+  const { group, version, resource } = request.resource;
+  const scope = request.namespace === "" ? "cluster" : "namespaced";
+  return JSON.stringify([request.operation, group, version, resource, request.subResource, scope]);
+}
+
+/**
+ * Does a policy's `matchConstraints` (or a binding's `matchResources`) select the request? As the
+ * apiserver's generic matcher: namespace selector, object selector, excluded rules, resource rules;
+ * a namespace whose labels are unknown is an error only when the rest selects the request.
+ */
+export function matchesResources(match: V1MatchResources, request: RequestAttributes): boolean {
+  const selected = selectorsMatch(match, request);
+  if (selected === false || !resourceRulesMatch(match, request)) return false;
+  if (selected instanceof MatchError) throw selected;
   return true;
 }

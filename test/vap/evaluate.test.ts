@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateVap, type VapOutcome } from "../../src/vap/evaluate.js";
+import { evaluateVap, PolicySetJudge, type VapOutcome } from "../../src/vap/evaluate.js";
 import type { PolicySet } from "../../src/vap/load.js";
 import { policySetOf, requestFor } from "./support.js";
 
@@ -400,5 +400,88 @@ ${Array.from({ length: validations }, () => `    - expression: "${PAIRS}"\n     
       "pairs/-: error validation failed due to running out of cost budget, no further validation rules will be run",
     ]);
     expect(outcomesOf(policySetOf(policy("Fail", 2)).set, requestFor(withContainers(200)))).toEqual([]);
+  });
+});
+
+describe("a policy set judged together (PolicySetJudge, as the webhook runs it)", () => {
+  const SET = `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: web-only}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments], resourceNames: [web]}
+  validations:
+    - {expression: "object.spec.replicas <= 2", message: "web: at most 2"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: all-deployments}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+  validations:
+    - {expression: "object.spec.replicas <= 5", message: "at most 5"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: labelled-prod}
+spec:
+  matchConstraints:
+    namespaceSelector: {matchLabels: {env: prod}}
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}
+  validations:
+    - {expression: "has(object.metadata.labels)", message: "labelled"}
+`;
+  const named = (name: string, replicas: number) => ({
+    ...deployment(replicas),
+    metadata: { name, namespace: "team-a" },
+  });
+  const judged = (judge: PolicySetJudge, set: PolicySet, request: ReturnType<typeof requestFor>) =>
+    set.policies.flatMap((policy, index) =>
+      judge
+        .verdicts(index, request)
+        .flatMap((verdict) =>
+          verdict.outcomes.map(
+            (o) => `${policy.name}: ${o.kind === "violation" ? o.message : `error ${o.message}`}`,
+          ),
+        ),
+    );
+
+  it("matches by name per request, not by the first request of the same resource", () => {
+    const { set, errors } = policySetOf(SET);
+    expect(errors).toEqual([]);
+    const judge = new PolicySetJudge(set);
+    expect(judged(judge, set, requestFor(named("api", 9)))).toEqual(["all-deployments: at most 5"]);
+    expect(judged(judge, set, requestFor(named("web", 9)))).toEqual([
+      "web-only: web: at most 2",
+      "all-deployments: at most 5",
+    ]);
+    expect(judged(judge, set, requestFor(named("api", 9)))).toEqual(["all-deployments: at most 5"]);
+  });
+
+  it("tells the operations apart, and applies each policy's selectors per request", () => {
+    const { set } = policySetOf(SET);
+    const judge = new PolicySetJudge(set);
+    const update = requestFor(named("web", 9), { oldObject: named("web", 1) });
+    expect(judged(judge, set, update)).toEqual(["all-deployments: at most 5"]);
+    const prod = requestFor(named("api", 1), { namespaceLabels: { env: "prod" } });
+    expect(judged(judge, set, prod)).toEqual(["labelled-prod: labelled"]);
+    expect(judged(judge, set, requestFor(named("api", 1)))).toEqual([]);
+    const unknown = { ...requestFor(named("api", 1)) };
+    unknown.attributes = { ...unknown.attributes, namespaceLabels: undefined };
+    expect(judged(judge, set, unknown)).toEqual([
+      'labelled-prod: error the labels of namespace "team-a" are not known',
+    ]);
+  });
+
+  it("gives each request its own values, policy after policy", () => {
+    const { set } = policySetOf(SET);
+    const judge = new PolicySetJudge(set);
+    expect(judged(judge, set, requestFor(named("web", 3)))).toEqual(["web-only: web: at most 2"]);
+    expect(judged(judge, set, requestFor(named("web", 2)))).toEqual([]);
   });
 });
