@@ -267,15 +267,6 @@ function freePort() {
 }
 
 /**
- * Start a server on core 0. Its stdout is a pipe that this process drains and counts lines of,
- * as a container runtime reads a container's stdout; stderr goes to `logFile`.
- * @param {string} name
- * @param {string} command
- * @param {string[]} args
- * @param {string} logFile
- * @returns {Started}
- */
-/**
  * The Node flags the image starts tollgate with: what stands between the node binary and main.js in
  * the Dockerfile's ENTRYPOINT, so that the bench measures the server as it ships.
  * @returns {string[]}
@@ -291,6 +282,15 @@ function imageNodeFlags() {
   return entrypoint.slice(1, main);
 }
 
+/**
+ * Start a server on core 0. Its stdout is a pipe that this process drains and counts lines of,
+ * as a container runtime reads a container's stdout; stderr goes to `logFile`.
+ * @param {string} name
+ * @param {string} command
+ * @param {string[]} args
+ * @param {string} logFile
+ * @returns {Started}
+ */
 function start(name, command, args, logFile) {
   const err = openSync(logFile, "a");
   const [cmd, argv] = onCore(0, command, args);
