@@ -5,7 +5,7 @@
 #
 # The binaries are cached in
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/controlplane/<kubernetes version>/
-# so only the first run pays for the build (about 7-11 minutes on 2 cores, with
+# so only the first run pays for the build (17 minutes on 2 cores on 2026-12-04, with
 # the Go module download; about 3 GiB of Go build cache).
 # A stamp file holds a hash of the module sources; when it no longer matches
 # (an etcd bump, a new main.go), the binaries are rebuilt.
@@ -124,7 +124,7 @@ if [[ -n "$build_date" ]]; then
 	done
 fi
 
-log "building kube-apiserver and kubectl $k8s_version (cold: ~7-11 min on 2 cores)"
+log "building kube-apiserver and kubectl $k8s_version (cold: 15-35 min on 2 cores)"
 (cd "$apiserver_mod" && go build "${build_flags[@]}" -ldflags "$ldflags" -o "$staging/" ./cmd/kube-apiserver ./cmd/kubectl) >&2
 log "building etcd $etcd_version"
 (cd "$etcd_mod" && go build "${build_flags[@]}" -ldflags "-s -w" -o "$staging/etcd" .) >&2
