@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, type KubectlResult, startControlPlane } from "./controlplane.js";
 import {
   compliantPod,
+  ROLLOUT_CRD,
   rootPod,
   rootPodDenials,
   rootPodDenialStderr,
@@ -86,24 +87,6 @@ const CONFIG = "podTemplates:\n  - { group: argoproj.io, kind: Rollout, path: sp
 
 /** The registration is checked every 2 s, so that a reload's new pod templates are registered within the test. */
 const CHECK_EVERY_2S = ["--webhook-check-interval", "2"];
-
-/** A minimal structural CRD for Argo Rollouts' Rollout: every field kept as written. */
-const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: rollouts.argoproj.io
-spec:
-  group: argoproj.io
-  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
-  scope: Namespaced
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      subresources: { status: {} }
-      schema:
-        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
-`;
 
 /** A Rollout whose template holds `spec` (indented as a pod spec's fields). */
 function rollout(name: string, spec: string): string {

@@ -23,6 +23,7 @@ import { captureIO } from "../cli/helpers.js";
 import { type ControlPlane, startControlPlane, USER_BINDING_NAME, USER_NAME } from "./controlplane.js";
 import { apiVersionOf, KINDS } from "../../src/objects/kinds.js";
 import { helmReleaseSecret } from "../support/helmRelease.js";
+import { ROLLOUT_CRD } from "./manifests.js";
 
 // The first run builds kube-apiserver, kubectl and etcd (7-11 min on 2 cores); later runs use the cache.
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
@@ -75,24 +76,6 @@ const CRD_NOTES = [
   "karpenter.sh/v1 NodePool is not served (its CRD is not installed)",
   "cert-manager.io/v1 Certificate is not served (its CRD is not installed)",
 ];
-
-/** A minimal structural CRD for Argo Rollouts' Rollout (as test/e2e/admission.test.ts's): every field kept. */
-const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: rollouts.argoproj.io
-spec:
-  group: argoproj.io
-  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
-  scope: Namespaced
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      subresources: { status: {} }
-      schema:
-        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
-`;
 
 /** The kube-apiserver Pod with kubeadm's default flags: no encryption, no audit log, anonymous on. */
 const APISERVER_FINDINGS = Array<string>(3).fill(

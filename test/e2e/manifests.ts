@@ -102,3 +102,21 @@ export function rootPodDenialStderr(
     "",
   ].join("\n");
 }
+
+/** A minimal structural CRD for Argo Rollouts' Rollout, every field kept as written (the podTemplates tests). */
+export const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rollouts.argoproj.io
+spec:
+  group: argoproj.io
+  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;

@@ -18,7 +18,7 @@ import { compilePolicy } from "../../src/engine/policy.js";
 import type { KindName } from "../../src/objects/kinds.js";
 import type { KubeObject } from "../../src/objects/object.js";
 import { type ControlPlane, startControlPlane } from "./controlplane.js";
-import { compliantPod, rootPod } from "./manifests.js";
+import { compliantPod, ROLLOUT_CRD, rootPod } from "./manifests.js";
 import { startTollgate, type Tollgate, sumOfMetric } from "./tollgate.js";
 
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
@@ -51,24 +51,6 @@ const ROOT_POD_DENIES = [
 /** tollgate's config here: a 10-minute resync, and Argo Rollouts' pod templates judged as Deployments'. */
 const CONFIG =
   "audit:\n  resync: 10m\npodTemplates:\n  - { group: argoproj.io, kind: Rollout, path: spec.template }\n";
-
-/** A minimal structural CRD for Argo Rollouts' Rollout (as test/e2e/admission.test.ts's). */
-const ROLLOUT_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: rollouts.argoproj.io
-spec:
-  group: argoproj.io
-  names: { kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout }
-  scope: Namespaced
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      subresources: { status: {} }
-      schema:
-        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
-`;
 
 /** A Rollout of 2 replicas whose one container sets nothing. */
 const badRollout = (name: string) => `apiVersion: argoproj.io/v1alpha1
