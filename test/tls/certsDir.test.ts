@@ -96,7 +96,7 @@ describe("--certs-dir never overwrites what tollgate did not make", () => {
     const pair = await foreignPair();
     writeFileSync(file(CERT_FILES.cert), pair.cert);
     writeFileSync(file(CERT_FILES.key), pair.key);
-    const ran = await runTollgate(["serve", "--certs-dir", dir, "--port", "0"]);
+    const ran = await runTollgate(["serve", "--certs-dir", dir, "--port", "0", "--metrics-port", "0"]);
     expect(ran.code).toBe(2);
     expect(ran.stderr).toMatch(/will not overwrite a serving pair it did not make/);
     expect(readFileSync(file(CERT_FILES.cert), "utf8")).toBe(pair.cert);
