@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { describeInputError } from "../input/documents.js";
@@ -15,7 +15,7 @@ import {
 } from "../k8s/manifests.js";
 import { policyResourceRules } from "../k8s/webhookConfig.js";
 import { RULES } from "../rules/index.js";
-import { loadPolicySet, policyFilePaths } from "../vap/load.js";
+import { loadPolicySetSync } from "../vap/load.js";
 import { parseCommandArgs, UsageError } from "./args.js";
 
 export const MANIFESTS_HELP = `Usage: tollgate manifests [--namespace N] [--image IMAGE] [--apiserver-cidr CIDR...]
@@ -95,16 +95,16 @@ export async function manifests(argv: string[]): Promise<number> {
   let policyFiles: PolicyFile[] = [];
   if (values.policy !== undefined) {
     const paths = values.policy.map((path) => resolve(path));
-    const { set, errors } = await loadPolicySet(paths, new Set(RULES.keys()));
+    // Read as `serve` will read them from the ConfigMap: the same walk, the same files.
+    const { set, errors, texts } = loadPolicySetSync(paths, new Set(RULES.keys()));
     if (errors.length > 0) {
       const lines = errors.map(describeInputError);
       throw new UsageError(`--policy: ${lines.join("\n  ")}`);
     }
     policyRules = policyResourceRules(set);
-    // The same files the loader read, as they are written (comments kept).
-    const files = policyFilePaths(paths).files.map((path) => ({ path, content: readFileSync(path, "utf8") }));
     try {
-      policyFiles = policyConfigMapFiles(files);
+      // The files as written (comments kept).
+      policyFiles = policyConfigMapFiles(texts);
     } catch (error) {
       throw new UsageError(`--policy: ${(error as Error).message}`);
     }

@@ -1,9 +1,9 @@
-import { readdirSync, type Stats, statSync } from "node:fs";
-import { join } from "node:path";
+import { type Stats, statSync } from "node:fs";
 import type { Metrics } from "../metrics.js";
 import { ConfigError, loadConfigFile } from "./load.js";
 import type { Config } from "./schema.js";
 import { logError } from "../log.js";
+import { policyFilePaths } from "../vap/load.js";
 
 export interface ConfigLog {
   info(fields: object, message: string): void;
@@ -29,7 +29,7 @@ export interface ConfigWatcher {
   close(): void;
 }
 
-/** The most entries one poll looks at below the policy folders; beyond it, later changes go unseen. */
+/** The most files one poll stamps below the policy folders; beyond it, changes to later files go unseen. */
 export const MAX_WATCHED_ENTRIES = 4096;
 
 /**
@@ -42,34 +42,25 @@ function stamp(info: Stats): string {
 }
 
 /**
- * One line per file and folder that the config and its policies are read from: the config file,
- * each policy path and, below a folder, what the policy loader reads (hidden entries skipped, as it
- * does; the kubelet's `..data` link is hidden, the links to it are not and follow it). A path that
- * cannot be read is a line too, so that its coming back is a change.
+ * One line per file that the config and its policies are read from: the config file and the files
+ * the policy loader reads below the policy paths (its own walk, so that what is watched is what is
+ * loaded; the kubelet's hidden `..data` link is not listed, the links to it are and follow it). A
+ * file added or removed changes the list; a path that cannot be read is a line too, so that its
+ * coming back is a change.
  */
 export function fingerprint(paths: readonly string[]): string {
   const lines: string[] = [];
-  const visit = (path: string, depth: number): void => {
-    if (lines.length >= MAX_WATCHED_ENTRIES) return;
-    let info: Stats;
+  const { files, errors } = policyFilePaths(paths);
+  for (const file of files.slice(0, MAX_WATCHED_ENTRIES)) {
+    let line: string;
     try {
-      info = statSync(path);
+      line = `${file} ${stamp(statSync(file))}`;
     } catch (error) {
-      lines.push(`${path} ${(error as NodeJS.ErrnoException).code ?? "error"}`);
-      return;
+      line = `${file} ${(error as NodeJS.ErrnoException).code ?? "error"}`;
     }
-    lines.push(`${path} ${stamp(info)}`);
-    if (!info.isDirectory() || depth >= 16) return;
-    let names: string[];
-    try {
-      names = readdirSync(path);
-    } catch (error) {
-      lines.push(`${path}/ ${(error as NodeJS.ErrnoException).code ?? "error"}`);
-      return;
-    }
-    for (const name of names.sort()) if (!name.startsWith(".")) visit(join(path, name), depth + 1);
-  };
-  for (const path of paths) visit(path, 0);
+    lines.push(line);
+  }
+  for (const error of errors) lines.push(`${error.file} ${error.message}`);
   return lines.join("\n");
 }
 

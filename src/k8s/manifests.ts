@@ -51,11 +51,10 @@ const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
 /**
  * The files of ConfigMap tollgate-policies, keyed by file name: an error names what cannot be a key
- * (a name used twice, a character a key cannot hold, the config's own file) or makes the
- * ConfigMap too large.
+ * (a name used twice, a character a key cannot hold) or makes the ConfigMap too large.
  */
 export function policyConfigMapFiles(files: readonly { path: string; content: string }[]): PolicyFile[] {
-  const byName = new Map<string, string>();
+  const byName = new Map<string, { path: string; content: string }>();
   let bytes = 0;
   for (const file of files) {
     const name = basename(file.path);
@@ -66,17 +65,18 @@ export function policyConfigMapFiles(files: readonly { path: string; content: st
     const other = byName.get(name);
     if (other !== undefined)
       throw new Error(
-        `${file.path} and ${other} have the same file name, which the ConfigMap holds once; rename one`,
+        `${file.path} and ${other.path} have the same file name, which the ConfigMap holds once; rename one`,
       );
-    byName.set(name, file.path);
+    byName.set(name, file);
     bytes += Buffer.byteLength(name) + Buffer.byteLength(file.content);
   }
   if (bytes > MAX_POLICY_FILES_BYTES)
     throw new Error(
       `the policy files hold ${bytes} bytes, more than a ConfigMap takes (${MAX_POLICY_FILES_BYTES}); ship them in a volume of your own`,
     );
-  const content = new Map(files.map((file) => [basename(file.path), file.content]));
-  return [...byName.keys()].sort().map((name) => ({ name, content: content.get(name)! }));
+  return [...byName]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, file]) => ({ name, content: file.content }));
 }
 /** The file of the kustomize base that the ConfigMap is generated from. */
 export const BASE_CONFIG_FILE = "tollgate.yaml";

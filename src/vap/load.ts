@@ -275,7 +275,7 @@ function policyFilesSync(path: string, errors: InputError[], seen: Set<string>):
     });
 }
 
-/** The files that policy paths name, as the loaders read them (a folder's YAML and JSON files, in name order). */
+/** The files that policy paths name, as `serve` reads them (a folder's YAML and JSON files, in name order). */
 export function policyFilePaths(paths: readonly string[]): { files: string[]; errors: InputError[] } {
   const errors: InputError[] = [];
   const seen = new Set<string>();
@@ -287,36 +287,37 @@ export function policyFilePaths(paths: readonly string[]): { files: string[]; er
 export function loadPolicySetSync(
   paths: readonly string[],
   reservedIds: ReadonlySet<string>,
-): { set: PolicySet; errors: InputError[] } {
+): { set: PolicySet; errors: InputError[]; texts: { path: string; content: string }[] } {
   const loaded: LoadedInput<SourceObject> = { objects: [], errors: [], files: 0, documents: 0 };
-  const seen = new Set<string>();
-  for (const path of paths) {
-    for (const file of policyFilesSync(path, loaded.errors, seen)) {
-      let text: string;
-      try {
-        if (statSync(file).size > MAX_POLICY_FILE_BYTES) {
-          loaded.errors.push({
-            file,
-            line: null,
-            message: `larger than ${MAX_POLICY_FILE_BYTES / (1024 * 1024)} MiB; not a policy file`,
-          });
-          continue;
-        }
-        text = readFileSync(file, "utf8");
-      } catch (error) {
+  const texts: { path: string; content: string }[] = [];
+  const listed = policyFilePaths(paths);
+  loaded.errors.push(...listed.errors);
+  for (const file of listed.files) {
+    let text: string;
+    try {
+      if (statSync(file).size > MAX_POLICY_FILE_BYTES) {
         loaded.errors.push({
           file,
           line: null,
-          message: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+          message: `larger than ${MAX_POLICY_FILE_BYTES / (1024 * 1024)} MiB; not a policy file`,
         });
         continue;
       }
-      loaded.files++;
-      parseManifests(text, file, loaded, (source) => source);
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      loaded.errors.push({
+        file,
+        line: null,
+        message: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      });
+      continue;
     }
+    loaded.files++;
+    texts.push({ path: file, content: text });
+    parseManifests(text, file, loaded, (source) => source);
   }
   const built = buildPolicySet(loaded.objects, reservedIds);
-  return { set: built.set, errors: [...loaded.errors, ...built.errors] };
+  return { set: built.set, errors: [...loaded.errors, ...built.errors], texts };
 }
 
 /** Reads policy files and folders (`--policy`, the config's `policies:`). */

@@ -194,13 +194,13 @@ describe("serve: the config's policies, loaded with it and reloaded with it", ()
     }
   });
 
-  it("looks at no more than MAX_WATCHED_ENTRIES entries below the policy folders", () => {
+  it("stamps no more than MAX_WATCHED_ENTRIES files below the policy folders", () => {
     const dir = configDir();
     const many = join(dir, "many");
     mkdirSync(many);
     for (let index = 0; index < MAX_WATCHED_ENTRIES + 10; index++)
       writeFileSync(join(many, `${index}.yaml`), "");
     expect(fingerprint([many]).split("\n")).toHaveLength(MAX_WATCHED_ENTRIES);
-    expect(fingerprint([join(dir, "absent")])).toBe(`${join(dir, "absent")} ENOENT`);
+    expect(fingerprint([join(dir, "absent")])).toBe(`${join(dir, "absent")} cannot read (ENOENT)`);
   });
 });
