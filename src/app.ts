@@ -15,6 +15,7 @@ import type { ClusterFacts, Mode } from "./rules/types.js";
 import { guardConnections } from "./server/connections.js";
 import type { Readiness } from "./tls/manager.js";
 import { TLS_SERVER_OPTIONS } from "./tls/options.js";
+import { decisionWriter } from "./log.js";
 
 /** The apiserver drops idle connections after 90 s; keep ours open longer so it never races us. */
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
@@ -227,6 +228,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     log: app.log,
     facts: options.facts,
     standing: options.standing,
+    decision: decisionWriter(app.log),
   };
 
   // Only JSON is a review: fastify's own text/plain parser would hand a string to the review

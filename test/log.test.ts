@@ -1,6 +1,17 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { clipLogFields, logError, loggerOptions, logText, MAX_LOG_ERROR, MAX_LOG_FIELD } from "../src/log.js";
+import type { FastifyBaseLogger } from "fastify";
+import {
+  batchedLines,
+  clipLogFields,
+  type DecisionFields,
+  decisionWriter,
+  logError,
+  loggerOptions,
+  logText,
+  MAX_LOG_ERROR,
+  MAX_LOG_FIELD,
+} from "../src/log.js";
 
 /** A logger made as `tollgate serve` makes its own, writing parsed lines to `lines`. */
 function capture(level = "info"): { log: pino.Logger; lines: Record<string, unknown>[] } {
@@ -60,5 +71,116 @@ describe("logText and logError", () => {
     expect(logText("a".repeat(MAX_LOG_FIELD + 1))).toBe(`${"a".repeat(MAX_LOG_FIELD - 1)}…`);
     expect(logError(new Error("refused"))).toBe("Error: refused");
     expect(logError("e".repeat(MAX_LOG_ERROR + 1))).toBe(`${"e".repeat(MAX_LOG_ERROR - 1)}…`);
+  });
+});
+
+describe("the decision line", () => {
+  const base = {
+    uid: "705ab4f5-6393-11e8-b7cc-42010a800002",
+    operation: "CREATE",
+    kind: "Pod",
+    namespace: "team-a",
+    name: "web",
+    user: "alice",
+    mode: "enforce",
+    dryRun: false,
+    verdict: "denied",
+    rules: ["run-as-root", "host-port"],
+    skipped: undefined,
+    durationMs: 0.123,
+  };
+  const odd = {
+    ...base,
+    uid: 'quote " backslash \\ newline \n tab \t nul \u0000 del \u007f',
+    name: "ünïcödé ✓ 🚀",
+    user: "</script><script>",
+    dryRun: true,
+    verdict: "skipped",
+    rules: [],
+    skipped: 'namespace "kube-system" is excluded',
+    durationMs: 12,
+  };
+
+  /** The text pino writes for `logger.info(fields, "decision")` and the text decisionWriter writes, time aside. */
+  function both(fields: DecisionFields, bindings?: Record<string, string>) {
+    const written: string[] = [];
+    const root = pino(loggerOptions("info"), { write: (line: string) => written.push(line) });
+    const log = bindings ? root.child(bindings) : root;
+    log.info(fields, "decision");
+    decisionWriter(log)(fields);
+    return written.map((line) => line.replace(/"time":\d+/, '"time":0'));
+  }
+
+  it("is exactly the line pino writes, on odd text, a skipped request and a child's bindings", () => {
+    for (const [fields, bindings] of [
+      [base, undefined],
+      [odd, undefined],
+      [base, { reqId: "req-7" }],
+    ] as const) {
+      const [fromPino, fromWriter] = both(fields, bindings);
+      expect(fromWriter).toBe(fromPino);
+      expect(fromWriter?.endsWith('"msg":"decision"}\n')).toBe(true);
+    }
+  });
+
+  it("escapes a lone surrogate, which pino writes raw (not UTF-8 once encoded), so the line reads back", () => {
+    const fields = { ...base, name: "lone \ud800 surrogate" };
+    const [fromPino, fromWriter] = both(fields);
+    expect(fromWriter).toBe(fromPino?.replace("lone \ud800", "lone \\ud800"));
+    expect((JSON.parse(fromWriter ?? "") as { name: string }).name).toBe(fields.name);
+  });
+
+  it("honours the level, and a logger that is not pino's gets info()", () => {
+    const written: string[] = [];
+    decisionWriter(pino(loggerOptions("warn"), { write: (line: string) => written.push(line) }))(base);
+    expect(written).toEqual([]);
+    const calls: unknown[][] = [];
+    const other = { info: (...args: unknown[]) => calls.push(args) } as unknown as FastifyBaseLogger;
+    decisionWriter(other)(base);
+    expect(calls).toEqual([[base, "decision"]]);
+  });
+});
+
+describe("batched lines", () => {
+  function sink() {
+    const writes: string[] = [];
+    let flushes = 0;
+    return {
+      writes,
+      flushes: () => flushes,
+      write: (text: string) => writes.push(text),
+      flush: (done: (error?: Error) => void) => {
+        flushes++;
+        done();
+      },
+    };
+  }
+
+  it("hands the lines over in one write once they reach the length, in order, nothing lost", () => {
+    const out = sink();
+    const lines = batchedLines(out, 10, 60_000);
+    lines.write("aaaa\n");
+    lines.write("bbbb\n");
+    expect(out.writes).toEqual(["aaaa\nbbbb\n"]);
+    lines.write("cc\n");
+    expect(out.writes).toEqual(["aaaa\nbbbb\n"]);
+    let flushed = false;
+    lines.flush(() => {
+      flushed = true;
+    });
+    expect(out.writes).toEqual(["aaaa\nbbbb\n", "cc\n"]);
+    expect([flushed, out.flushes()]).toEqual([true, 1]);
+    lines.flush(() => undefined);
+    expect(out.writes).toHaveLength(2);
+  });
+
+  it("writes what is pending after the interval, however few lines", async () => {
+    const out = sink();
+    const lines = batchedLines(out, 1 << 20, 20);
+    lines.write("one\n");
+    expect(out.writes).toEqual([]);
+    const giveUp = Date.now() + 2_000;
+    while (out.writes.length === 0 && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
+    expect(out.writes).toEqual(["one\n"]);
   });
 });

@@ -7,7 +7,7 @@ import { type AdmissionResponse, admissionResponse, verdictOf } from "./respond.
 import type { AdmissionReview } from "./schema.js";
 import { promotionPreview } from "./preview.js";
 import type { StandingPicture } from "../audit/scanner.js";
-import { logText } from "../log.js";
+import { type DecisionFields, logText } from "../log.js";
 
 /** The kinds the rules name, per registry: the only kinds a metric label takes as they are. */
 const knownKinds = new WeakMap<ReadonlyMap<string, Rule>, ReadonlySet<string>>();
@@ -44,6 +44,8 @@ export interface HandlerDeps {
   log: FastifyBaseLogger;
   facts?: () => ClusterFacts | undefined;
   standing?: () => StandingPicture | undefined;
+  /** Writes the decision line (src/log.ts `decisionWriter`); `log.info` when absent. */
+  decision?: (fields: DecisionFields) => void;
 }
 
 /**
@@ -141,22 +143,21 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
       "rule failed",
     );
   }
-  deps.log.info(
-    {
-      uid,
-      operation: request.operation,
-      kind,
-      namespace: logText(request.namespace),
-      name: logText(request.name || nameOf(object)),
-      user: logText(request.userInfo?.username),
-      mode,
-      dryRun: request.dryRun === true,
-      verdict: label,
-      rules: [...new Set(evaluation.findings.map((f) => f.rule))],
-      skipped: evaluation.skipped === undefined ? undefined : logText(evaluation.skipped),
-      durationMs: Math.round(seconds * 1e6) / 1e3,
-    },
-    "decision",
-  );
+  const fields: DecisionFields = {
+    uid,
+    operation: request.operation,
+    kind,
+    namespace: logText(request.namespace),
+    name: logText(request.name || nameOf(object)),
+    user: logText(request.userInfo?.username),
+    mode,
+    dryRun: request.dryRun === true,
+    verdict: label,
+    rules: [...new Set(evaluation.findings.map((f) => f.rule))],
+    skipped: evaluation.skipped === undefined ? undefined : logText(evaluation.skipped),
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+  };
+  if (deps.decision) deps.decision(fields);
+  else deps.log.info(fields, "decision");
   return admissionResponse(request.uid, verdict);
 }
