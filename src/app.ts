@@ -214,13 +214,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // From SIGTERM on, every answer (errors and 404s included) tells the client to retire its
   // connection, so that clients move off it during the shutdown delay instead of losing a request
-  // when the server closes it. Decided as the answer goes out: a request whose body was still
-  // arriving at SIGTERM gets it too.
+  // when the server closes it. Decided as the answer goes out, by each handler (a hook would run
+  // for every request): a request whose body was still arriving at SIGTERM gets it too.
   let draining = false;
-  app.addHook("onSend", (_request, reply, payload, done) => {
+  const retireIfDraining = (reply: FastifyReply) => {
     if (draining || options.shuttingDown?.()) void reply.header("connection", "close");
-    done(null, payload);
-  });
+  };
 
   const deps = {
     policy: options.policy,
@@ -234,23 +233,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // Only JSON is a review: fastify's own text/plain parser would hand a string to the review
   // check, which answers "not an AdmissionReview" about what is a wrong Content-Type.
   app.removeContentTypeParser("text/plain");
-  // Nor is a compressed body, which fastify does not decode: JSON.parse would call gzip malformed.
-  app.addHook("preParsing", (request, _reply, payload, done) => {
-    const encoding = request.headers["content-encoding"];
-    if (encoding === undefined || encoding.trim().toLowerCase() === "identity") {
-      done(null, payload);
-      return;
-    }
-    const failure = new Error("compressed body") as FastifyError;
-    failure.code = "TOLLGATE_CONTENT_ENCODING";
-    failure.statusCode = 415;
-    done(failure);
-  });
-
   // JSON.parse directly: V8 parses any nesting depth without recursion, and an own `__proto__` key
   // it creates is inert because tollgate never merges request data into other objects.
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+  // Nor is a compressed body, which fastify does not decode: JSON.parse would call gzip malformed.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const encoding = request.headers["content-encoding"];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+      const failure = new Error("compressed body") as FastifyError;
+      failure.code = "TOLLGATE_CONTENT_ENCODING";
+      failure.statusCode = 415;
+      done(failure, undefined);
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch (error) {
@@ -269,10 +264,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const line = { url: request.url, status: http.statusCode, reason: http.reason, err: error.message };
     if (http.statusCode >= 500) request.log.error(line, "request failed");
     else request.log.warn(line, "request rejected");
+    retireIfDraining(reply);
     void reply.code(http.statusCode).send({ error: http.reason, message: http.message });
   });
 
   app.setNotFoundHandler((request, reply) => {
+    retireIfDraining(reply);
     void reply.code(404).send({
       error: "not-found",
       message: `no route ${request.method} ${request.url}; POST AdmissionReviews to /validate, /validate/enforce or /validate/warn`,
@@ -286,14 +283,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     done();
   });
 
-  const validate = (mode: () => Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const validate = (mode: () => Mode) => (request: FastifyRequest, reply: FastifyReply) => {
+    retireIfDraining(reply);
     const parsed = parseReview(request.body);
     if ("error" in parsed) {
       options.metrics.invalidReviews.inc({ reason: "not-a-review" });
       request.log.warn({ status: 400, reason: "not-a-review", err: parsed.error }, "request rejected");
-      return reply.code(400).send({ error: "not-a-review", message: parsed.error });
+      void reply.code(400).send({ error: "not-a-review", message: parsed.error });
+      return;
     }
-    return answerReview(parsed.review, mode(), deps);
+    void reply.send(answerReview(parsed.review, mode(), deps));
   };
 
   app.post(
@@ -309,8 +308,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     validate(() => "warn"),
   );
 
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", async (_request, reply) => {
+    retireIfDraining(reply);
+    return { status: "ok" };
+  });
   app.get("/readyz", async (_request, reply) => {
+    retireIfDraining(reply);
     const readiness = options.readiness?.() ?? { ready: true };
     if (!readiness.ready)
       return reply.code(503).send({ status: "not ready", reason: readiness.reason ?? "" });

@@ -21,6 +21,12 @@ export interface ConnectionGuard {
   open(): number;
 }
 
+/** Where a socket and an answer keep their Connection. */
+const CONNECTION = Symbol("tollgate.connection");
+interface Tracked {
+  [CONNECTION]?: Connection;
+}
+
 interface Connection {
   socket: Socket;
   peer: string;
@@ -118,15 +124,26 @@ export function guardConnections(server: HttpServer, limits: ConnectionLimits): 
     });
   });
 
+  // Per request: the connection is found by address once, then kept on the socket (the TLS
+  // socket, which the raw one at accept is not), and the answer's close needs no closure of its own.
+  const onAnswerClosed = function (this: ServerResponse & Tracked) {
+    const connection = this[CONNECTION];
+    if (connection === undefined) return;
+    connection.inFlight--;
+    if (connection.inFlight === 0) becomeIdle(connection);
+  };
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    const connection = connections.get(`${request.socket.remoteAddress}|${request.socket.remotePort}`);
-    if (!connection) return;
+    const socket = request.socket as Socket & Tracked;
+    let connection = socket[CONNECTION];
+    if (connection === undefined) {
+      connection = connections.get(`${socket.remoteAddress}|${socket.remotePort}`);
+      if (!connection) return;
+      socket[CONNECTION] = connection;
+    }
     connection.inFlight++;
     idle.delete(connection);
-    response.once("close", () => {
-      connection.inFlight--;
-      if (connection.inFlight === 0) becomeIdle(connection);
-    });
+    (response as ServerResponse & Tracked)[CONNECTION] = connection;
+    response.on("close", onAnswerClosed);
   });
 
   const retire = (connection: Connection) => {
