@@ -1,5 +1,5 @@
 import { namespaceStandings } from "./namespaces.js";
-import { exemptedOf, findingsOf, notCoveredOf, type Report, summarize } from "./model.js";
+import { exemptedOf, findingsOf, notCoveredOf, type Report, type ReportFinding, summarize } from "./model.js";
 import { scoresOf } from "./score.js";
 
 /**
@@ -14,10 +14,10 @@ import { scoresOf } from "./score.js";
  *   input and per file (`check`) or namespace (`audit`), lowest first. Absent values are `null`,
  *   never missing keys.
  */
-export function renderJson(report: Report): string {
-  return `${JSON.stringify(
+export function* jsonChunks(report: Report): Generator<string, void, undefined> {
+  const text = JSON.stringify(
     {
-      findings: findingsOf(report),
+      findings: [],
       errors: report.errors,
       notes: report.notes,
       summary: summarize(report),
@@ -29,7 +29,49 @@ export function renderJson(report: Report): string {
     },
     null,
     2,
-  )}\n`;
+  );
+  const findings = findingsOf(report);
+  if (findings.length === 0) {
+    yield `${text}\n`;
+    return;
+  }
+  yield `{\n  "findings": [\n`;
+  for (let start = 0; start < findings.length; start += FINDINGS_PER_CHUNK) {
+    const texts = findings.slice(start, start + FINDINGS_PER_CHUNK).map(findingText);
+    yield `${start === 0 ? "" : ",\n"}${texts.join(",\n")}`;
+  }
+  yield `\n  ]${text.slice(EMPTY_FINDINGS_START.length)}\n`;
+}
+
+/** How the report's text begins while its findings are still empty: `findings` is the first key. */
+const EMPTY_FINDINGS_START = `{\n  "findings": []`;
+
+/** About half a megabyte of text per chunk. */
+const FINDINGS_PER_CHUNK = 1000;
+
+const quote: (text: string) => string = JSON.stringify;
+const orNull = (text: string | null) => (text === null ? "null" : quote(text));
+
+/**
+ * One finding as `JSON.stringify(report, null, 2)` lays it out in `findings` (4 spaces in), written
+ * out: 10,000 documents have some 70,000 findings, and the indenting serialiser walking them was
+ * the largest single cost of `check --output json` (BENCHMARKS.md). The keys are the contract's,
+ * in its order.
+ */
+function findingText(f: ReportFinding): string {
+  return `    {
+      "rule": ${quote(f.rule)},
+      "severity": ${quote(f.severity)},
+      "kind": ${quote(f.kind)},
+      "namespace": ${quote(f.namespace)},
+      "name": ${quote(f.name)},
+      "file": ${orNull(f.file)},
+      "line": ${f.line === null ? "null" : f.line},
+      "path": ${quote(f.path)},
+      "container": ${orNull(f.container)},
+      "message": ${quote(f.message)},
+      "fix": ${quote(f.fix)}
+    }`;
 }
 
 function scoreJson(report: Report) {

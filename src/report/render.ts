@@ -1,5 +1,5 @@
 import { renderHtml } from "./html.js";
-import { renderJson } from "./json.js";
+import { jsonChunks } from "./json.js";
 import { renderJunit } from "./junit.js";
 import type { Report, RuleDescriptor } from "./model.js";
 import { sarifChunks } from "./sarif.js";
@@ -10,8 +10,8 @@ export const OUTPUTS = ["text", "json", "sarif", "junit", "html"] as const;
 export type Output = (typeof OUTPUTS)[number];
 
 /**
- * A report in the chosen format, as chunks to write out one after the other (several for SARIF,
- * whose logs are the largest); `text` is how the text is laid out, `rules` the catalog SARIF and
+ * A report in the chosen format, as chunks to write out one after the other (several for JSON
+ * and SARIF, whose reports are the largest); `text` is how the text is laid out, `rules` the catalog SARIF and
  * HTML describe; `now` decides which exemptions the HTML report flags as expiring soon.
  */
 export function render(
@@ -23,7 +23,7 @@ export function render(
 ): Iterable<string> {
   switch (output) {
     case "json":
-      return [renderJson(report)];
+      return jsonChunks(report);
     case "sarif":
       return sarifChunks(report, rules, toolVersion());
     case "junit":
