@@ -21,6 +21,31 @@ describe("tollgate's metrics", () => {
     ]);
   });
 
+  it("count decisions and findings as counters: read at any time, each one counted once", async () => {
+    const metrics = createMetrics();
+    metrics.countDecision("denied", "Pod", "enforce");
+    metrics.countFinding("run-as-root", "enforce", "deny");
+    metrics.countFinding("run-as-root", "enforce", "deny");
+    metrics.countFinding("host-port", "warn", "warn");
+    const decisions = async () =>
+      (await metrics.decisions.get()).values.map(({ labels, value }) => ({ ...labels, value }));
+    const findings = async () =>
+      (await metrics.findings.get()).values.map(({ labels, value }) => ({ ...labels, value }));
+    expect(await decisions()).toEqual([{ verdict: "denied", kind: "Pod", mode: "enforce", value: 1 }]);
+    expect(await findings()).toEqual([
+      { rule: "run-as-root", mode: "enforce", severity: "deny", value: 2 },
+      { rule: "host-port", mode: "warn", severity: "warn", value: 1 },
+    ]);
+    // Read again with nothing new: the same totals, not counted twice.
+    expect(await decisions()).toEqual([{ verdict: "denied", kind: "Pod", mode: "enforce", value: 1 }]);
+    metrics.countDecision("denied", "Pod", "enforce");
+    metrics.countDecision("allowed", "other", "warn");
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tollgate_decisions_total{verdict="denied",kind="Pod",mode="enforce"} 2');
+    expect(text).toContain('tollgate_decisions_total{verdict="allowed",kind="other",mode="warn"} 1');
+    expect(text).toContain('tollgate_findings_total{rule="run-as-root",mode="enforce",severity="deny"} 2');
+  });
+
   it("export the time of the last config load, unset until the server sets it", async () => {
     const metrics = createMetrics();
     const name = "tollgate_config_last_reload_success_timestamp_seconds";

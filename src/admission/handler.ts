@@ -105,24 +105,16 @@ export function answerReview(review: AdmissionReview, mode: Mode, deps: HandlerD
         ? "warned"
         : "allowed";
   const { metrics } = deps;
-  metrics.decisions.inc({
-    verdict: label,
+  metrics.countDecision(
+    label,
     // The config's pod-template kinds are a fixed set too.
-    kind: policy.templates.has(`${request.kind.group}/${request.kind.kind}`)
+    policy.templates.has(`${request.kind.group}/${request.kind.kind}`)
       ? request.kind.kind
       : kindLabel(request.kind.kind, kindsOf(policy.registry)),
     mode,
-  });
+  );
   metrics.duration.observe({ mode }, seconds);
-  // Counted per rule and severity first: an object can yield a finding per container per rule.
-  const counts = new Map<string, { rule: string; severity: string; n: number }>();
-  for (const { rule, severity } of evaluation.findings) {
-    const key = `${rule}\0${severity}`;
-    const entry = counts.get(key);
-    if (entry) entry.n++;
-    else counts.set(key, { rule, severity, n: 1 });
-  }
-  for (const { rule, severity, n } of counts.values()) metrics.findings.inc({ rule, mode, severity }, n);
+  for (const { rule, severity } of evaluation.findings) metrics.countFinding(rule, mode, severity);
   const uid = logText(request.uid);
   const kind = logText(request.kind.kind);
   for (const slow of evaluation.slowRules) {
