@@ -182,6 +182,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (fastify's default, a pino child with the request id bound):
+    // most requests log nothing through it, and making it cost each one more than its metrics.
+    // The few lines that do name the request id themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     requestTimeout: timeouts.requestTimeout,
@@ -261,7 +265,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const http = classify(error, request);
     options.metrics.invalidReviews.inc({ reason: http.reason });
-    const line = { url: request.url, status: http.statusCode, reason: http.reason, err: error.message };
+    const line = {
+      reqId: request.id,
+      url: request.url,
+      status: http.statusCode,
+      reason: http.reason,
+      err: error.message,
+    };
     if (http.statusCode >= 500) request.log.error(line, "request failed");
     else request.log.warn(line, "request rejected");
     retireIfDraining(reply);
@@ -288,7 +298,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const parsed = parseReview(request.body);
     if ("error" in parsed) {
       options.metrics.invalidReviews.inc({ reason: "not-a-review" });
-      request.log.warn({ status: 400, reason: "not-a-review", err: parsed.error }, "request rejected");
+      request.log.warn(
+        { reqId: request.id, status: 400, reason: "not-a-review", err: parsed.error },
+        "request rejected",
+      );
       void reply.code(400).send({ error: "not-a-review", message: parsed.error });
       return;
     }

@@ -59,7 +59,12 @@ describe("bodies that are no AdmissionReview in JSON", () => {
       message:
         'Content-Encoding "gzip" is not accepted: send the AdmissionReview uncompressed, as the apiserver does',
     });
-    expect(lines.some((line) => line.includes('"reason":"media-type"'))).toBe(true);
+    // The line names the request it is about, though no child logger is made per request.
+    const rejected = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rejected.find((line) => line.reason === "media-type")).toMatchObject({
+      reqId: expect.stringMatching(/^req-/),
+      msg: "request rejected",
+    });
   });
 
   it("a header a client sizes is quoted clipped", async () => {
