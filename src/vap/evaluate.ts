@@ -206,19 +206,24 @@ export function collectParams(
  * audit annotations. A pass that spends its budget fails the policy as a whole, per failurePolicy.
  */
 function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdict): void {
-  const conditions: Budget = { remaining: RUNTIME_BUDGET };
-  for (const condition of policy.matchConditions) {
-    let matched: unknown;
-    try {
-      matched = run(condition.expression, activation, conditions);
-    } catch (error) {
-      verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
-      return;
+  const matchConditions = policy.matchConditions;
+  if (matchConditions.length > 0) {
+    const conditions: Budget = { remaining: RUNTIME_BUDGET };
+    for (const condition of matchConditions) {
+      let matched: unknown;
+      try {
+        matched = run(condition.expression, activation, conditions);
+      } catch (error) {
+        verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+        return;
+      }
+      if (matched !== true) return;
     }
-    if (matched !== true) return;
   }
   const budget: Budget = { remaining: RUNTIME_BUDGET };
-  const outcomes: VapOutcome[] = [];
+  // What the validations say, kept apart until they all ran: a pass that spends its budget
+  // answers with that failure alone.
+  let outcomes: VapOutcome[] | undefined;
   let failed: number[] | undefined;
   const validations = policy.validations;
   for (let index = 0; index < validations.length; index++) {
@@ -231,21 +236,24 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
         verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
         return;
       }
-      outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+      (outcomes ??= []).push(...failure(policy.failurePolicy, messageOf(error)));
       continue;
     }
     if (passed !== true) (failed ??= []).push(index);
   }
-  for (const index of failed ?? []) {
-    const validation = policy.validations[index]!;
-    outcomes.push({
-      kind: "violation",
-      validation: index,
-      message: failureMessage(validation, activation, budget),
-      reason: validation.reason,
-    });
+  if (outcomes !== undefined) verdict.outcomes.push(...outcomes);
+  if (failed !== undefined) {
+    for (const index of failed) {
+      const validation = validations[index]!;
+      verdict.outcomes.push({
+        kind: "violation",
+        validation: index,
+        message: failureMessage(validation, activation, budget),
+        reason: validation.reason,
+      });
+    }
   }
-  verdict.outcomes.push(...outcomes);
+  if (policy.auditAnnotations.length === 0) return;
   const annotations: Budget = { remaining: RUNTIME_BUDGET };
   for (const annotation of policy.auditAnnotations) {
     try {
