@@ -76,19 +76,50 @@ export function metered(limit: number, evaluate: () => unknown): Metered;
 /** The same, for an evaluation of `argument` (no closure per call on the hot path). */
 export function metered<A>(limit: number, evaluate: (argument: A) => unknown, argument: A): Metered;
 export function metered<A>(limit: number, evaluate: (argument?: A) => unknown, argument?: A): Metered {
+  const into: MeteredInto = { ok: true, value: undefined, error: undefined, cost: 0 };
+  meterInto(into, limit, evaluate, argument);
+  return into.ok
+    ? { ok: true, value: into.value, cost: into.cost }
+    : { ok: false, error: into.error, cost: into.cost };
+}
+
+/** What `meterInto` writes: as Metered, in one object that the caller keeps and reuses. */
+export interface MeteredInto {
+  ok: boolean;
+  value: unknown;
+  error: unknown;
+  cost: number;
+}
+
+/**
+ * `metered`, writing its answer into `into` rather than into a new object, for the webhook's hot
+ * path: an evaluation is synchronous, so one object serves every evaluation of a judge in turn.
+ * Returns `into.ok`.
+ */
+export function meterInto<A>(
+  into: MeteredInto,
+  limit: number,
+  evaluate: (argument?: A) => unknown,
+  argument?: A,
+): boolean {
   const outer = current;
   const meter = new Meter(Math.max(0, limit));
   current = meter;
   try {
     const value = evaluate(argument);
-    if (meter.exceeded) return { ok: false, error: new CostLimitExceeded(), cost: meter.used };
-    return { ok: true, value, cost: meter.used };
+    into.ok = !meter.exceeded;
+    into.value = meter.exceeded ? undefined : value;
+    into.error = meter.exceeded ? new CostLimitExceeded() : undefined;
   } catch (error) {
-    return { ok: false, error: meter.exceeded ? new CostLimitExceeded() : error, cost: meter.used };
+    into.ok = false;
+    into.value = undefined;
+    into.error = meter.exceeded ? new CostLimitExceeded() : error;
   } finally {
     current = outer;
     if (outer !== undefined) outer.used += meter.used;
   }
+  into.cost = meter.used;
+  return into.ok;
 }
 
 /** The cost of walking a value: a tenth per element, entry or character, as cel-go's size factor. */
@@ -172,15 +203,17 @@ const SIZED_OPERATORS = new Set(["call", "rcall", "+", "in", "==", "!="]);
 function chargeSizes(node: Node): void {
   const handle = node.handle;
   if (handle === undefined || !SIZED_OPERATORS.has(node.op)) return;
+  // cel-js calls a handler with at most four arguments (operands, then the node and the
+  // evaluator): they are passed on as they are, without a rest array and a spread per call.
   if (node.op === "call" || node.op === "rcall") {
-    node.handle = (operands, ...rest) => {
+    node.handle = (operands, second, third, fourth) => {
       if (Array.isArray(operands)) chargeOperands(operands);
-      return handle(operands, ...rest);
+      return handle(operands, second, third, fourth);
     };
   } else {
-    node.handle = (left, right, ...rest) => {
+    node.handle = (left, right, third, fourth) => {
       charge(sizeCost(left) + sizeCost(right));
-      return handle(left, right, ...rest);
+      return handle(left, right, third, fourth);
     };
   }
 }
