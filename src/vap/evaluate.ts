@@ -523,7 +523,8 @@ export class PolicySetJudge {
       const verdict = (this.#scratch ??= newVerdict(policy, binding));
       verdict.policy = policy;
       verdict.binding = binding;
-      verdict.outcomes.length = 0;
+      // Setting an array's length is a call into the runtime: only when there is something to drop.
+      if (verdict.outcomes.length > 0) verdict.outcomes.length = 0;
       if (policy.auditAnnotations.length > 0) verdict.auditAnnotations = {};
       if (!judgeBinding(verdict, input, this.#params, this.#reads, state.activation, matched)) continue;
       for (const outcome of verdict.outcomes) {
@@ -531,7 +532,7 @@ export class PolicySetJudge {
         if (made === undefined) made = [one];
         else made.push(one);
       }
-      verdict.outcomes.length = 0;
+      if (verdict.outcomes.length > 0) verdict.outcomes.length = 0;
     }
     return made ?? [];
   }
