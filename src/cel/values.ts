@@ -13,8 +13,16 @@ export type CelValue =
 /** Integers beyond int64 are doubles in an unstructured object too (the JSON decoder's rule). */
 const INT64_MAX = 2 ** 63;
 
+/**
+ * The bigints of the integers 0 to 65535 (ports, counts, seconds: most integers of an object),
+ * each made on first use and kept: a bigint is a value, so one made once is the same as a new one.
+ */
+const SMALL_INTEGERS: (bigint | undefined)[] = new Array<bigint | undefined>(65536);
+
 function convertNumber(value: number): bigint | number {
-  return Number.isInteger(value) && Math.abs(value) < INT64_MAX ? BigInt(value) : value;
+  if (!Number.isInteger(value)) return value;
+  if (value >= 0 && value < 65536) return (SMALL_INTEGERS[value] ??= BigInt(value));
+  return Math.abs(value) < INT64_MAX ? BigInt(value) : value;
 }
 
 /** The value, or a converted copy where an integer sits somewhere below it. */

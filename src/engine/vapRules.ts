@@ -88,11 +88,7 @@ export function vapRules(set: PolicySet): Rule<RequestTarget>[] {
         `A ValidatingAdmissionPolicy from ${policy.location.file}, run by tollgate with the apiserver's semantics.`,
       remediation: messages.length > 0 ? messages.join("; ") : "Meet the policy's validations.",
       check(target) {
-        const findings: RawFinding[] = [];
-        for (const verdict of judge.verdicts(index, target.request)) {
-          for (const outcome of verdict.outcomes) findings.push(findingOf(policy, verdict.binding, outcome));
-        }
-        return findings;
+        return judge.outcomes(index, target.request, findingOf);
       },
     };
   });

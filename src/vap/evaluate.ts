@@ -2,7 +2,7 @@ import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from 
 import { type CelValue } from "../cel/values.js";
 import { celViewOf, type Reads, type ReadTree, unionOf } from "../cel/reads.js";
 import { type CompiledExpression } from "../cel/compile.js";
-import { metered, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
+import { meterInto, type MeteredInto, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
 import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
@@ -97,8 +97,11 @@ class BudgetSpent extends Error {
   }
 }
 
+/** What the evaluation running now gave; evaluations run one at a time, so one object serves all. */
+const result: MeteredInto = { ok: true, value: undefined, error: undefined, cost: 0 };
+
 function run(expression: CompiledExpression, activation: Activation, budget: Budget): unknown {
-  const result = metered(PER_CALL_LIMIT, expression.evaluate, activation);
+  meterInto(result, PER_CALL_LIMIT, expression.evaluate, activation);
   budget.remaining -= result.cost;
   if (budget.remaining < 0) throw new BudgetSpent();
   if (!result.ok) {
@@ -106,7 +109,9 @@ function run(expression: CompiledExpression, activation: Activation, budget: Bud
       `expression '${expression.source}' resulted in error: ${messageOf(result.error)}`,
     );
   }
-  return result.value;
+  const value = result.value;
+  result.value = undefined;
+  return value;
 }
 
 /**
@@ -206,19 +211,24 @@ export function collectParams(
  * audit annotations. A pass that spends its budget fails the policy as a whole, per failurePolicy.
  */
 function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdict): void {
-  const conditions: Budget = { remaining: RUNTIME_BUDGET };
-  for (const condition of policy.matchConditions) {
-    let matched: unknown;
-    try {
-      matched = run(condition.expression, activation, conditions);
-    } catch (error) {
-      verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
-      return;
+  const matchConditions = policy.matchConditions;
+  if (matchConditions.length > 0) {
+    const conditions: Budget = { remaining: RUNTIME_BUDGET };
+    for (const condition of matchConditions) {
+      let matched: unknown;
+      try {
+        matched = run(condition.expression, activation, conditions);
+      } catch (error) {
+        verdict.outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+        return;
+      }
+      if (matched !== true) return;
     }
-    if (matched !== true) return;
   }
   const budget: Budget = { remaining: RUNTIME_BUDGET };
-  const outcomes: VapOutcome[] = [];
+  // What the validations say, kept apart until they all ran: a pass that spends its budget
+  // answers with that failure alone.
+  let outcomes: VapOutcome[] | undefined;
   let failed: number[] | undefined;
   const validations = policy.validations;
   for (let index = 0; index < validations.length; index++) {
@@ -231,21 +241,24 @@ function validate(policy: CompiledVap, activation: Activation, verdict: VapVerdi
         verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
         return;
       }
-      outcomes.push(...failure(policy.failurePolicy, messageOf(error)));
+      (outcomes ??= []).push(...failure(policy.failurePolicy, messageOf(error)));
       continue;
     }
     if (passed !== true) (failed ??= []).push(index);
   }
-  for (const index of failed ?? []) {
-    const validation = policy.validations[index]!;
-    outcomes.push({
-      kind: "violation",
-      validation: index,
-      message: failureMessage(validation, activation, budget),
-      reason: validation.reason,
-    });
+  if (outcomes !== undefined) verdict.outcomes.push(...outcomes);
+  if (failed !== undefined) {
+    for (const index of failed) {
+      const validation = validations[index]!;
+      verdict.outcomes.push({
+        kind: "violation",
+        validation: index,
+        message: failureMessage(validation, activation, budget),
+        reason: validation.reason,
+      });
+    }
   }
-  verdict.outcomes.push(...outcomes);
+  if (policy.auditAnnotations.length === 0) return;
   const annotations: Budget = { remaining: RUNTIME_BUDGET };
   for (const annotation of policy.auditAnnotations) {
     try {
@@ -311,26 +324,25 @@ const NO_PARAMS: { params: unknown[] } = { params: [null] };
 
 /**
  * What a policy whose match constraints select the request (or failed to: `matched` is then the
- * error) says through one binding; undefined when the binding's match resources do not select it.
+ * error) says through one binding, into `verdict` (empty, naming the policy and the binding);
+ * false when the binding's match resources do not select the request.
  */
 function judgeBinding(
-  policy: CompiledVap,
-  binding: VapBinding,
+  verdict: VapVerdict,
   input: VapRequest,
   params: ParamSource,
   reads: Reads,
   activation: Activation,
   matched: true | MatchError,
-): VapVerdict | undefined {
-  const verdict: VapVerdict = { policy, binding, outcomes: [], auditAnnotations: {} };
+): boolean {
+  const { policy, binding } = verdict;
   try {
     if (matched !== true) throw matched;
-    if (binding.matchResources && !matchesResources(binding.matchResources, input.attributes))
-      return undefined;
+    if (binding.matchResources && !matchesResources(binding.matchResources, input.attributes)) return false;
   } catch (error) {
     if (!(error instanceof MatchError)) throw error;
     verdict.outcomes.push(...failure(policy.failurePolicy, error.message));
-    return verdict;
+    return true;
   }
   const collected =
     policy.paramKind === undefined || binding.paramRef === undefined
@@ -338,15 +350,22 @@ function judgeBinding(
       : collectParams(policy.paramKind, binding.paramRef, input.attributes.namespace, params);
   if ("error" in collected) {
     verdict.outcomes.push(...failure(policy.failurePolicy, collected.error));
-    return verdict;
+    return true;
   }
   for (const param of collected.params) {
     activation.params = param === null ? null : viewOf(param, reads.params);
     activation.variables = policy.variables.length === 0 ? NO_VARIABLES : lazyVariables(policy, activation);
     validate(policy, activation, verdict);
   }
-  return verdict;
+  return true;
 }
+
+const newVerdict = (policy: CompiledVap, binding: VapBinding): VapVerdict => ({
+  policy,
+  binding,
+  outcomes: [],
+  auditAnnotations: {},
+});
 
 /** Does the policy's match select the request: true, false, or the error the apiserver answers. */
 function policyMatches(policy: CompiledVap, attributes: VapRequest["attributes"]): boolean | MatchError {
@@ -374,7 +393,10 @@ export function evaluateVap(
 ): VapVerdict | undefined {
   const matched = policyMatches(policy, input.attributes);
   if (matched === false) return undefined;
-  return judgeBinding(policy, binding, input, params, reads, activationOf(input, reads), matched);
+  const verdict = newVerdict(policy, binding);
+  return judgeBinding(verdict, input, params, reads, activationOf(input, reads), matched)
+    ? verdict
+    : undefined;
 }
 
 /** What a PolicySetJudge judges with: a PolicySet's (vap/load.ts) policies, bindings and params. */
@@ -413,6 +435,8 @@ export class PolicySetJudge {
    * request is kept, until the next (a WeakMap per request cost more than all of its lookups saved).
    */
   #last: { input: VapRequest; state: RequestState } | undefined;
+  /** The verdict `outcomes` judges each binding into, emptied each time (one allocation per judge, not per binding). */
+  #scratch: VapVerdict | undefined;
 
   constructor(set: JudgedSet) {
     this.#policies = set.policies;
@@ -450,30 +474,66 @@ export class PolicySetJudge {
     return selected;
   }
 
-  /** What the policy at `index` of the set says of a request through each of its bindings that applies. */
-  verdicts(index: number, input: VapRequest): VapVerdict[] {
+  /**
+   * Whether the match constraints of the policy at `index` select the request: true, false, or
+   * the error the apiserver answers.
+   */
+  #matched(index: number, input: VapRequest, state: RequestState): boolean | MatchError {
     const policy = this.#policies[index]!;
-    const state = this.#stateOf(input);
     const attributes = input.attributes;
     const rules = this.#named[index]
       ? resourceRulesMatch(policy.matchConstraints, attributes)
       : state.selected[index] === 1;
-    if (!rules) return [];
-    const matched = selectorsMatch(policy.matchConstraints, attributes);
+    return rules && selectorsMatch(policy.matchConstraints, attributes);
+  }
+
+  /** What the policy at `index` of the set says of a request through each of its bindings that applies. */
+  verdicts(index: number, input: VapRequest): VapVerdict[] {
+    const state = this.#stateOf(input);
+    const matched = this.#matched(index, input, state);
     if (matched === false) return [];
+    const policy = this.#policies[index]!;
     const verdicts: VapVerdict[] = [];
     for (const binding of this.#bindings[index]!) {
-      const verdict = judgeBinding(
-        policy,
-        binding,
-        input,
-        this.#params,
-        this.#reads,
-        state.activation,
-        matched,
-      );
-      if (verdict !== undefined) verdicts.push(verdict);
+      const verdict = newVerdict(policy, binding);
+      if (judgeBinding(verdict, input, this.#params, this.#reads, state.activation, matched))
+        verdicts.push(verdict);
     }
     return verdicts;
+  }
+
+  /**
+   * The outcomes of `verdicts`, each made into what `make` makes of it with its binding, in the same
+   * order, without keeping a verdict per binding (the engine needs the findings only). The audit
+   * annotations are left out.
+   */
+  outcomes<T>(
+    index: number,
+    input: VapRequest,
+    make: (policy: CompiledVap, binding: VapBinding, outcome: VapOutcome) => T,
+  ): T[] {
+    // Most policies find nothing; one that does mostly finds one thing: an array of exactly what was
+    // made, not the room a push on an empty array reserves.
+    let made: T[] | undefined;
+    const state = this.#stateOf(input);
+    const matched = this.#matched(index, input, state);
+    if (matched === false) return [];
+    const policy = this.#policies[index]!;
+    for (const binding of this.#bindings[index]!) {
+      const verdict = (this.#scratch ??= newVerdict(policy, binding));
+      verdict.policy = policy;
+      verdict.binding = binding;
+      // Setting an array's length is a call into the runtime: only when there is something to drop.
+      if (verdict.outcomes.length > 0) verdict.outcomes.length = 0;
+      if (policy.auditAnnotations.length > 0) verdict.auditAnnotations = {};
+      if (!judgeBinding(verdict, input, this.#params, this.#reads, state.activation, matched)) continue;
+      for (const outcome of verdict.outcomes) {
+        const one = make(policy, binding, outcome);
+        if (made === undefined) made = [one];
+        else made.push(one);
+      }
+      if (verdict.outcomes.length > 0) verdict.outcomes.length = 0;
+    }
+    return made ?? [];
   }
 }

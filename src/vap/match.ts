@@ -131,8 +131,11 @@ export function namesResources(match: V1MatchResources): boolean {
  */
 export function resourceKeyOf(request: RequestAttributes): string {
   const { group, version, resource } = request.resource;
-  const scope = request.namespace === "" ? "cluster" : "namespaced";
-  return JSON.stringify([request.operation, group, version, resource, request.subResource, scope]);
+  const scope = request.namespace === "" ? "c" : "n";
+  const sub = request.subResource;
+  // Each part behind its length, so that no two requests share a key (a part may hold any character).
+  const operation = request.operation;
+  return `${scope}${operation.length}:${operation}${group.length}:${group}${version.length}:${version}${resource.length}:${resource}${sub.length}:${sub}`;
 }
 
 /**

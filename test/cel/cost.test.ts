@@ -66,6 +66,19 @@ describe("the per-expression limit", () => {
     expect(costOf("object.items.all(a, object.items.all(b, a == b || a != b))", items(20)).ok).toBe(true);
   });
 
+  it.each([
+    ["object.items.map(x, x + 1).size() > 0", [1, 2, 3, 4, 6, 6, 7, 10, 10, 10, 13, 13, 13, 16, 16, 16, 17]],
+    ["!object.items.all(x, x >= 0)", [1, 2, 3, 5, 5, 14, 14, 14, 14, 14, 14, 14, 14, 14]],
+    ["object.items.exists(x, x == 2) ? 1 : 2", [1, 2, 3, 5, 5, 14, 14, 14, 14, 14, 14]],
+  ])("%s, cancelled at each limit, costs what charging node by node spends", (source, spent) => {
+    // The figures of charging every node as it is entered (before nodes entered one after another
+    // were charged together): a limit that stops the evaluation stops the count at the same node.
+    spent.forEach((cost, limit) => {
+      expect(costOf(source, { items: [1, 2, 3] }, limit)).toMatchObject({ ok: false, cost });
+    });
+    expect(costOf(source, { items: [1, 2, 3] }, spent.length).ok).toBe(true);
+  });
+
   it("applies the limit it is given", () => {
     expect(costOf("object.items.all(x, x >= 0)", items(100), 50).ok).toBe(false);
     expect(costOf("object.items.all(x, x >= 0)", items(100), 5000).ok).toBe(true);

@@ -274,12 +274,33 @@ export function parseQuantity(text: string): Quantity {
   return new Quantity(true, negative ? -unscaled : unscaled, -decimals);
 }
 
+/** The most parsed texts kept, and the longest text kept (a quantity is a few characters). */
+const MAX_PARSED = 512;
+const MAX_PARSED_LENGTH = 64;
+const parsed = new Map<string, Quantity>();
+
+/**
+ * parseQuantity, remembering what it parsed: a Quantity never changes once made, so a text gives
+ * the same value each time, and a policy comparing with `quantity('4Gi')` or reading the same
+ * limits on every request need not parse them again. Errors are not kept; they are thrown anew.
+ */
+function quantityOf(text: string): Quantity {
+  const known = parsed.get(text);
+  if (known !== undefined) return known;
+  const quantity = parseQuantity(text);
+  if (text.length <= MAX_PARSED_LENGTH) {
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(text, quantity);
+  }
+  return quantity;
+}
+
 export function registerQuantity(env: Environment): void {
   env.registerType("kubernetes.Quantity", Quantity);
-  env.registerFunction("quantity(string): kubernetes.Quantity", parseQuantity);
+  env.registerFunction("quantity(string): kubernetes.Quantity", quantityOf);
   env.registerFunction("isQuantity(string): bool", (text: string) => {
     try {
-      parseQuantity(text);
+      quantityOf(text);
       return true;
     } catch {
       return false;
