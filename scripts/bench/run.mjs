@@ -18,7 +18,15 @@
 //   --peer-version a line describing the peer's build, for the report.
 //   --rounds N (3), --seconds S per run (10, 4 with --quick), --connections C (32)
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { get as httpGet } from "node:http";
 import { request } from "node:https";
 import { createServer } from "node:net";
@@ -84,6 +92,11 @@ const HOST = "127.0.0.1";
 /** @typedef {{ rules: number; results: { body: string; findings: number; engine: number; pipeline: number }[] }} EngineFigures as scripts/bench/engine.mjs prints them */
 /** @typedef {{ documents: number; seconds: number; docsPerSecond: number; sarifSeconds: number }} CheckFigure */
 /**
+ * What the ten policies of scripts/bench/vaps/ add to tollgate's CPU per request on the Pod body
+ * (issue 20's target: at most 15 %), from interleaved rounds of tollgate without and with them.
+ * @typedef {{ policies: number; verdict: string; builtInCpuUs: number; withCpuUs: number; addedPercent: number; rounds: { builtIn: number; with: number }[] }} VapFigure
+ */
+/**
  * @typedef {object} Result
  * @property {ReturnType<typeof machine>} machine
  * @property {boolean} quick
@@ -98,6 +111,7 @@ const HOST = "127.0.0.1";
  * @property {number} tollgateRequests
  * @property {EngineFigures} engine
  * @property {CheckFigure | undefined} check
+ * @property {VapFigure | undefined} vaps
  */
 
 const { values: flags } = parseArgs({
@@ -640,6 +654,98 @@ function checkFigure() {
   return { documents: 10_000, seconds: json, docsPerSecond: 10_000 / json, sarifSeconds: seconds("sarif") };
 }
 
+/**
+ * A second tollgate of the same build with the ten policies of scripts/bench/vaps/ loaded
+ * (`policies:` in a config), on core 0 like the first, and rounds of both on the Pod body, in turn.
+ * @param {Server | undefined} builtIn the tollgate of the main rounds (the built-in rules alone)
+ * @param {string} certs
+ * @param {Buffer} ca
+ * @param {string} podFile
+ * @returns {Promise<VapFigure>}
+ */
+async function vapFigure(builtIn, certs, ca, podFile) {
+  if (builtIn?.pid === undefined) throw new Error("bench: no tollgate to compare the policies with");
+  const folder = join(ROOT, "scripts/bench/vaps");
+  const policies = readdirSync(folder).filter((f) => f.endsWith(".yaml")).length;
+  const config = join(WORK, "vaps-config.yaml");
+  writeFileSync(config, `policies:\n  - ${JSON.stringify(folder)}\n`);
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const logFile = join(WORK, "tollgate-vaps.stderr.log");
+  writeFileSync(logFile, "");
+  const child = start(
+    "tollgate-vaps",
+    process.execPath,
+    [
+      ...imageNodeFlags(),
+      "dist/src/main.js",
+      "serve",
+      "--port",
+      String(port),
+      "--metrics-port",
+      String(metricsPort),
+      "--host",
+      HOST,
+      "--tls-cert",
+      join(certs, "tls.crt"),
+      "--tls-key",
+      join(certs, "tls.key"),
+      "--config",
+      config,
+      "--log-level",
+      "info",
+    ],
+    logFile,
+  );
+  const url = `https://${HOST}:${port}/validate`;
+  await waitHealthy(`https://${HOST}:${port}/healthz`, ca, child);
+  const body = readFileSync(podFile, "utf8");
+  const uid = /** @type {{ request: { uid: string } }} */ (JSON.parse(body)).request.uid;
+  const answer = await post(url, body, ca);
+  const response =
+    answer.status === 200
+      ? /** @type {{ response?: { uid?: unknown; allowed?: boolean; status?: { message?: string } } }} */ (
+          JSON.parse(answer.text)
+        ).response
+      : undefined;
+  if (response?.uid !== uid)
+    throw new Error(`tollgate-vaps answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  // The policies that deny this Pod name themselves in the denial's lines (`- <policy>: …`).
+  const denying = [...(response.status?.message ?? "").matchAll(/^- ([a-z0-9-]+): /gm)].map((m) => m[1]);
+  const verdict = response.allowed ? "allowed" : `denied by ${denying.join(", ")}`;
+  writeFileSync(join(WORK, "answers", "tollgate-vaps-pod-create.json"), `${answer.text}\n`);
+  const pid = /** @type {number} */ (child.pid);
+  await wrk(url, podFile, 2, connections);
+  /** @type {{ builtIn: number; with: number }[]} */
+  const perRound = [];
+  for (let round = 0; round < rounds; round++) {
+    /** @type {Record<string, number>} */
+    const cpu = {};
+    const order = round % 2 === 0 ? ["builtIn", "with"] : ["with", "builtIn"];
+    for (const which of order) {
+      const target = which === "with" ? { url, pid } : { url: builtIn.url, pid: builtIn.pid };
+      const before = cpuOf(target.pid);
+      const r = await wrk(target.url, podFile, seconds, connections);
+      cpu[which] = ((cpuOf(target.pid) - before) * 1e6) / r.requests;
+      log(
+        `vaps round ${round + 1} ${which === "with" ? "with the policies" : "built-in alone"}: ${f0(cpu[which] ?? 0)} CPU µs/req`,
+      );
+    }
+    perRound.push({ builtIn: cpu.builtIn ?? Number.NaN, with: cpu.with ?? Number.NaN });
+  }
+  child.kill("SIGTERM");
+  const builtInCpuUs = median(perRound.map((r) => r.builtIn));
+  const withCpuUs = median(perRound.map((r) => r.with));
+  return {
+    policies,
+    verdict,
+    builtInCpuUs,
+    withCpuUs,
+    // Per round, then the median, as for the ratios: the two runs of a round are seconds apart.
+    addedPercent: median(perRound.map((r) => (r.with / r.builtIn - 1) * 100)),
+    rounds: perRound,
+  };
+}
+
 // ---------------------------------------------------------------- report
 
 /**
@@ -772,6 +878,13 @@ function report(result) {
       ? `CLI: tollgate check on ${f0(result.check.documents)} documents: ${f2(result.check.seconds)} s, ${f0(result.check.docsPerSecond)} documents/s with --output json, ${f2(result.check.sarifSeconds)} s with --output sarif (process start included).`
       : "check: not available in this build",
   );
+  if (result.vaps) {
+    const v = result.vaps;
+    lines.push("");
+    lines.push(
+      `ValidatingAdmissionPolicies: with the ${v.policies} policies of scripts/bench/vaps/ loaded, tollgate used ${f0(v.withCpuUs)} CPU µs per Pod request against ${f0(v.builtInCpuUs)} without (+${f0(v.addedPercent)} %, the median of the rounds' ${v.rounds.map((r) => `${f0(r.with)}/${f0(r.builtIn)}`).join(", ")}); its answer: ${v.verdict}.`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -998,6 +1111,8 @@ async function main() {
   const logLines = tollgate.lines - linesBefore;
   const peak = servers.flatMap((s) => (s.pid ? [{ name: s.name, ...memoryOf(s.pid) }] : []));
 
+  const vaps = quick ? undefined : await vapFigure(servers[0], certs, ca, fileOf("pod-create"));
+
   stopping = true;
   tollgate.kill("SIGTERM");
   bare.kill("SIGTERM");
@@ -1024,6 +1139,7 @@ async function main() {
     tollgateRequests,
     engine,
     check,
+    vaps,
   };
   writeFileSync(join(WORK, "results.json"), `${JSON.stringify(result, null, 2)}\n`);
   const table = report(result);
