@@ -1,58 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { jsonChunks } from "../../src/report/json.js";
-import type { Report, ReportFinding } from "../../src/report/model.js";
+import type { ReportFinding } from "../../src/report/model.js";
+import { ODD_FINDINGS, reportFinding, reportOf } from "../support/findings.js";
 
-const finding = (overrides: Partial<ReportFinding>): ReportFinding => ({
-  rule: "run-as-root",
-  severity: "deny",
-  kind: "Pod",
-  namespace: "ns",
-  name: "p",
-  file: "a.yaml",
-  line: 7,
-  path: "spec.containers[name=web].securityContext.runAsNonRoot",
-  container: "web",
-  message: "m",
-  fix: "f",
-  ...overrides,
-});
-
-const reportOf = (findings: ReportFinding[], command: Report["command"] = "check"): Report => ({
-  command,
-  mode: "enforce",
-  objects: [
-    {
-      kind: "Pod",
-      namespace: "ns",
-      name: "p",
-      file: "a.yaml",
-      line: 1,
-      rules: ["run-as-root"],
-      findings,
-    },
-  ],
-  errors: [{ file: "b.yaml", line: null, message: "broken" }],
-  notes: ["a note"],
-  files: 2,
-  documents: 2,
-});
-
-const odd = [
-  finding({}),
-  // No file, no line, no container, no path, text that needs escaping.
-  finding({
-    rule: "unlisted",
-    severity: "warn",
-    namespace: "",
-    name: 'we"ird\\name',
-    file: null,
-    line: null,
-    path: "",
-    container: null,
-    message: "line one\nline two \u00e9 \u2028 \ud800 </script>",
-    fix: "tab\there",
-  }),
-];
+const finding = reportFinding;
+const odd = [...ODD_FINDINGS];
 
 const CONTRACT_KEYS = [
   "rule",

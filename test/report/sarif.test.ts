@@ -9,6 +9,7 @@ import { describeRule } from "../../src/report/model.js";
 import { RULES_DOC_URL, sarifChunks, securitySeverityOf } from "../../src/report/sarif.js";
 import { RULES } from "../../src/rules/index.js";
 import { captureIO } from "../cli/helpers.js";
+import { ODD_FINDINGS, reportFinding, reportOf } from "../support/findings.js";
 
 const schema = JSON.parse(readFileSync("test/fixtures/sarif/sarif-schema-2.1.0.json", "utf8")) as object;
 // ajv-formats ships CommonJS; its default export arrives wrapped under NodeNext.
@@ -261,48 +262,8 @@ describe("SARIF output", () => {
         remediation: "r",
       },
     ];
-    const finding = (overrides: Partial<ReportFinding>): ReportFinding => ({
-      rule: "known",
-      severity: "deny",
-      kind: "Pod",
-      namespace: "ns",
-      name: "p",
-      file: "a.yaml",
-      line: 7,
-      path: "spec.containers[name=web].image",
-      container: "web",
-      message: "m",
-      fix: "f",
-      ...overrides,
-    });
-    const reportOf = (findings: ReportFinding[]): Report => ({
-      command: "check",
-      mode: "enforce",
-      objects: [
-        { kind: "Pod", namespace: "ns", name: "p", file: "a.yaml", line: 1, rules: ["known"], findings },
-      ],
-      errors: [{ file: "b.yaml", line: null, message: "broken" }],
-      notes: ["a note"],
-      files: 2,
-      documents: 2,
-    });
-    const odd = [
-      finding({}),
-      // Not in the catalog, no file, no line, no container, no path, text that needs escaping.
-      finding({
-        rule: "unlisted",
-        severity: "warn",
-        namespace: "",
-        name: 'we"ird\\name',
-        file: null,
-        line: null,
-        path: "",
-        container: null,
-        message: "line one\nline two \u00e9 \u2028 \ud800",
-        fix: "tab\there",
-      }),
-      finding({ file: "/abs/dir name/c.yaml", line: null }),
-    ];
+    const finding = reportFinding;
+    const odd = [...ODD_FINDINGS, finding({ file: "/abs/dir name/c.yaml", line: null })];
 
     test("are exactly what JSON.stringify(log, null, 2) gives, whatever the finding holds", () => {
       const text = renderSarif(reportOf(odd), rules, "1.0.0");
@@ -311,7 +272,9 @@ describe("SARIF output", () => {
       expect(results[1]).toEqual({
         ruleId: "unlisted",
         level: "warning",
-        message: { text: 'Pod/we"ird\\name: line one\nline two \u00e9 \u2028 \ud800. Fix: tab\there' },
+        message: {
+          text: 'Pod/we"ird\\name: line one\nline two \u00e9 \u2028 \ud800 </script>. Fix: tab\there',
+        },
         locations: [
           {
             logicalLocations: [
