@@ -2,7 +2,6 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { FastifyBaseLogger } from "fastify";
 import {
-  batchedLines,
   clipLogFields,
   type DecisionFields,
   decisionWriter,
@@ -138,49 +137,5 @@ describe("the decision line", () => {
     const other = { info: (...args: unknown[]) => calls.push(args) } as unknown as FastifyBaseLogger;
     decisionWriter(other)(base);
     expect(calls).toEqual([[base, "decision"]]);
-  });
-});
-
-describe("batched lines", () => {
-  function sink() {
-    const writes: string[] = [];
-    let flushes = 0;
-    return {
-      writes,
-      flushes: () => flushes,
-      write: (text: string) => writes.push(text),
-      flush: (done: (error?: Error) => void) => {
-        flushes++;
-        done();
-      },
-    };
-  }
-
-  it("hands the lines over in one write once they reach the length, in order, nothing lost", () => {
-    const out = sink();
-    const lines = batchedLines(out, 10, 60_000);
-    lines.write("aaaa\n");
-    lines.write("bbbb\n");
-    expect(out.writes).toEqual(["aaaa\nbbbb\n"]);
-    lines.write("cc\n");
-    expect(out.writes).toEqual(["aaaa\nbbbb\n"]);
-    let flushed = false;
-    lines.flush(() => {
-      flushed = true;
-    });
-    expect(out.writes).toEqual(["aaaa\nbbbb\n", "cc\n"]);
-    expect([flushed, out.flushes()]).toEqual([true, 1]);
-    lines.flush(() => undefined);
-    expect(out.writes).toHaveLength(2);
-  });
-
-  it("writes what is pending after the interval, however few lines", async () => {
-    const out = sink();
-    const lines = batchedLines(out, 1 << 20, 20);
-    lines.write("one\n");
-    expect(out.writes).toEqual([]);
-    const giveUp = Date.now() + 2_000;
-    while (out.writes.length === 0 && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
-    expect(out.writes).toEqual(["one\n"]);
   });
 });
