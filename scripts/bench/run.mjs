@@ -324,6 +324,37 @@ function start(name, command, args, logFile) {
 let stopping = false;
 
 /**
+ * `tollgate serve` from the build, with the image's Node flags, on 127.0.0.1, logging every
+ * decision (`start`'s pipe counts the lines); `extra` says where its certificate and config are.
+ * @param {string} name
+ * @param {number} port
+ * @param {number} metricsPort
+ * @param {string} logFile
+ * @param {string[]} extra
+ */
+function startTollgate(name, port, metricsPort, logFile, extra) {
+  return start(
+    name,
+    process.execPath,
+    [
+      ...imageNodeFlags(),
+      "dist/src/main.js",
+      "serve",
+      "--port",
+      String(port),
+      "--metrics-port",
+      String(metricsPort),
+      "--host",
+      HOST,
+      ...extra,
+      "--log-level",
+      "info",
+    ],
+    logFile,
+  );
+}
+
+/**
  * @param {string} url
  * @param {string} body
  * @param {Buffer} ca
@@ -672,30 +703,14 @@ async function vapFigure(builtIn, certs, ca, podFile) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const logFile = join(WORK, "tollgate-vaps.stderr.log");
   writeFileSync(logFile, "");
-  const child = start(
-    "tollgate-vaps",
-    process.execPath,
-    [
-      ...imageNodeFlags(),
-      "dist/src/main.js",
-      "serve",
-      "--port",
-      String(port),
-      "--metrics-port",
-      String(metricsPort),
-      "--host",
-      HOST,
-      "--tls-cert",
-      join(certs, "tls.crt"),
-      "--tls-key",
-      join(certs, "tls.key"),
-      "--config",
-      config,
-      "--log-level",
-      "info",
-    ],
-    logFile,
-  );
+  const child = startTollgate("tollgate-vaps", port, metricsPort, logFile, [
+    "--tls-cert",
+    join(certs, "tls.crt"),
+    "--tls-key",
+    join(certs, "tls.key"),
+    "--config",
+    config,
+  ]);
   const url = `https://${HOST}:${port}/validate`;
   await waitHealthy(`https://${HOST}:${port}/healthz`, ca, child);
   const body = readFileSync(podFile, "utf8");
@@ -915,26 +930,7 @@ async function main() {
   // This script drains the servers' stdout and runs nothing heavy: keep it off the servers' core.
   if (pinned) execFileSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
   const [port, metricsPort, barePort] = [await freePort(), await freePort(), await freePort()];
-  const tollgate = start(
-    "tollgate",
-    process.execPath,
-    [
-      ...imageNodeFlags(),
-      "dist/src/main.js",
-      "serve",
-      "--port",
-      String(port),
-      "--metrics-port",
-      String(metricsPort),
-      "--host",
-      HOST,
-      "--certs-dir",
-      certs,
-      "--log-level",
-      "info",
-    ],
-    tollgateLog,
-  );
+  const tollgate = startTollgate("tollgate", port, metricsPort, tollgateLog, ["--certs-dir", certs]);
   const caWait = Date.now() + 20_000;
   while (!existsSync(join(certs, "ca.crt")) && Date.now() < caWait)
     await new Promise((w) => setTimeout(w, 100));
