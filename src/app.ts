@@ -183,7 +183,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (fastify's default, a pino child with the request id bound):
-    // most requests log nothing through it, and making it cost each one more than its metrics.
+    // most requests log nothing through it, and making one cost each request more than its metrics.
     // The few lines that do name the request id themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -240,7 +240,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // JSON.parse directly: V8 parses any nesting depth without recursion, and an own `__proto__` key
   // it creates is inert because tollgate never merges request data into other objects.
   app.removeContentTypeParser("application/json");
-  // Nor is a compressed body, which fastify does not decode: JSON.parse would call gzip malformed.
+  // A compressed body is no review either: fastify does not decode it, and JSON.parse would call
+  // gzip malformed.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     const encoding = request.headers["content-encoding"];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
