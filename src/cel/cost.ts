@@ -42,26 +42,6 @@ function charge(amount: number): void {
   }
 }
 
-/**
- * Charges the nodes that one evaluation enters one after another (see `enteredFirst`) at once: the
- * same total as charging each as it is entered. Past the limit, the count stops where charging
- * them one by one would have stopped, so a cancelled evaluation reports the same cost too.
- */
-function chargeEntered(total: number, parts: readonly number[]): void {
-  const meter = current;
-  if (meter === undefined) return;
-  meter.used += total;
-  if (meter.used > meter.limit) {
-    meter.used -= total;
-    for (const part of parts) {
-      meter.used += part;
-      if (meter.used > meter.limit) break;
-    }
-    meter.exceeded = true;
-    throw new CostLimitExceeded();
-  }
-}
-
 /** What one metered evaluation gave: its value or its error, and what it cost either way. */
 export type Metered =
   { ok: true; value: unknown; cost: number } | { ok: false; error: unknown; cost: number };
@@ -218,65 +198,6 @@ function chargeSizes(node: Node): void {
   }
 }
 
-const BINARY_OPERATORS = new Set(["!=", "==", "in", "+", "-", "*", "/", "%", "<", "<=", ">", ">="]);
-
-/**
- * The node that evaluating this node enters first, before anything else can happen (no other
- * node, no check that can fail), as cel-js's evaluation of each operator does: the alternate that
- * stands for a node; a comprehension's range; the left operand of `.`, `[]` and a binary operator;
- * a condition's test; a unary operator's operand; the last argument of a call, which cel-js
- * evaluates from the last. None of these nodes catches an error of the node it enters first, so
- * a charge past the limit fails them all at once, as it would fail them one by one. `||` and `&&`
- * do catch one (CEL's `error || true` is true), and a macro (has, a tollgate method) decides what
- * it evaluates: neither is followed. Undefined when there is no such node.
- */
-function enteredFirst(node: Node): Node | undefined {
-  const meta = node.meta;
-  if (meta.alternate !== undefined) return meta.alternate;
-  if (meta.macro !== undefined) return undefined;
-  const shape = node as Node & { left?: unknown; condition?: unknown; receiverWithArgs?: unknown };
-  let first: unknown;
-  switch (node.op) {
-    case "comprehension":
-      first = (node.args as { iterable?: unknown }).iterable;
-      break;
-    case ".":
-    case ".?":
-    case "[]":
-    case "[?]":
-      first = (node.args as unknown[])[0] === shape.left ? shape.left : undefined;
-      break;
-    case "?:":
-      first = (node.args as unknown[])[0] === shape.condition ? shape.condition : undefined;
-      break;
-    case "!_":
-    case "-_":
-      first = node.args;
-      break;
-    case "call": {
-      const operands = (node.args as unknown[])[1];
-      first = Array.isArray(operands) ? operands[operands.length - 1] : undefined;
-      break;
-    }
-    case "rcall": {
-      const operands = shape.receiverWithArgs;
-      first = Array.isArray(operands) ? operands[operands.length - 1] : undefined;
-      break;
-    }
-    default:
-      if (BINARY_OPERATORS.has(node.op)) {
-        first = (node.args as unknown[])[0] === shape.left ? shape.left : undefined;
-      }
-  }
-  return isNode(first) ? first : undefined;
-}
-
-/** The nodes that evaluating this node can evaluate: a node standing for its alternate runs only that. */
-function evaluatedBy(node: Node): Node[] {
-  const alternate = node.meta.alternate;
-  return alternate !== undefined ? [alternate] : childrenOf(node);
-}
-
 interface Counted {
   /** Nodes in the subtree, each costing one when evaluated. */
   nodes: number;
@@ -287,21 +208,16 @@ interface Counted {
 /**
  * Installs the charges on a type-checked expression. A subtree that runs each of its nodes at most
  * once is charged once, at its root, for all its nodes; inside a macro or comprehension every node
- * that can run again charges as it runs, so a loop costs what it iterates. A node that is always
- * entered right after another (a comprehension's range after the comprehension) is charged with
- * it: the same figures with fewer charges, one per step of the evaluation rather than per node.
+ * that can run again charges as it runs, so a loop costs what it iterates.
  */
 export function meterExpression(ast: ASTNode): void {
   const root = ast as unknown as Node;
   const counted = new Map<Node, Counted>();
-  /** How many nodes can evaluate each node (macro expansions share their operands' nodes). */
-  const evaluators = new Map<Node, number>();
   const count = (node: Node): Counted => {
     const known = counted.get(node);
     if (known !== undefined) return known;
     const result: Counted = { nodes: node.op === "value" ? 0 : 1, repeats: repeats(node) };
     counted.set(node, result);
-    for (const child of evaluatedBy(node)) evaluators.set(child, (evaluators.get(child) ?? 0) + 1);
     for (const child of childrenOf(node)) {
       const inner = count(child);
       result.nodes += inner.nodes;
@@ -310,54 +226,24 @@ export function meterExpression(ast: ASTNode): void {
     return result;
   };
   count(root);
-  const amountOf = (node: Node): number => {
-    const { nodes, repeats: loops } = counted.get(node)!;
-    return loops ? (node.op === "value" ? 0 : 1) : nodes;
-  };
   const installed = new Set<Node>();
   const install = (node: Node, chargeHere: boolean): void => {
     if (installed.has(node)) return;
     installed.add(node);
-    // The nodes entered with this one, each first in the one before (see enteredFirst), each
-    // charged as the node itself would be, and only reachable from the one before it.
-    const entered = [node];
+    chargeSizes(node);
+    const { nodes, repeats: loops } = counted.get(node)!;
     if (chargeHere) {
-      for (let at = node; counted.get(at)!.repeats;) {
-        const next = enteredFirst(at);
-        if (next === undefined || installed.has(next) || evaluators.get(next) !== 1) break;
-        installed.add(next);
-        entered.push(next);
-        at = next;
-      }
-      const parts = entered.map(amountOf).filter((amount) => amount > 0);
-      const total = parts.reduce((sum, amount) => sum + amount, 0);
-      if (total > 0) {
+      const amount = loops ? (node.op === "value" ? 0 : 1) : nodes;
+      if (amount > 0) {
         const evaluate = ownEvaluate(node);
-        node.evaluate =
-          parts.length === 1
-            ? (evaluator, self, scope) => {
-                charge(total);
-                return evaluate(evaluator, self, scope);
-              }
-            : (evaluator, self, scope) => {
-                chargeEntered(total, parts);
-                return evaluate(evaluator, self, scope);
-              };
+        node.evaluate = (evaluator, self, scope) => {
+          charge(amount);
+          return evaluate(evaluator, self, scope);
+        };
       }
     }
     // Below a loop-free node everything was charged with it; below a loop each node charges itself.
-    // The children are visited depth first in their order, entered ones in their place, since a
-    // macro's operands are nodes of its expansion too and the first visit decides a node's charge.
-    const below = (index: number): void => {
-      const at = entered[index]!;
-      chargeSizes(at);
-      const loops = counted.get(at)!.repeats;
-      for (const child of childrenOf(at)) {
-        if (child === entered[index + 1]) below(index + 1);
-        else install(child, loops);
-      }
-    };
-    below(0);
+    for (const child of childrenOf(node)) install(child, loops);
   };
   install(root, true);
 }
