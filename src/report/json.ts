@@ -1,3 +1,4 @@
+import { arrayChunks, quote } from "./chunks.js";
 import { namespaceStandings } from "./namespaces.js";
 import { exemptedOf, findingsOf, notCoveredOf, type Report, type ReportFinding, summarize } from "./model.js";
 import { scoresOf } from "./score.js";
@@ -36,20 +37,13 @@ export function* jsonChunks(report: Report): Generator<string, void, undefined> 
     return;
   }
   yield `{\n  "findings": [\n`;
-  for (let start = 0; start < findings.length; start += FINDINGS_PER_CHUNK) {
-    const texts = findings.slice(start, start + FINDINGS_PER_CHUNK).map(findingText);
-    yield `${start === 0 ? "" : ",\n"}${texts.join(",\n")}`;
-  }
+  yield* arrayChunks(findings, findingText);
   yield `\n  ]${text.slice(EMPTY_FINDINGS_START.length)}\n`;
 }
 
 /** How the report's text begins while its findings are still empty: `findings` is the first key. */
 const EMPTY_FINDINGS_START = `{\n  "findings": []`;
 
-/** About half a megabyte of text per chunk. */
-const FINDINGS_PER_CHUNK = 1000;
-
-const quote: (text: string) => string = JSON.stringify;
 const orNull = (text: string | null) => (text === null ? "null" : quote(text));
 
 /**

@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import { arrayChunks, quote } from "./chunks.js";
 import { findingsOf, type Report, type ReportFinding, type RuleDescriptor } from "./model.js";
 
 const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -75,9 +76,6 @@ function objectName(finding: ReportFinding): string {
   return `${finding.kind}/${scope}${finding.name}`;
 }
 
-/** A string as JSON, quotes and escapes included. */
-const quote: (text: string) => string = JSON.stringify;
-
 /**
  * One result as the text `JSON.stringify(log, null, 2)` gives it at its depth in the log
  * (`runs[0].results[i]`, 8 spaces in). Written out rather than built as objects and stringified:
@@ -137,9 +135,6 @@ const EMPTY_RESULTS_END = `"results": []
     }
   ]
 }`;
-
-/** About a megabyte of text per chunk. */
-const RESULTS_PER_CHUNK = 1000;
 
 /**
  * A SARIF 2.1.0 log for code scanning: one run, the rule catalog as the driver's rules, one
@@ -203,20 +198,17 @@ export function* sarifChunks(
   yield `${text.slice(0, -EMPTY_RESULTS_END.length)}"results": [\n`;
   const index = new Map(rules.map((rule, i) => [rule.id, i]));
   const uris = new Map<string, string>();
-  for (let start = 0; start < findings.length; start += RESULTS_PER_CHUNK) {
-    const results = findings.slice(start, start + RESULTS_PER_CHUNK).map((finding) => {
-      let uri: string | null = null;
-      if (finding.file !== null) {
-        uri = uris.get(finding.file) ?? null;
-        if (uri === null) {
-          uri = quote(uriOf(finding.file));
-          uris.set(finding.file, uri);
-        }
+  yield* arrayChunks(findings, (finding) => {
+    let uri: string | null = null;
+    if (finding.file !== null) {
+      uri = uris.get(finding.file) ?? null;
+      if (uri === null) {
+        uri = quote(uriOf(finding.file));
+        uris.set(finding.file, uri);
       }
-      return resultText(finding, index.get(finding.rule), uri);
-    });
-    yield `${start === 0 ? "" : ",\n"}${results.join(",\n")}`;
-  }
+    }
+    return resultText(finding, index.get(finding.rule), uri);
+  });
   yield `
       ]
     }
