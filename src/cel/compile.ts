@@ -1,4 +1,5 @@
 import type { ASTNode, ParseResult } from "@marcbachmann/cel-js";
+import { type Closure, closuresOf } from "./closures.js";
 import { meterExpression } from "./cost.js";
 import { policyEnvironment, REFUSED_VARIABLES } from "./environment.js";
 import { prepareExpression } from "./library/index.js";
@@ -22,6 +23,11 @@ export interface CompiledExpression {
   /** The expression as written, for messages (`failed expression: …`). */
   readonly source: string;
   readonly evaluate: ParseResult;
+  /**
+   * The same evaluation as closures, for the webhook's hot path, where the expression has only
+   * kinds of nodes they cover; one that fails is evaluated again by `evaluate`, whose answer counts.
+   */
+  readonly closures: Closure | undefined;
   /** What the expression reads of `object`, `oldObject`, `request`, `namespaceObject`, `params`. */
   readonly reads: Reads;
 }
@@ -129,8 +135,8 @@ export function compileExpression(source: string, scope: ExpressionScope): Compi
     const expected = returns.length === 1 ? returns[0] : `one of [${returns.join(", ")}]`;
     throw new ExpressionError(`must evaluate to ${expected} but got ${checked.type ?? "dyn"}`, undefined);
   }
-  meterExpression(evaluate.ast);
-  return { source, evaluate, reads: readsOf(evaluate.ast) };
+  const amounts = meterExpression(evaluate.ast);
+  return { source, evaluate, closures: closuresOf(evaluate.ast, amounts), reads: readsOf(evaluate.ast) };
 }
 
 /** `line:column` (1-based) of an offset in a possibly multi-line expression. */

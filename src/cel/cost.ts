@@ -32,7 +32,8 @@ class Meter {
 /** The meter of the evaluation running now; evaluation is synchronous, so one at a time. */
 let current: Meter | undefined;
 
-function charge(amount: number): void {
+/** Charges the evaluation running now, if any; throws once its limit is passed. */
+export function charge(amount: number): void {
   const meter = current;
   if (meter === undefined) return;
   meter.used += amount;
@@ -57,7 +58,7 @@ export function metered(limit: number, evaluate: () => unknown): Metered;
 export function metered<A>(limit: number, evaluate: (argument: A) => unknown, argument: A): Metered;
 export function metered<A>(limit: number, evaluate: (argument?: A) => unknown, argument?: A): Metered {
   const into: MeteredInto = { ok: true, value: undefined, error: undefined, cost: 0 };
-  meterInto(into, limit, evaluate, argument);
+  meterInto(into, limit, evaluate as (argument: A | undefined) => unknown, argument);
   return into.ok
     ? { ok: true, value: into.value, cost: into.cost }
     : { ok: false, error: into.error, cost: into.cost };
@@ -79,8 +80,8 @@ export interface MeteredInto {
 export function meterInto<A>(
   into: MeteredInto,
   limit: number,
-  evaluate: (argument?: A) => unknown,
-  argument?: A,
+  evaluate: (argument: A) => unknown,
+  argument: A,
 ): boolean {
   const outer = current;
   const meter = new Meter(Math.max(0, limit));
@@ -103,7 +104,7 @@ export function meterInto<A>(
 }
 
 /** The cost of walking a value: a tenth per element, entry or character, as cel-go's size factor. */
-function sizeCost(value: unknown): number {
+export function sizeCost(value: unknown): number {
   if (typeof value === "string") return Math.ceil(value.length * 0.1);
   if (Array.isArray(value)) return Math.ceil(value.length * 0.1);
   if (value instanceof Map || value instanceof Set) return Math.ceil(value.size * 0.1);
@@ -208,10 +209,12 @@ interface Counted {
 /**
  * Installs the charges on a type-checked expression. A subtree that runs each of its nodes at most
  * once is charged once, at its root, for all its nodes; inside a macro or comprehension every node
- * that can run again charges as it runs, so a loop costs what it iterates.
+ * that can run again charges as it runs, so a loop costs what it iterates. Returns what each charging
+ * node charges when it is entered, for the expression's closures (closures.ts).
  */
-export function meterExpression(ast: ASTNode): void {
+export function meterExpression(ast: ASTNode): ReadonlyMap<unknown, number> {
   const root = ast as unknown as Node;
+  const amounts = new Map<unknown, number>();
   const counted = new Map<Node, Counted>();
   const count = (node: Node): Counted => {
     const known = counted.get(node);
@@ -235,6 +238,7 @@ export function meterExpression(ast: ASTNode): void {
     if (chargeHere) {
       const amount = loops ? (node.op === "value" ? 0 : 1) : nodes;
       if (amount > 0) {
+        amounts.set(node, amount);
         const evaluate = ownEvaluate(node);
         node.evaluate = (evaluator, self, scope) => {
           charge(amount);
@@ -246,4 +250,5 @@ export function meterExpression(ast: ASTNode): void {
     for (const child of childrenOf(node)) install(child, loops);
   };
   install(root, true);
+  return amounts;
 }

@@ -101,7 +101,10 @@ class BudgetSpent extends Error {
 const result: MeteredInto = { ok: true, value: undefined, error: undefined, cost: 0 };
 
 function run(expression: CompiledExpression, activation: Activation, budget: Budget): unknown {
-  meterInto(result, PER_CALL_LIMIT, expression.evaluate, activation);
+  const closures = expression.closures;
+  // The closures give up on any error, even one CEL would absorb; cel-js then has the last word.
+  if (closures === undefined || !meterInto(result, PER_CALL_LIMIT, closures, activation))
+    meterInto(result, PER_CALL_LIMIT, expression.evaluate, activation);
   budget.remaining -= result.cost;
   if (budget.remaining < 0) throw new BudgetSpent();
   if (!result.ok) {

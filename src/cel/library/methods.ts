@@ -279,7 +279,7 @@ function guardFor(name: string): Guard | undefined {
   return (v) => Array.isArray(v) && (v.length === 0 || element(v[0]));
 }
 
-class MethodCall implements Macro {
+export class MethodCall implements Macro {
   readonly async = false;
   /** Each operand is evaluated once (see meterExpression). */
   readonly loops = false;
@@ -345,8 +345,20 @@ class MethodCall implements Macro {
     return found.every((f) => f.returns.name === first.name) ? first : checker.getType("dyn");
   }
 
+  /** The receiver (for a method), then the arguments, as the call evaluates them. */
+  get operands(): readonly ASTNode[] {
+    return this.#operands;
+  }
+
   evaluate(evaluator: Evaluator, _macro: this, scope: Scope): unknown {
-    const values = this.#operands.map((node) => evaluator.run(node, scope));
+    return this.apply(
+      evaluator,
+      this.#operands.map((node) => evaluator.run(node, scope)),
+    );
+  }
+
+  /** The call on its evaluated operands. */
+  apply(evaluator: Evaluator, values: readonly unknown[]): unknown {
     chargeOperands(values);
     const overload = this.#static ?? this.#runtimeOverload(evaluator, values);
     return overload.run(...values);
