@@ -1,4 +1,4 @@
-import type { ASTNode } from "@marcbachmann/cel-js";
+import { type ASTNode, Optional } from "@marcbachmann/cel-js";
 import { charge, sizeCost } from "./cost.js";
 import { policyEnvironment, POLICY_VARIABLES } from "./environment.js";
 import { type Evaluator, MethodCall } from "./library/methods.js";
@@ -293,7 +293,10 @@ class Compiler {
           charge(sizeCost(l));
           return Object.hasOwn(r, l) ? r[l] !== undefined : false;
         }
-      } else if (typeof l === typeof r && (typeof l === "string" || typeof l === "boolean" || typeof l === "bigint")) {
+      } else if (
+        typeof l === typeof r &&
+        (typeof l === "string" || typeof l === "boolean" || typeof l === "bigint")
+      ) {
         charge(sizeCost(l) + sizeCost(r));
         return op === "==" ? l === r : l !== r;
       }
@@ -328,7 +331,8 @@ class Compiler {
   }
 
   #slotOf(name: string): number {
-    for (let i = this.#scope.length - 1; i >= 0; i--) if (this.#scope[i]!.name === name) return this.#scope[i]!.slot;
+    for (let i = this.#scope.length - 1; i >= 0; i--)
+      if (this.#scope[i]!.name === name) return this.#scope[i]!.slot;
     throw new Unsupported();
   }
 
@@ -355,6 +359,26 @@ class Compiler {
       const operands = macro.operands.map((operand) => this.node(operand as unknown as Node));
       const ev = this.ev as Evaluator;
       return (a) => macro.apply(ev, this.#values(operands, a));
+    }
+    const optional = macro as { functionDesc?: unknown; receiver?: Node; arg?: Node };
+    if (
+      (optional.functionDesc === "optional.orValue(value)" ||
+        optional.functionDesc === "optional.or(optional)") &&
+      optional.receiver !== undefined &&
+      optional.arg !== undefined
+    ) {
+      // cel-js's optional macros: the argument is evaluated only when the receiver is empty.
+      const receiver = this.node(optional.receiver);
+      const fallback = this.node(optional.arg);
+      const orValue = optional.functionDesc === "optional.orValue(value)";
+      return (a) => {
+        const value = receiver(a);
+        if (!(value instanceof Optional)) throw new TypeError("receiver is not an optional");
+        if (value.hasValue()) return orValue ? value.value() : value;
+        const other = fallback(a);
+        if (!orValue && !(other instanceof Optional)) throw new TypeError("argument is not an optional");
+        return other;
+      };
     }
     const props = (macro as { macroHasProps?: Node[] }).macroHasProps;
     if (node.op === "call" && (node.args as [string])[0] === "has" && Array.isArray(props)) {

@@ -6,16 +6,12 @@
  * webhook uses (one activation and one resource match per request for the set); the verdicts must
  * be the same, message for message. The CEL corpus's expressions are held to the same on their objects.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { extname, join, relative } from "node:path";
-import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { compileExpression, ExpressionError } from "../../src/cel/compile.js";
 import { celViewOf, type Reads, unionOf, WHOLE_READS } from "../../src/cel/reads.js";
 import { toCel } from "../../src/cel/values.js";
 import { vapRequestOf } from "../../src/engine/prepare.js";
-import { parseManifests, type LoadedInput, type SourceObject } from "../../src/input/documents.js";
-import { type KubeObject, refOf } from "../../src/objects/object.js";
+import { refOf } from "../../src/objects/object.js";
 import {
   evaluateVap,
   PolicySetJudge,
@@ -24,179 +20,15 @@ import {
   type VapVerdict,
 } from "../../src/vap/evaluate.js";
 import type { PolicySet } from "../../src/vap/load.js";
+import {
+  celCorpusCases,
+  fixtureObjects,
+  mutated,
+  NAMESPACES,
+  policyTexts,
+  randomFrom,
+} from "./repository.js";
 import { policySetOf } from "./support.js";
-
-const ROOT = join(import.meta.dirname, "..", "..");
-
-function filesUnder(folder: string): string[] {
-  return readdirSync(join(ROOT, folder), { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)))
-    .sort();
-}
-
-const POLICY_KIND = /kind:\s*"?ValidatingAdmissionPolicy"?\s*$/m;
-
-/** Every text that holds a ValidatingAdmissionPolicy, with where it came from. */
-function policyTexts(): { from: string; yaml: string }[] {
-  const texts: { from: string; yaml: string }[] = [];
-  for (const file of [...filesUnder("test"), ...filesUnder("docs"), ...filesUnder("scripts/bench/vaps")]) {
-    const text = readFileSync(join(ROOT, file), "utf8");
-    if (!POLICY_KIND.test(text)) continue;
-    const extension = extname(file);
-    if (extension === ".yaml" || extension === ".yml") texts.push({ from: file, yaml: text });
-    else if (extension === ".md") {
-      for (const [index, block] of [...text.matchAll(/```ya?ml\n([\s\S]*?)```/g)].entries()) {
-        if (POLICY_KIND.test(block[1]!)) texts.push({ from: `${file} block ${index}`, yaml: block[1]! });
-      }
-    } else if (extension === ".ts" && file !== relative(ROOT, import.meta.filename)) {
-      // Template literals without substitutions, as the TypeScript parser reads them.
-      const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest);
-      const visit = (node: ts.Node): void => {
-        if (ts.isNoSubstitutionTemplateLiteral(node) && POLICY_KIND.test(node.text)) {
-          texts.push({
-            from: `${file}:${source.getLineAndCharacterOfPosition(node.pos).line + 1}`,
-            yaml: node.text,
-          });
-        }
-        ts.forEachChild(node, visit);
-      };
-      visit(source);
-    }
-  }
-  return texts;
-}
-
-function isObject(value: unknown): value is KubeObject {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as KubeObject).kind === "string" &&
-    typeof (value as KubeObject).apiVersion === "string"
-  );
-}
-
-/** Every Kubernetes object of the fixtures: manifests, and the objects of recorded reviews. */
-function fixtureObjects(): KubeObject[] {
-  const objects = new Map<string, KubeObject>();
-  const add = (value: unknown) => {
-    if (isObject(value)) objects.set(JSON.stringify(value), value);
-  };
-  for (const file of filesUnder("test/fixtures")) {
-    const extension = extname(file);
-    if (extension !== ".yaml" && extension !== ".yml" && extension !== ".json") continue;
-    const text = readFileSync(join(ROOT, file), "utf8");
-    if (extension === ".json") {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        continue;
-      }
-      const review = value as { kind?: unknown; request?: { object?: unknown; oldObject?: unknown } };
-      if (review.kind === "AdmissionReview") {
-        add(review.request?.object);
-        add(review.request?.oldObject);
-      } else add(value);
-      continue;
-    }
-    const loaded: LoadedInput<SourceObject> = { objects: [], errors: [], files: 1, documents: 0 };
-    parseManifests(text, file, loaded, (source) => source);
-    for (const source of loaded.objects) add(source.object);
-  }
-  return [...objects.values()];
-}
-
-/** mulberry32: the same mutations on every run. */
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Every map and list inside a value, with the value itself. */
-function containersOf(value: Json): (Json[] | { [key: string]: Json })[] {
-  const found: (Json[] | { [key: string]: Json })[] = [];
-  const walk = (at: Json) => {
-    if (at === null || typeof at !== "object") return;
-    found.push(at);
-    for (const item of Array.isArray(at) ? at : Object.values(at)) walk(item);
-  };
-  walk(value);
-  return found;
-}
-
-const REPLACEMENTS: (() => Json)[] = [
-  () => null,
-  () => 0,
-  () => 3,
-  () => -7,
-  () => 1.5,
-  () => 2 ** 60,
-  () => "",
-  () => "x",
-  () => "registry.example/app:latest",
-  () => true,
-  () => false,
-  () => [],
-  () => ({}),
-  () => ["a", "b"],
-  () => ({ team: "a", "example.com/owner": "b", memory: "8Gi" }),
-  () => [{ name: "c", image: "busybox", ports: [{ containerPort: 80 }] }],
-];
-
-/** A copy of the object with a few fields removed, replaced (by other types too) or added. */
-function mutated(object: KubeObject, random: () => number): KubeObject {
-  const copy = structuredClone(object) as { [key: string]: Json };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const changes = 1 + Math.floor(random() * 4);
-  for (let change = 0; change < changes; change++) {
-    // Keep kind and apiVersion, so that the request still says what the object is.
-    const holders = containersOf(copy);
-    const holder = pick(holders);
-    if (Array.isArray(holder)) {
-      if (holder.length === 0 || random() < 0.3) holder.push(pick(REPLACEMENTS)());
-      else if (random() < 0.5) holder.splice(Math.floor(random() * holder.length), 1);
-      else holder[Math.floor(random() * holder.length)] = pick(REPLACEMENTS)();
-      continue;
-    }
-    const keys = Object.keys(holder).filter(
-      (key) => holder !== copy || (key !== "kind" && key !== "apiVersion"),
-    );
-    const roll = random();
-    if (keys.length === 0 || roll < 0.25)
-      holder[pick(["extra", "team", "hostNetwork", "labels", "x"])] = pick(REPLACEMENTS)();
-    else if (roll < 0.5) delete holder[pick(keys)];
-    else if (roll < 0.55)
-      Object.defineProperty(holder, "__proto__", {
-        value: 1,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else holder[pick(keys)] = pick(REPLACEMENTS)();
-  }
-  return copy as KubeObject;
-}
-
-/** The request's Namespace: two known ones, and one whose labels are not known. */
-const NAMESPACES: (KubeObject | null)[] = [
-  {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: "vap-prod", labels: { "kubernetes.io/metadata.name": "vap-prod", env: "prod" } },
-  },
-  { apiVersion: "v1", kind: "Namespace", metadata: { name: "vap-dev", labels: { env: "dev" } } },
-  null,
-];
 
 const bigints = (_key: string, value: unknown) => (typeof value === "bigint" ? `${value}n` : value);
 
@@ -297,18 +129,10 @@ describe("the partial view against converting everything", () => {
 });
 
 describe("the CEL corpus's expressions on their objects", () => {
-  const recording = JSON.parse(
-    readFileSync(join(ROOT, "test", "fixtures", "cel", "apiserver.json"), "utf8"),
-  ) as {
-    render: string;
-    results: { expression: string; object?: { [key: string]: Json } }[];
-  };
-
   it("give the same value or error with the partial view", () => {
     let compared = 0;
     const differences: string[] = [];
-    for (const [index, entry] of recording.results.entries()) {
-      const rendered = recording.render.replaceAll("E", () => `(${entry.expression})`);
+    for (const { expression, rendered, object } of celCorpusCases()) {
       let compiled;
       try {
         compiled = compileExpression(rendered, { params: false, variables: new Set() });
@@ -316,12 +140,6 @@ describe("the CEL corpus's expressions on their objects", () => {
         if (error instanceof ExpressionError) continue;
         throw error;
       }
-      const object = {
-        apiVersion: "cel.tollgate.dev/v1",
-        kind: "CelCase",
-        metadata: { name: `case-${index}` },
-        ...entry.object,
-      };
       const answer = (view: unknown) => {
         try {
           return String(
@@ -340,7 +158,7 @@ describe("the CEL corpus's expressions on their objects", () => {
       const whole = answer(toCel(object));
       const partial = answer(compiled.reads.object ? celViewOf(object, compiled.reads.object) : null);
       compared++;
-      if (partial !== whole) differences.push(`${entry.expression}: ${whole} / ${partial}`);
+      if (partial !== whole) differences.push(`${expression}: ${whole} / ${partial}`);
     }
     expect(differences).toEqual([]);
     expect(compared).toBeGreaterThan(1000);
