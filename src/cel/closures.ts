@@ -155,9 +155,6 @@ class Compiler {
         return this.#ordered(node, handle);
       case "[]":
       case "[?]":
-      case "<":
-      case "<=":
-      case ">":
       case "+":
       case "-":
       case "*":
