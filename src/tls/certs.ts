@@ -10,7 +10,15 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { generate } from "selfsigned";
+
+/**
+ * selfsigned and the X.509 libraries under it hold about 4 MB of heap once loaded; a server given
+ * its certificate (or reading them from the Secret another replica wrote) never needs them.
+ */
+async function generate(...args: Parameters<typeof import("selfsigned").generate>) {
+  const { generate: make } = await import("selfsigned");
+  return make(...args);
+}
 
 const DAY = 24 * 60 * 60 * 1000;
 
