@@ -66,7 +66,9 @@ function evaluatorOf(): unknown {
   return evaluator;
 }
 
-const ROOT_VARIABLES: ReadonlySet<string> = new Set(POLICY_VARIABLES.filter((name) => name !== "variables"));
+// `variables.x` is computed on first use and charged to the expression that reads it; the judge
+// charges what an attempt given up after that spent on it to the retry (vap/evaluate.ts).
+const ROOT_VARIABLES: ReadonlySet<string> = new Set(POLICY_VARIABLES);
 
 /** Nothing to compile: the expression is evaluated by cel-js alone. */
 class Unsupported extends Error {}
@@ -341,8 +343,6 @@ class Compiler {
         return () => frame[slot];
       }
     }
-    // `variables.x` is computed on first use and charged to the expression that reads it; an attempt
-    // given up after that would leave the retry through cel-js without the charge.
     if (!ROOT_VARIABLES.has(name)) throw new Unsupported();
     return (a) => {
       const value = (a as Readonly<Record<string, unknown>>)[name];

@@ -15,6 +15,11 @@ import type { ASTNode } from "@marcbachmann/cel-js";
 export const PER_CALL_LIMIT = 1_000_000;
 export const RUNTIME_BUDGET = 10_000_000;
 
+/** What the evaluation running now has been charged so far (0 outside one). */
+export function spentSoFar(): number {
+  return current?.used ?? 0;
+}
+
 /** cel-go's error when an evaluation passes its limit, which the caller wraps as any other error. */
 export class CostLimitExceeded extends Error {
   override name = "CostLimitExceeded";
@@ -75,16 +80,19 @@ export interface MeteredInto {
 /**
  * `metered`, writing its answer into `into` rather than into a new object, for the webhook's hot
  * path: an evaluation is synchronous, so one object serves every evaluation of a judge in turn.
- * Returns `into.ok`.
+ * `spent` is charged before the evaluation starts (what an earlier attempt at it charged for work
+ * that is not done again). Returns `into.ok`.
  */
 export function meterInto<A>(
   into: MeteredInto,
   limit: number,
   evaluate: (argument: A) => unknown,
   argument: A,
+  spent = 0,
 ): boolean {
   const outer = current;
   const meter = new Meter(Math.max(0, limit));
+  meter.used = spent;
   current = meter;
   try {
     const value = evaluate(argument);

@@ -2,7 +2,7 @@ import type { V1LabelSelector, V1MatchResources, V1ParamKind, V1ParamRef } from 
 import { type CelValue } from "../cel/values.js";
 import { celViewOf, type Reads, type ReadTree, unionOf } from "../cel/reads.js";
 import { type CompiledExpression } from "../cel/compile.js";
-import { meterInto, type MeteredInto, PER_CALL_LIMIT, RUNTIME_BUDGET } from "../cel/cost.js";
+import { meterInto, type MeteredInto, PER_CALL_LIMIT, RUNTIME_BUDGET, spentSoFar } from "../cel/cost.js";
 import { isRecord, metadataMap } from "../objects/object.js";
 import { selectorMatches } from "../objects/selectors.js";
 import type { CompiledVap, FailurePolicy } from "./compile.js";
@@ -100,11 +100,19 @@ class BudgetSpent extends Error {
 /** What the evaluation running now gave; evaluations run one at a time, so one object serves all. */
 const result: MeteredInto = { ok: true, value: undefined, error: undefined, cost: 0 };
 
+/**
+ * What the variables computed during the evaluation running now were charged (see lazyVariables),
+ * and how deep in variables that read variables the computation is.
+ */
+const variableCharges = { spent: 0, depth: 0 };
+
 function run(expression: CompiledExpression, activation: Activation, budget: Budget): unknown {
   const closures = expression.closures;
   // The closures give up on any error, even one CEL would absorb; cel-js then has the last word.
+  // A variable the attempt computed is kept and not charged again: the retry starts with its cost.
+  variableCharges.spent = 0;
   if (closures === undefined || !meterInto(result, PER_CALL_LIMIT, closures, activation))
-    meterInto(result, PER_CALL_LIMIT, expression.evaluate, activation);
+    meterInto(result, PER_CALL_LIMIT, expression.evaluate, activation, variableCharges.spent);
   budget.remaining -= result.cost;
   if (budget.remaining < 0) throw new BudgetSpent();
   if (!result.ok) {
@@ -130,6 +138,8 @@ function lazyVariables(policy: CompiledVap, activation: Activation): Record<stri
       enumerable: true,
       get(): CelValue {
         if (state === undefined) {
+          const before = spentSoFar();
+          variableCharges.depth++;
           try {
             state = { value: variable.expression.evaluate(activation) as CelValue };
           } catch (error) {
@@ -138,6 +148,9 @@ function lazyVariables(policy: CompiledVap, activation: Activation): Record<stri
                 `composited variable ${JSON.stringify(variable.name)} fails to evaluate: ${messageOf(error)}`,
               ),
             };
+          } finally {
+            // A variable read inside another is part of the outer one's charge.
+            if (--variableCharges.depth === 0) variableCharges.spent += spentSoFar() - before;
           }
         }
         if ("error" in state) throw state.error;
