@@ -149,12 +149,12 @@ class Compiler {
       case "==":
       case "!=":
       case "in":
-        return this.#sized(node, handle);
+        return this.#sized(node);
       case "<":
       case "<=":
       case ">":
       case ">=":
-        return this.#ordered(node, handle);
+        return this.#ordered(node);
       case "[]":
       case "[?]":
       case "+":
@@ -162,13 +162,10 @@ class Compiler {
       case "*":
       case "/":
       case "%": {
-        const [leftNode, rightNode] = node.args as [Node, Node];
-        const left = this.node(leftNode);
-        const right = this.node(rightNode);
-        if (handle === undefined) throw new Unsupported();
+        const [left, right, binary] = this.#binary(node);
         return (a) => {
           const l = left(a);
-          return handle(l, right(a), node, ev);
+          return binary(l, right(a), node, ev);
         };
       }
       case "!_": {
@@ -272,16 +269,22 @@ class Compiler {
     }
   }
 
+  /** The two operands of a binary operator, and the handler cel-js resolved for it. */
+  #binary(node: Node): [Step, Step, NonNullable<Node["handle"]>] {
+    const [leftNode, rightNode] = node.args as [Node, Node];
+    const left = this.node(leftNode);
+    const right = this.node(rightNode);
+    if (node.handle === undefined) throw new Unsupported();
+    return [left, right, node.handle];
+  }
+
   /**
    * `==`, `!=` and `in`, which cel-js's handlers (and the meter's size charge on them) decide; two
    * strings, bools or ints compare as cel-js's overloads do (`===`), a string key in a map as its
    * map lookup does, charged as the meter charges the handler.
    */
-  #sized(node: Node, handle: Node["handle"]): Step {
-    const [leftNode, rightNode] = node.args as [Node, Node];
-    const left = this.node(leftNode);
-    const right = this.node(rightNode);
-    if (handle === undefined) throw new Unsupported();
+  #sized(node: Node): Step {
+    const [left, right, handle] = this.#binary(node);
     const ev = this.ev;
     const op = node.op;
     return (a) => {
@@ -304,11 +307,8 @@ class Compiler {
   }
 
   /** `<`, `<=`, `>`, `>=` on two ints, doubles or strings, as cel-js's overloads compare them. */
-  #ordered(node: Node, handle: Node["handle"]): Step {
-    const [leftNode, rightNode] = node.args as [Node, Node];
-    const left = this.node(leftNode);
-    const right = this.node(rightNode);
-    if (handle === undefined) throw new Unsupported();
+  #ordered(node: Node): Step {
+    const [left, right, handle] = this.#binary(node);
     const ev = this.ev;
     const compare = ORDER[node.op]!;
     return (a) => {
