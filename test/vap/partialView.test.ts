@@ -8,17 +8,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { compileExpression, ExpressionError } from "../../src/cel/compile.js";
-import { celViewOf, type Reads, unionOf, WHOLE_READS } from "../../src/cel/reads.js";
+import { celViewOf, unionOf, WHOLE_READS } from "../../src/cel/reads.js";
 import { toCel } from "../../src/cel/values.js";
 import { vapRequestOf } from "../../src/engine/prepare.js";
 import { refOf } from "../../src/objects/object.js";
-import {
-  evaluateVap,
-  PolicySetJudge,
-  type VapBinding,
-  type VapRequest,
-  type VapVerdict,
-} from "../../src/vap/evaluate.js";
+import { PolicySetJudge, type VapBinding, type VapRequest, type VapVerdict } from "../../src/vap/evaluate.js";
 import type { PolicySet } from "../../src/vap/load.js";
 import {
   celCorpusCases,
@@ -27,15 +21,10 @@ import {
   NAMESPACES,
   policyTexts,
   randomFrom,
+  textOf,
+  verdictsOf,
 } from "./repository.js";
 import { policySetOf } from "./support.js";
-
-const bigints = (_key: string, value: unknown) => (typeof value === "bigint" ? `${value}n` : value);
-
-const textOf = (policy: string, verdict: VapVerdict | undefined): string =>
-  verdict === undefined
-    ? `${policy}: -`
-    : `${policy}: ${JSON.stringify([verdict.outcomes, verdict.auditAnnotations], bigints)}`;
 
 /** verdictsOf, through the judge the webhook uses: one conversion and one activation for the set. */
 function judgedBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest): string {
@@ -44,24 +33,6 @@ function judgedBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest): s
     for (const verdict of judge.verdicts(index, request)) verdicts.set(verdict.binding, verdict);
   }
   return set.bindings.map((binding) => textOf(binding.policyName, verdicts.get(binding))).join("\n");
-}
-
-/** Every outcome and audit annotation of every binding of the set, as text. */
-function verdictsOf(
-  set: PolicySet,
-  request: VapRequest,
-  reads: (policy: PolicySet["policies"][number]) => Reads,
-): string {
-  return set.bindings
-    .map((binding) => {
-      const policy = set.policies.find((candidate) => candidate.name === binding.policyName)!;
-      try {
-        return textOf(policy.name, evaluateVap(policy, binding, request, set.params, reads(policy)));
-      } catch (error) {
-        return `${policy.name}: threw ${String(error)}`;
-      }
-    })
-    .join("\n");
 }
 
 describe("the partial view against converting everything", () => {

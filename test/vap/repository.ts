@@ -8,6 +8,9 @@ import { extname, join, relative } from "node:path";
 import ts from "typescript";
 import { parseManifests, type LoadedInput, type SourceObject } from "../../src/input/documents.js";
 import type { KubeObject } from "../../src/objects/object.js";
+import type { Reads } from "../../src/cel/reads.js";
+import { evaluateVap, type VapRequest, type VapVerdict } from "../../src/vap/evaluate.js";
+import type { PolicySet } from "../../src/vap/load.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -203,4 +206,29 @@ export function celCorpusCases(): {
       ...entry.object,
     },
   }));
+}
+
+const bigints = (_key: string, value: unknown) => (typeof value === "bigint" ? `${value}n` : value);
+
+export const textOf = (policy: string, verdict: VapVerdict | undefined): string =>
+  verdict === undefined
+    ? `${policy}: -`
+    : `${policy}: ${JSON.stringify([verdict.outcomes, verdict.auditAnnotations], bigints)}`;
+
+/** Every outcome and audit annotation of every binding of the set, as text. */
+export function verdictsOf(
+  set: PolicySet,
+  request: VapRequest,
+  reads: (policy: PolicySet["policies"][number]) => Reads,
+): string {
+  return set.bindings
+    .map((binding) => {
+      const policy = set.policies.find((candidate) => candidate.name === binding.policyName)!;
+      try {
+        return textOf(policy.name, evaluateVap(policy, binding, request, set.params, reads(policy)));
+      } catch (error) {
+        return `${policy.name}: threw ${String(error)}`;
+      }
+    })
+    .join("\n");
 }
