@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlane, type KubectlResult, startControlPlane } from "./controlplane.js";
+import { type ControlPlane, eventually, type KubectlResult, startControlPlane } from "./controlplane.js";
 import {
   compliantPod,
   ROLLOUT_CRD,
@@ -33,8 +33,6 @@ const suffix = randomBytes(3).toString("hex");
 /** A fresh namespace name per scenario: namespaces never finish deleting here. */
 const ns = (scenario: string): string => `${scenario}-${suffix}`;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 let cp: ControlPlane;
 let tollgate: Tollgate;
 
@@ -53,19 +51,6 @@ async function exists(kind: string, name: string, namespace?: string): Promise<b
   if (r.code === 0) return true;
   expect(r.stderr).toMatch(/\(NotFound\)/);
   return false;
-}
-
-/**
- * Polls until `probe` holds (at most `timeoutMs`). The apiserver matches webhooks against its own
- * informer caches (webhook configurations, namespace labels), which follow a write by milliseconds
- * to a second: a test waits for that before it asserts on the next request.
- */
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await sleep(250);
-  }
 }
 
 /** Waits until the apiserver sends `namespace`'s requests to the `mode` entry (a dry-run shows which). */

@@ -442,6 +442,23 @@ function httpsCall(
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Polls until `probe` holds. The apiserver matches webhooks and admission policies from informer
+ * caches that follow a write by milliseconds to a second or more, and each object (a policy, each of
+ * its bindings, a namespace's labels) arrives on its own: a test waits for what it asserts on next.
+ */
+export async function eventually(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
 function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ControlPlane, startControlPlane } from "./controlplane.js";
+import { type ControlPlane, eventually, startControlPlane } from "./controlplane.js";
 import { TOLLGATE_MAIN } from "./tollgate.js";
 
 const BUILD_AND_START_TIMEOUT_MS = 45 * 60 * 1000;
@@ -97,13 +97,15 @@ describe("tollgate export vap: the rollout carried by the apiserver alone", () =
   });
 
   it("denies in enforce, warns in warn and unlabelled namespaces, is silent in off and excluded ones", async () => {
-    // The apiserver picks new policies up from its informers: wait until the enforce binding bites.
-    const deadline = Date.now() + 60_000;
-    let denied = await dryRun("ex-enforce", deployment("web"));
-    while (denied.code === 0 && Date.now() < deadline) {
-      await new Promise((done) => setTimeout(done, 500));
-      denied = await dryRun("ex-enforce", deployment("web"));
-    }
+    // The apiserver picks the policy and each binding up from its informers, one object at a time:
+    // a first denial in ex-enforce does not mean the warn and default bindings are in force yet.
+    const seen = async (namespace: string, binding: string) =>
+      (await dryRun(namespace, deployment("web"))).stderr.includes(`with binding '${POLICY}-${binding}'`);
+    await eventually("the enforce binding", () => seen("ex-enforce", "enforce"), 60_000);
+    await eventually("the warn binding", () => seen("ex-warn", "warn"), 60_000);
+    await eventually("the default binding", () => seen("ex-plain", "default"), 60_000);
+
+    const denied = await dryRun("ex-enforce", deployment("web"));
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain(
       `ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}-enforce' denied request: ${MESSAGE}`,

@@ -12,7 +12,13 @@ import { join } from "node:path";
 import { dump, load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHART_DIR, type Helm, helmRunner, run } from "../charts/helm.js";
-import { type ControlPlane, freePorts, type KubectlResult, startControlPlane } from "./controlplane.js";
+import {
+  type ControlPlane,
+  eventually,
+  freePorts,
+  type KubectlResult,
+  startControlPlane,
+} from "./controlplane.js";
 import { compliantPod, rootPod, rootPodDenialStderr } from "./manifests.js";
 import { startTollgate, TOLLGATE_MAIN, type Tollgate, waitForWebhook } from "./tollgate.js";
 
@@ -80,20 +86,6 @@ async function installedConfig(): Promise<Record<string, unknown>> {
 
 function apply(namespace: string, manifest: string): Promise<KubectlResult> {
   return cp.kubectl(["apply", "-n", namespace, "-f", "-"], { input: manifest });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Polls until `probe` holds: the apiserver matches webhooks from an informer cache that follows a
- * write by up to a second.
- */
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await sleep(250);
-  }
 }
 
 /** What must work whatever state tollgate is in: a Secret anywhere, a Pod in kube-system. */
