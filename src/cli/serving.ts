@@ -46,17 +46,52 @@ export interface ServeOptions {
 }
 
 /**
- * Log lines are gathered up to this many bytes before they are written: one write for about fifty
- * decision lines instead of a synchronous one each. Profiled under wrk (Pod body), 4 KiB spent 11 %
- * of busy time in logging, 32 KiB 10 % (sonic-boom measures its whole pending string per line),
- * 16 KiB 8 %. Gathering the lines in an array before sonic-boom instead cost the same CPU and 12 MB
- * more peak RSS (BENCHMARKS.md, 2026-12-06).
+ * Log lines are gathered up to this many characters before they are written: one write for about
+ * fifty decision lines instead of a synchronous one each.
  */
 export const LOG_BUFFER_BYTES = 16 * 1024;
 /** A line waits at most this long for others to fill the buffer, so that a quiet webhook still logs. */
 export const LOG_FLUSH_INTERVAL_MS = 1_000;
 /** At shutdown the last lines are given this long to reach stdout; a stdout nobody reads must not hold the exit. */
 export const LOG_FLUSH_TIMEOUT_MS = 5_000;
+
+/**
+ * pino's stream: lines joined into one string here and handed to sonic-boom a buffer's worth at a
+ * time. sonic-boom buffers too, but it measures the UTF-8 length of its whole pending string on
+ * every write (1.3 µs of a Pod request's 72 at the server, `perf` on 2026-12-07); a string's
+ * `length` is free, and sonic-boom then measures each chunk once.
+ */
+export class LineGatherer {
+  #pending = "";
+
+  constructor(
+    private readonly sink: { write(chunk: string): boolean; flush(done: (error?: Error) => void): void },
+    private readonly limit = LOG_BUFFER_BYTES,
+    intervalMs = LOG_FLUSH_INTERVAL_MS,
+  ) {
+    setInterval(() => this.drain(), intervalMs).unref();
+  }
+
+  write(line: string): boolean {
+    this.#pending += line;
+    if (this.#pending.length >= this.limit) this.drain();
+    return true;
+  }
+
+  /** Hands what is gathered to the sink. */
+  drain(): void {
+    if (this.#pending === "") return;
+    const chunk = this.#pending;
+    this.#pending = "";
+    this.sink.write(chunk);
+  }
+
+  /** pino's `logger.flush`: calls back once what was written before has reached the sink's file. */
+  flush(done: (error?: Error) => void): void {
+    this.drain();
+    this.sink.flush(done);
+  }
+}
 
 /**
  * The server's logger: pino writing to stdout asynchronously, buffered. `flushLog` resolves once
@@ -66,11 +101,11 @@ function bufferedLogger(level: string): { logger: Logger; flushLog: () => Promis
   const destination = pino.destination({
     dest: 1,
     sync: false,
-    minLength: LOG_BUFFER_BYTES,
-    maxWrite: 2 * LOG_BUFFER_BYTES,
-    periodicFlush: LOG_FLUSH_INTERVAL_MS,
+    // Each chunk of the gatherer is written at once; what arrives while one is written waits.
+    minLength: 0,
+    maxWrite: 4 * LOG_BUFFER_BYTES,
   });
-  const logger = pino(loggerOptions(level), destination);
+  const logger = pino(loggerOptions(level), new LineGatherer(destination));
   const flushLog = () =>
     new Promise<void>((flushed) => {
       const giveUp = setTimeout(flushed, LOG_FLUSH_TIMEOUT_MS);
