@@ -64,6 +64,11 @@ export interface VapVerdict {
 /** The largest messageExpression result the apiserver keeps (celconfig.MaxEvaluatedMessageExpressionSizeBytes). */
 const MAX_MESSAGE_BYTES = 5 * 1024;
 
+/** Is the text at most MAX_MESSAGE_BYTES in UTF-8? A UTF-16 unit takes at most 3 bytes: most are measured without a walk. */
+function fitsMessageBytes(text: string): boolean {
+  return text.length * 3 <= MAX_MESSAGE_BYTES || Buffer.byteLength(text) <= MAX_MESSAGE_BYTES;
+}
+
 function messageOf(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }
@@ -301,7 +306,7 @@ function failureMessage(
       const value = run(validation.messageExpression, activation, budget);
       if (typeof value === "string") {
         const message = value.trim();
-        if (message !== "" && Buffer.byteLength(message) <= MAX_MESSAGE_BYTES && !message.includes("\n")) {
+        if (message !== "" && fitsMessageBytes(message) && !message.includes("\n")) {
           return message;
         }
       }

@@ -82,6 +82,42 @@ spec:
     ]);
   });
 
+  it("keeps a messageExpression of at most 5 KiB in UTF-8 and falls back past it", () => {
+    // 'é' is 2 bytes and '€' 3: the limit counts bytes, not characters.
+    const texts = {
+      asciiOver: "a".repeat(5121),
+      twoByteOver: "é".repeat(2561),
+      twoByteAt: "é".repeat(2560),
+      threeByteAt: "€".repeat(1706),
+      threeByteOver: "€".repeat(1707),
+    };
+    const { set, errors } = policySetOf(`
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: long-messages}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"]}]}
+  validations:
+${Object.keys(texts)
+  .map(
+    (key) =>
+      `    - {expression: "false", message: "${key}", messageExpression: "string(object.metadata.labels.${key})"}\n`,
+  )
+  .join("")}`);
+    expect(errors).toEqual([]);
+    const messages = outcomesOf(set, requestFor(deployment(1, texts))).map((line) =>
+      line.length > 60 ? `${line.slice(0, 29)}…(${line.length})` : line,
+    );
+    const prefix = (index: number) => `long-messages/-: #${index} Invalid `;
+    expect(messages).toEqual([
+      `${prefix(0)}asciiOver`,
+      `${prefix(1)}twoByteOver`,
+      `${prefix(2)}é…(${prefix(2).length + 2560})`,
+      `${prefix(3)}€…(${prefix(3).length + 1706})`,
+      `${prefix(4)}threeByteOver`,
+    ]);
+  });
+
   it("skips a policy whose matchConditions are false, and fails per failurePolicy on errors", () => {
     const { set, errors } = policySetOf(`
 apiVersion: admissionregistration.k8s.io/v1
