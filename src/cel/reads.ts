@@ -168,6 +168,17 @@ function readAll(reads: Reads): void {
   for (const root of READ_ROOTS) treeAt(reads, root, []).whole = true;
 }
 
+/**
+ * The tree of a list whose elements are read apart (a macro's receiver, size()'s operand), when it
+ * is a chain; anything else is visited as a value, its elements read where it is made, and gives null.
+ */
+function listTreeOf(node: ASTNode, reads: Reads, scope: Scope): ReadTree | null {
+  const chain = chainOf(node);
+  if (chain !== undefined) return treeOfChain(chain, reads, scope);
+  visit(node, reads, false, scope);
+  return null;
+}
+
 function visit(node: ASTNode, reads: Reads, presenceOnly: boolean, scope: Scope): void {
   if (!KNOWN.has(node.op)) {
     readAll(reads);
@@ -186,21 +197,14 @@ function visit(node: ASTNode, reads: Reads, presenceOnly: boolean, scope: Scope)
   // size() of a list counts its elements and reads none of them: each element is there, empty.
   const sized = sizeOperandOf(node);
   if (sized !== undefined) {
-    const chain = chainOf(sized);
-    const tree = chain === undefined ? undefined : treeOfChain(chain, reads, scope);
-    if (tree === undefined) visit(sized, reads, false, scope);
-    else if (tree !== null) tree.items ??= newTree();
+    const tree = listTreeOf(sized, reads, scope);
+    if (tree !== null) tree.items ??= newTree();
     return;
   }
   const macro = elementMacroOf(node);
   if (macro !== undefined) {
-    const receiver = chainOf(macro.receiver);
-    let items: ReadTree | undefined;
-    if (receiver === undefined) visit(macro.receiver, reads, false, scope);
-    else {
-      const tree = treeOfChain(receiver, reads, scope);
-      if (tree !== null) items = tree.items ??= newTree();
-    }
+    const tree = listTreeOf(macro.receiver, reads, scope);
+    const items = tree === null ? undefined : (tree.items ??= newTree());
     const inner = [...scope, { name: macro.name, items }];
     for (const part of macro.body) visit(part, reads, false, inner);
     return;
