@@ -123,16 +123,17 @@ export function runRules(targets: readonly Target[], policy: Policy, run: RunOpt
       if (only && !only.has(rule.id)) continue;
       const raw = results[slot++];
       if (!raw) continue;
-      for (const { action, ...finding } of raw) {
-        const made: Finding = {
-          rule: rule.id,
-          // A policy binding's Warn or Audit lowers the rule's severity for its findings.
-          severity: action === undefined ? severity : "warn",
-          kind: target.object.kind,
-          namespace: target.object.namespace,
-          name: target.object.name,
-          ...finding,
-        };
+      const { kind, namespace, name } = target.object;
+      for (const found of raw) {
+        // Only a policy binding's finding carries an action: the others are copied whole, without
+        // the rest pattern's per-key exclusion (a runtime call, twice the cost of the copy).
+        if (found.action === undefined) {
+          findings.push({ rule: rule.id, severity, kind, namespace, name, ...found });
+          continue;
+        }
+        const { action, ...finding } = found;
+        // A policy binding's Warn or Audit lowers the rule's severity for its findings.
+        const made: Finding = { rule: rule.id, severity: "warn", kind, namespace, name, ...finding };
         if (action === "audit") made.audit = true;
         findings.push(made);
       }

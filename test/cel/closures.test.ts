@@ -220,6 +220,50 @@ describe("an expression's closures against cel-js", () => {
   });
 });
 
+describe("an expression's text in its compiled function", () => {
+  // Strings and keys that would end a literal, a comment or the function if they were pasted into
+  // its source: the function must give cel-js's value, and nothing else runs.
+  const texts = [
+    `"); throw new Error("escaped"); ("`,
+    `'); globalThis.escaped = 1; ('`,
+    "\\",
+    "*/ }; globalThis.escaped = 1; /*",
+    "${globalThis.escaped = 1}",
+    "\u2028\u2029",
+    "\u0000</script>",
+  ];
+  const celString = (text: string): string =>
+    `"${[...text].map((c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`).join("")}"`;
+  const scope = { params: false, variables: new Set<string>() };
+
+  it.each(texts)("gives cel-js's value with %j as a string and as a key", (text) => {
+    const object = toCel({ metadata: { name: text, labels: { [text]: "yes" } } });
+    const activation = {
+      object,
+      oldObject: null,
+      request: null,
+      params: null,
+      namespaceObject: null,
+      variables: {},
+    };
+    for (const source of [
+      `object.metadata.name == ${celString(text)}`,
+      `${celString(text)} in object.metadata.labels`,
+      `object.metadata.labels[${celString(text)}] == "yes"`,
+      `object.metadata.name.startsWith(${celString(text)})`,
+      `${celString(text)} + object.metadata.name`,
+    ]) {
+      const expression = compileExpression(source, scope);
+      expect(expression.closures, source).toBeDefined();
+      const reference = metered(PER_CALL_LIMIT, expression.evaluate, activation);
+      const fast = metered(PER_CALL_LIMIT, expression.closures!, activation);
+      expect(reference.ok, source).toBe(true);
+      expect(fast, source).toEqual(reference);
+    }
+    expect((globalThis as { escaped?: unknown }).escaped).toBeUndefined();
+  });
+});
+
 describe("a variable computed by closures that then give up", () => {
   // `variables.v` walks 200,000 elements (600,005 of cost); the validation reads it, then
   // fails in the closures at `object.spec.missing` (an error `||` absorbs in cel-js) and walks the
