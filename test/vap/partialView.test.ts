@@ -12,7 +12,14 @@ import { celViewOf, unionOf, WHOLE_READS } from "../../src/cel/reads.js";
 import { toCel } from "../../src/cel/values.js";
 import { vapRequestOf } from "../../src/engine/prepare.js";
 import { refOf } from "../../src/objects/object.js";
-import { PolicySetJudge, type VapBinding, type VapRequest, type VapVerdict } from "../../src/vap/evaluate.js";
+import {
+  evaluateVap,
+  PolicySetJudge,
+  type VapBinding,
+  type VapOutcome,
+  type VapRequest,
+  type VapVerdict,
+} from "../../src/vap/evaluate.js";
 import type { PolicySet } from "../../src/vap/load.js";
 import {
   celCorpusCases,
@@ -35,6 +42,36 @@ function judgedBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest): s
   return set.bindings.map((binding) => textOf(binding.policyName, verdicts.get(binding))).join("\n");
 }
 
+/**
+ * Each binding's outcomes through the judge's `outcomes`, the engine's path (one scratch verdict
+ * for every binding, no verdict kept), as text.
+ */
+function outcomesBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest): string {
+  const made = new Map<VapBinding, VapOutcome[]>();
+  for (const index of set.policies.keys()) {
+    for (const { binding, outcome } of judge.outcomes(index, request, (_, binding, outcome) => ({
+      binding,
+      outcome,
+    }))) {
+      made.set(binding, [...(made.get(binding) ?? []), outcome]);
+    }
+  }
+  return set.bindings
+    .map((binding) => `${binding.policyName}: ${JSON.stringify(made.get(binding) ?? [])}`)
+    .join("\n");
+}
+
+/** The same from each policy and binding judged on its own, the request converted whole. */
+function outcomesOf(set: PolicySet, request: VapRequest): string {
+  return set.bindings
+    .map((binding) => {
+      const policy = set.policies.find((candidate) => candidate.name === binding.policyName)!;
+      const verdict = evaluateVap(policy, binding, request, set.params, WHOLE_READS);
+      return `${binding.policyName}: ${JSON.stringify(verdict?.outcomes ?? [])}`;
+    })
+    .join("\n");
+}
+
 describe("the partial view against converting everything", () => {
   const sets = policyTexts()
     .map(({ from, yaml }) => ({ from, set: policySetOf(yaml).set }))
@@ -50,6 +87,7 @@ describe("the partial view against converting everything", () => {
 
   it("gives every policy the same verdicts on every object, CREATE and UPDATE", () => {
     const judges = new Map(sets.map(({ set }) => [set, new PolicySetJudge(set)]));
+    const engineJudges = new Map(sets.map(({ set }) => [set, new PolicySetJudge(set)]));
     const together = new Map(
       sets.map(({ set }) => [set, unionOf(set.policies.map((policy) => policy.reads))]),
     );
@@ -80,6 +118,11 @@ describe("the partial view against converting everything", () => {
           const judged = judgedBy(judges.get(set)!, set, request);
           if (whole.includes(": threw ") || judged !== whole) {
             differences.push(`${from}, object ${index}: ${whole}\n--- judge:\n${judged}`);
+          }
+          const expected = outcomesOf(set, request);
+          const engine = outcomesBy(engineJudges.get(set)!, set, request);
+          if (engine !== expected) {
+            differences.push(`${from}, object ${index}: ${expected}\n--- the engine's path:\n${engine}`);
           }
           // Whether a policy applies does not depend on the view.
           if (!whole.includes(": [")) continue;
