@@ -434,6 +434,18 @@ interface RequestState {
   selected: Uint8Array;
 }
 
+/** Do two requests have the same shape: the parts of resourceKeyOf? */
+function sameShape(a: VapRequest["attributes"], b: VapRequest["attributes"]): boolean {
+  return (
+    a.operation === b.operation &&
+    a.resource.resource === b.resource.resource &&
+    a.resource.group === b.resource.group &&
+    a.resource.version === b.resource.version &&
+    a.subResource === b.subResource &&
+    (a.namespace === "") === (b.namespace === "")
+  );
+}
+
 /** The most request shapes (operation, resource, scope) a judge remembers the resource rules' answer for. */
 const MAX_RESOURCE_KEYS = 256;
 
@@ -450,6 +462,8 @@ export class PolicySetJudge {
   /** Policies whose resource rules name resources: they read the request's name, and are matched per request. */
   readonly #named: readonly boolean[];
   readonly #byResource = new Map<string, Uint8Array>();
+  /** The shape `#selected` answered last, and its answer. */
+  #lastShape: { attributes: VapRequest["attributes"]; selected: Uint8Array } | undefined;
   /**
    * The request being judged. The engine runs the policies of a request one after another, so a
    * policy is asked either about the request the one before it judged or about a new one: one
@@ -481,6 +495,10 @@ export class PolicySetJudge {
   }
 
   #selected(attributes: VapRequest["attributes"]): Uint8Array {
+    // Requests come in runs of one shape (a Deployment's Pods, a CI's applies): the last shape's
+    // answer is found by comparing its parts, without making the key and hashing it.
+    const last = this.#lastShape;
+    if (last !== undefined && sameShape(last.attributes, attributes)) return last.selected;
     const key = resourceKeyOf(attributes);
     let selected = this.#byResource.get(key);
     if (selected === undefined) {
@@ -492,6 +510,7 @@ export class PolicySetJudge {
       if (this.#byResource.size >= MAX_RESOURCE_KEYS) this.#byResource.clear();
       this.#byResource.set(key, selected);
     }
+    this.#lastShape = { attributes, selected };
     return selected;
   }
 
