@@ -121,9 +121,22 @@ class Generator {
     this.#lines.push(line);
   }
 
+  /** A name for a local no other part of the function uses. */
+  #fresh(): string {
+    return `v${++this.#locals}`;
+  }
+
+  /** A local declared here, to be assigned on the branches that follow. */
   #local(): string {
-    const name = `v${++this.#locals}`;
+    const name = this.#fresh();
     this.#emit(`let ${name};`);
+    return name;
+  }
+
+  /** A local holding `expression`'s value. */
+  #bind(expression: string): string {
+    const name = this.#fresh();
+    this.#emit(`const ${name} = ${expression};`);
     return name;
   }
 
@@ -199,32 +212,24 @@ class Generator {
       case "/":
       case "%": {
         const [left, right, handle] = this.#binary(node);
-        const out = this.#local();
-        this.#emit(`${out} = ${handle}(${left}, ${right}, ${this.#constant(node)}, ev);`);
-        return out;
+        return this.#bind(`${handle}(${left}, ${right}, ${this.#constant(node)}, ev)`);
       }
       case "!_": {
         const operand = this.node(node.args as Node);
         const handle = this.#handle(node);
-        const out = this.#local();
-        this.#emit(
-          `${out} = typeof ${operand} === "boolean" ? !${operand} : ${handle}(${operand}, ${this.#constant(node)}, ev);`,
+        return this.#bind(
+          `typeof ${operand} === "boolean" ? !${operand} : ${handle}(${operand}, ${this.#constant(node)}, ev)`,
         );
-        return out;
       }
       case "-_": {
         const operand = this.node(node.args as Node);
         const handle = this.#handle(node);
-        const out = this.#local();
-        this.#emit(`${out} = ${handle}(${operand}, ${this.#constant(node)}, ev);`);
-        return out;
+        return this.#bind(`${handle}(${operand}, ${this.#constant(node)}, ev)`);
       }
       case "call": {
         const args = this.#values((node.args as [string, Node[]])[1]);
         const handle = this.#handle(node);
-        const out = this.#local();
-        this.#emit(`${out} = ${handle}([${args.join(", ")}], ${this.#constant(node)}, ev);`);
-        return out;
+        return this.#bind(`${handle}([${args.join(", ")}], ${this.#constant(node)}, ev)`);
       }
       case "rcall":
         return this.#rcall(node);
@@ -256,21 +261,14 @@ class Generator {
         return out;
       }
       case "list": {
-        const items = this.#values(node.args as Node[]);
-        const out = this.#local();
-        this.#emit(`${out} = [${items.join(", ")}];`);
-        return out;
+        return this.#bind(`[${this.#values(node.args as Node[]).join(", ")}]`);
       }
       case "comprehension":
         return this.#comprehension(node.args as Comprehension);
       case "accuValue":
         return this.#scoped("@accu");
-      case "accuInc": {
-        const accu = this.#scoped("@accu");
-        const out = this.#local();
-        this.#emit(`${out} = ${accu} += 1;`);
-        return out;
-      }
+      case "accuInc":
+        return this.#bind(`${this.#scoped("@accu")} += 1`);
       case "accuPush": {
         const item = this.node(node.args as Node);
         const accu = this.#scoped("@accu");
@@ -359,18 +357,24 @@ class Generator {
     return values;
   }
 
-  #scoped(name: string): string {
+  /** The local of the innermost iteration variable or accumulator of that name, if any. */
+  #inScope(name: string): string | undefined {
     for (let i = this.#scope.length - 1; i >= 0; i--)
       if (this.#scope[i]!.name === name) return this.#scope[i]!.local;
-    throw new Unsupported();
+    return undefined;
+  }
+
+  #scoped(name: string): string {
+    const local = this.#inScope(name);
+    if (local === undefined) throw new Unsupported();
+    return local;
   }
 
   #id(name: string): string {
-    for (let i = this.#scope.length - 1; i >= 0; i--)
-      if (this.#scope[i]!.name === name) return this.#scope[i]!.local;
+    const local = this.#inScope(name);
+    if (local !== undefined) return local;
     if (!ROOT_VARIABLES.has(name)) throw new Unsupported();
-    const out = this.#local();
-    this.#emit(`${out} = a[${literal(name)}];`);
+    const out = this.#bind(`a[${literal(name)}]`);
     this.#emit(`if (${out} === undefined) throw new TypeError(${literal(`unknown variable ${name}`)});`);
     return out;
   }
@@ -378,9 +382,7 @@ class Generator {
   #macro(node: Node, macro: unknown): string {
     if (macro instanceof MethodCall) {
       const operands = this.#values(macro.operands as unknown as Node[]);
-      const out = this.#local();
-      this.#emit(`${out} = ${this.#constant(macro)}.apply(ev, [${operands.join(", ")}]);`);
-      return out;
+      return this.#bind(`${this.#constant(macro)}.apply(ev, [${operands.join(", ")}])`);
     }
     const optional = macro as { functionDesc?: unknown; receiver?: Node; arg?: Node };
     if (
@@ -421,7 +423,7 @@ class Generator {
       const steps: string[] = [];
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = literal(keys[i]!);
-        const next = `v${++this.#locals}`;
+        const next = this.#fresh();
         steps.push(
           `let ${next};`,
           `if (isPlainMap(${value})) ${next} = Object.hasOwn(${value}, ${key}) ? ${value}[${key}] : undefined; else if (${value} === null) ${next} = undefined; else throw new TypeError("has() on a value that is not a map");`,
@@ -446,10 +448,11 @@ class Generator {
       `if (Array.isArray(${iterable})) ${items} = ${iterable}; else if (isPlainMap(${iterable})) ${items} = Object.keys(${iterable}); else throw new TypeError("range is not a list or map");`,
     );
     const init = this.node(args.init);
+    // Reassigned by the loop, as cel-js's accumulator.
     const accu = this.#local();
     this.#emit(`${accu} = ${init};`);
-    const item = `v${++this.#locals}`;
-    const index = `v${++this.#locals}`;
+    const item = this.#fresh();
+    const index = this.#fresh();
     const condition = args.condition === undefined ? undefined : this.#constant(args.condition);
     const type = iterType.kind === "dyn" ? undefined : this.#constant(iterType);
     this.#scope.push({ name: args.iterVarName, local: item }, { name: "@accu", local: accu });
@@ -462,9 +465,7 @@ class Generator {
     });
     this.#scope.length -= 2;
     this.#emit(`for (let ${index} = 0; ${index} < ${items}.length; ${index}++) ${body}`);
-    const out = this.#local();
-    this.#emit(`${out} = ${this.#constant(args.result)}(${accu});`);
-    return out;
+    return this.#bind(`${this.#constant(args.result)}(${accu})`);
   }
 }
 

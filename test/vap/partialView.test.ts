@@ -13,7 +13,6 @@ import { toCel } from "../../src/cel/values.js";
 import { vapRequestOf } from "../../src/engine/prepare.js";
 import { refOf } from "../../src/objects/object.js";
 import {
-  evaluateVap,
   PolicySetJudge,
   type VapBinding,
   type VapOutcome,
@@ -33,14 +32,32 @@ import {
 } from "./repository.js";
 import { policySetOf } from "./support.js";
 
-/** verdictsOf, through the judge the webhook uses: one conversion and one activation for the set. */
-function judgedBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest): string {
+/**
+ * verdictsOf, through the judge the webhook uses: one conversion and one activation for the set;
+ * and each binding's outcomes alone, as `outcomesBy` gives them.
+ */
+function judgedBy(
+  judge: PolicySetJudge,
+  set: PolicySet,
+  request: VapRequest,
+): { text: string; outcomes: string } {
   const verdicts = new Map<VapBinding, VapVerdict>();
   for (const index of set.policies.keys()) {
     for (const verdict of judge.verdicts(index, request)) verdicts.set(verdict.binding, verdict);
   }
-  return set.bindings.map((binding) => textOf(binding.policyName, verdicts.get(binding))).join("\n");
+  return {
+    text: set.bindings.map((binding) => textOf(binding.policyName, verdicts.get(binding))).join("\n"),
+    outcomes: outcomesText(set, (binding) => verdicts.get(binding)?.outcomes),
+  };
 }
+
+const outcomesText = (
+  set: PolicySet,
+  outcomesOf: (binding: VapBinding) => VapOutcome[] | undefined,
+): string =>
+  set.bindings
+    .map((binding) => `${binding.policyName}: ${JSON.stringify(outcomesOf(binding) ?? [])}`)
+    .join("\n");
 
 /**
  * Each binding's outcomes through the judge's `outcomes`, the engine's path (one scratch verdict
@@ -56,20 +73,7 @@ function outcomesBy(judge: PolicySetJudge, set: PolicySet, request: VapRequest):
       made.set(binding, [...(made.get(binding) ?? []), outcome]);
     }
   }
-  return set.bindings
-    .map((binding) => `${binding.policyName}: ${JSON.stringify(made.get(binding) ?? [])}`)
-    .join("\n");
-}
-
-/** The same from each policy and binding judged on its own, the request converted whole. */
-function outcomesOf(set: PolicySet, request: VapRequest): string {
-  return set.bindings
-    .map((binding) => {
-      const policy = set.policies.find((candidate) => candidate.name === binding.policyName)!;
-      const verdict = evaluateVap(policy, binding, request, set.params, WHOLE_READS);
-      return `${binding.policyName}: ${JSON.stringify(verdict?.outcomes ?? [])}`;
-    })
-    .join("\n");
+  return outcomesText(set, (binding) => made.get(binding));
 }
 
 describe("the partial view against converting everything", () => {
@@ -116,13 +120,15 @@ describe("the partial view against converting everything", () => {
         for (const request of requests) {
           const whole = verdictsOf(set, request, () => WHOLE_READS);
           const judged = judgedBy(judges.get(set)!, set, request);
-          if (whole.includes(": threw ") || judged !== whole) {
-            differences.push(`${from}, object ${index}: ${whole}\n--- judge:\n${judged}`);
+          if (whole.includes(": threw ") || judged.text !== whole) {
+            differences.push(`${from}, object ${index}: ${whole}\n--- judge:\n${judged.text}`);
           }
-          const expected = outcomesOf(set, request);
+          // The judge's verdicts are the whole conversion's (above): the engine's path must give their outcomes.
           const engine = outcomesBy(engineJudges.get(set)!, set, request);
-          if (engine !== expected) {
-            differences.push(`${from}, object ${index}: ${expected}\n--- the engine's path:\n${engine}`);
+          if (engine !== judged.outcomes) {
+            differences.push(
+              `${from}, object ${index}: ${judged.outcomes}\n--- the engine's path:\n${engine}`,
+            );
           }
           // Whether a policy applies does not depend on the view.
           if (!whole.includes(": [")) continue;
