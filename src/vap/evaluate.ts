@@ -12,6 +12,7 @@ import {
   matchesResources,
   namesResources,
   resourceKeyOf,
+  sameResourceKey,
   resourceRulesMatch,
   selectorsMatch,
 } from "./match.js";
@@ -434,18 +435,6 @@ interface RequestState {
   selected: Uint8Array;
 }
 
-/** Do two requests have the same shape: the parts of resourceKeyOf? */
-function sameShape(a: VapRequest["attributes"], b: VapRequest["attributes"]): boolean {
-  return (
-    a.operation === b.operation &&
-    a.resource.resource === b.resource.resource &&
-    a.resource.group === b.resource.group &&
-    a.resource.version === b.resource.version &&
-    a.subResource === b.subResource &&
-    (a.namespace === "") === (b.namespace === "")
-  );
-}
-
 /** The most request shapes (operation, resource, scope) a judge remembers the resource rules' answer for. */
 const MAX_RESOURCE_KEYS = 256;
 
@@ -498,7 +487,7 @@ export class PolicySetJudge {
     // Requests come in runs of one shape (a Deployment's Pods, a CI's applies): the last shape's
     // answer is found by comparing its parts, without making the key and hashing it.
     const last = this.#lastShape;
-    if (last !== undefined && sameShape(last.attributes, attributes)) return last.selected;
+    if (last !== undefined && sameResourceKey(last.attributes, attributes)) return last.selected;
     const key = resourceKeyOf(attributes);
     let selected = this.#byResource.get(key);
     if (selected === undefined) {

@@ -138,6 +138,18 @@ export function resourceKeyOf(request: RequestAttributes): string {
   return `${scope}${operation.length}:${operation}${group.length}:${group}${version.length}:${version}${resource.length}:${resource}${sub.length}:${sub}`;
 }
 
+/** Would two requests have the same resourceKeyOf? Compared part by part, without making the keys. */
+export function sameResourceKey(a: RequestAttributes, b: RequestAttributes): boolean {
+  return (
+    a.operation === b.operation &&
+    a.resource.resource === b.resource.resource &&
+    a.resource.group === b.resource.group &&
+    a.resource.version === b.resource.version &&
+    a.subResource === b.subResource &&
+    (a.namespace === "") === (b.namespace === "")
+  );
+}
+
 /**
  * Does a policy's `matchConstraints` (or a binding's `matchResources`) select the request? As the
  * apiserver's generic matcher: namespace selector, object selector, excluded rules, resource rules;
